@@ -1,0 +1,118 @@
+//! A small, valid dataset for documentation and tests. Its figures are illustrative, and it is
+//! labelled `simulated` with a note saying so: it is never published as a measurement.
+
+use std::collections::BTreeMap;
+
+use super::types::*;
+use super::version::SCHEMA_V1;
+
+/// A valid two-step dataset (Mistral-7B on one A100-40GB), labelled `simulated`.
+///
+/// ```
+/// let dataset = jauge::dataset::example();
+/// assert_eq!(dataset.source, jauge::dataset::Source::Simulated);
+/// assert!(dataset.violations().is_empty());
+/// ```
+pub fn example() -> Dataset {
+    let summary = |base: f64| Summary {
+        count: 16,
+        mean: base * 1.1,
+        p50: base,
+        p90: base * 1.5,
+        p95: base * 1.7,
+        p99: base * 2.0,
+        max: base * 2.2,
+    };
+    let step = |concurrency: u32, ttft: f64, tpot: f64, out_tok_s: f64| Step {
+        concurrency,
+        prompt_tokens: 1024,
+        output_tokens: 256,
+        duration_s: 30.0,
+        requests: RequestCounts {
+            sent: 16,
+            completed: 16,
+            failed: 0,
+        },
+        errors: BTreeMap::new(),
+        latency: Latency {
+            ttft_ms: Some(summary(ttft)),
+            ttft_from_intended_ms: Some(summary(ttft)),
+            itl_ms: Some(summary(tpot)),
+            tpot_ms: Some(summary(tpot)),
+            e2e_ms: Some(summary(ttft + 255.0 * tpot)),
+        },
+        throughput: Throughput {
+            output_tok_s: out_tok_s,
+            total_tok_s: out_tok_s * 5.0,
+            requests_s: out_tok_s / 256.0,
+            per_user_output_tok_s: Some(1000.0 / tpot),
+        },
+        gpu: None,
+        server: None,
+    };
+    Dataset {
+        schema: SCHEMA_V1.to_string(),
+        source: Source::Simulated,
+        provenance: Provenance {
+            tool: "jauge".to_string(),
+            tool_version: crate::VERSION.to_string(),
+            created_at: "2026-11-25T14:00:00Z".to_string(),
+            command_line: vec!["jauge".into(), "run".into()],
+        },
+        deployment: Deployment {
+            model: ModelInfo {
+                served_name: "mistralai/Mistral-7B-Instruct-v0.3".to_string(),
+                catalogue_id: Some("mistral-7b-v0.3".to_string()),
+                hf_repo: Some("mistralai/Mistral-7B-Instruct-v0.3".to_string()),
+            },
+            quantization: "bf16".to_string(),
+            kv_cache_dtype: "auto".to_string(),
+            engine: Engine {
+                name: "jauge-sim".to_string(),
+                version: Some(crate::VERSION.to_string()),
+                settings: EngineSettings {
+                    max_model_len: Some(32768),
+                    gpu_memory_utilization: Some(0.9),
+                    tensor_parallel_size: Some(1),
+                    ..EngineSettings::default()
+                },
+            },
+            gpus: GpuInfo {
+                name: "NVIDIA A100-SXM4-40GB".to_string(),
+                catalogue_id: Some("a100-40gb".to_string()),
+                count: 1,
+                memory_mib: Some(40960),
+                driver_version: None,
+                cuda_version: None,
+            },
+        },
+        workload: Workload {
+            endpoint: Endpoint::Completions,
+            concurrency: vec![1, 8],
+            prompt_tokens: vec![1024],
+            output_tokens: 256,
+            requests_per_step: Some(16),
+            duration_per_step_s: None,
+            warmup_requests: 2,
+            rate_rps: None,
+        },
+        steps: vec![step(1, 120.0, 12.0, 80.0), step(8, 180.0, 15.0, 520.0)],
+        limits: vec![Limit {
+            prompt_tokens: 1024,
+            max_concurrency_ok: Some(8),
+            stopped_at_concurrency: None,
+            reason: LimitReason::GridEnd,
+            detail: None,
+        }],
+        notes: vec!["Illustrative example for documentation and tests; not a measurement.".to_string()],
+    }
+}
+
+/// [`example`] as the JSON text a file would hold.
+///
+/// ```
+/// assert!(jauge::dataset::example_json().starts_with("{\n  \"schema\": \"jauge.dataset/v1\""));
+/// ```
+pub fn example_json() -> String {
+    example().to_json()
+}

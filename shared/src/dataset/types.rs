@@ -1,0 +1,490 @@
+//! The types of `jauge.dataset/v1`. Field names carry their units.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// One run of one deployment over a grid of steps.
+///
+/// ```
+/// let dataset = jauge::dataset::example();
+/// assert_eq!(dataset.schema, jauge::dataset::SCHEMA_V1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Dataset {
+    /// Always `jauge.dataset/v1` for this version of the format.
+    pub schema: String,
+    /// Whether the figures were measured on a server, simulated, or imported from another tool.
+    pub source: Source,
+    /// Who wrote the file, when, and with which command.
+    pub provenance: Provenance,
+    /// What was measured: model, quantisation, engine and GPUs.
+    pub deployment: Deployment,
+    /// The grid and the load that was sent.
+    pub workload: Workload,
+    /// One entry per (concurrency, prompt tokens) point that was run.
+    pub steps: Vec<Step>,
+    /// Where each row of the grid stopped climbing, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<Limit>,
+    /// Free-form remarks a reader should see (e.g. "weights are random").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Where the figures come from. Serialised as `measured`, `simulated` or `imported:<tool>`.
+///
+/// ```
+/// use jauge::dataset::Source;
+/// assert_eq!("imported:guidellm".parse::<Source>(), Ok(Source::Imported("guidellm".into())));
+/// assert!("guessed".parse::<Source>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// Measured against a real server.
+    Measured,
+    /// Produced by jauge's simulator; never to be shown as measured.
+    Simulated,
+    /// Converted from another tool's results; the string names the tool.
+    Imported(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Measured => f.write_str("measured"),
+            Source::Simulated => f.write_str("simulated"),
+            Source::Imported(tool) => write!(f, "imported:{tool}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Source {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "measured" => Ok(Source::Measured),
+            "simulated" => Ok(Source::Simulated),
+            _ => match s.strip_prefix("imported:") {
+                Some(tool) if !tool.trim().is_empty() => Ok(Source::Imported(tool.to_string())),
+                _ => Err(format!(
+                    "unknown source `{s}`: expected `measured`, `simulated` or `imported:<tool>`"
+                )),
+            },
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Source {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Source {
+    fn schema_name() -> Cow<'static, str> {
+        "Source".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(measured|simulated|imported:.+)$",
+            "description": "`measured` on a real server, `simulated` by jauge's simulator, or `imported:<tool>`."
+        })
+    }
+}
+
+/// Who wrote the dataset, when, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Provenance {
+    /// The program that wrote the file (`jauge`, or the tool an import came from).
+    pub tool: String,
+    /// Its version.
+    pub tool_version: String,
+    /// When the run started, RFC 3339 (`2026-11-25T14:00:00Z`).
+    pub created_at: String,
+    /// The command line, with secrets replaced by `***`.
+    pub command_line: Vec<String>,
+}
+
+/// What was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Deployment {
+    /// The model.
+    pub model: ModelInfo,
+    /// The weights' format: a catalogue quantisation id (`fp16`, `awq`, `gguf-q4_k_m`, …).
+    pub quantization: String,
+    /// The KV cache's type: `auto`, `fp16`, `bf16` or `fp8`.
+    pub kv_cache_dtype: String,
+    /// The serving engine.
+    pub engine: Engine,
+    /// The GPUs it ran on.
+    pub gpus: GpuInfo,
+}
+
+/// The model of a deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ModelInfo {
+    /// The name the server serves it under (`/v1/models`).
+    pub served_name: String,
+    /// The jauge catalogue id, when known (`mistral-7b-v0.3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalogue_id: Option<String>,
+    /// The Hugging Face repository, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hf_repo: Option<String>,
+}
+
+/// The serving engine and its settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Engine {
+    /// `vllm`, `llama.cpp`, `sglang`, `tgi`, `tensorrt-llm`, `jauge-sim`, …
+    pub name: String,
+    /// Its version, when the server says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The settings that shape capacity.
+    #[serde(default)]
+    pub settings: EngineSettings,
+}
+
+/// Engine settings that shape capacity; any other setting is kept under its own name.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct EngineSettings {
+    /// The longest sequence (prompt + output) the server accepts, in tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_model_len: Option<u32>,
+    /// Share of each GPU's memory the engine may use, in (0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_memory_utilization: Option<f64>,
+    /// GPUs one copy of the model is split across.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor_parallel_size: Option<u32>,
+    /// Pipeline stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_parallel_size: Option<u32>,
+    /// Most sequences in one batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_num_seqs: Option<u32>,
+    /// Most tokens in one batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_num_batched_tokens: Option<u32>,
+    /// Tokens per KV-cache block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_size: Option<u32>,
+    /// Whether the engine reuses cached prompt prefixes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_prefix_caching: Option<bool>,
+    /// Any other setting, under the engine's own name.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// The GPUs of a deployment (all of one kind).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GpuInfo {
+    /// The name the driver reports (`NVIDIA A100-SXM4-40GB`).
+    pub name: String,
+    /// The jauge catalogue id, when known (`a100-40gb`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalogue_id: Option<String>,
+    /// How many GPUs served the model.
+    pub count: u32,
+    /// Memory of each GPU, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u64>,
+    /// The driver version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_version: Option<String>,
+    /// The CUDA version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cuda_version: Option<String>,
+}
+
+/// The grid and the load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Workload {
+    /// Which OpenAI endpoint was called.
+    pub endpoint: Endpoint,
+    /// Simultaneous requests (closed loop: users), strictly increasing.
+    pub concurrency: Vec<u32>,
+    /// Prompt sizes in tokens, strictly increasing.
+    pub prompt_tokens: Vec<u32>,
+    /// Output tokens asked for in every request.
+    pub output_tokens: u32,
+    /// Requests measured per step, when the step is bounded by count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_step: Option<u32>,
+    /// Seconds per step, when the step is bounded by time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_per_step_s: Option<f64>,
+    /// Requests sent before measuring and left out of the figures.
+    #[serde(default)]
+    pub warmup_requests: u32,
+    /// Open-loop arrival rate in requests per second; absent for a closed loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_rps: Option<f64>,
+}
+
+/// The OpenAI-compatible endpoint a run used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `/v1/completions`.
+    Completions,
+    /// `/v1/chat/completions`.
+    Chat,
+}
+
+/// One (concurrency, prompt tokens) point of the grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Step {
+    /// Simultaneous requests.
+    pub concurrency: u32,
+    /// Prompt tokens per request.
+    pub prompt_tokens: u32,
+    /// Output tokens asked for per request.
+    pub output_tokens: u32,
+    /// Wall time of the measured part of the step, seconds.
+    pub duration_s: f64,
+    /// How many requests were sent, completed and failed.
+    pub requests: RequestCounts,
+    /// Failed requests by kind; the counts add up to `requests.failed`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<ErrorKind, u32>,
+    /// Latency summaries of the completed requests.
+    pub latency: Latency,
+    /// Throughput over the step.
+    pub throughput: Throughput,
+    /// GPU readings, one entry per GPU, when telemetry was available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<Vec<GpuStep>>,
+    /// The server's own counters, when it exposes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerStep>,
+}
+
+/// Request counts of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RequestCounts {
+    /// Requests sent (excluding warm-up).
+    pub sent: u32,
+    /// Requests that completed with the full output.
+    pub completed: u32,
+    /// Requests that failed.
+    pub failed: u32,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// No answer within the timeout.
+    Timeout,
+    /// The connection could not be made or broke.
+    Connection,
+    /// The server refused the prompt as longer than its context.
+    ContextLength,
+    /// HTTP 429.
+    RateLimited,
+    /// Any other HTTP 4xx.
+    ClientError,
+    /// HTTP 5xx.
+    ServerError,
+    /// The stream ended before the requested output length.
+    Truncated,
+    /// Anything else.
+    Other,
+}
+
+/// Latency summaries of a step, milliseconds. Absent when no request completed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Latency {
+    /// Time to first token, from the actual send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<Summary>,
+    /// Time to first token from the intended send time (coordinated-omission corrected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_from_intended_ms: Option<Summary>,
+    /// Inter-token latency, over every gap between streamed tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub itl_ms: Option<Summary>,
+    /// Time per output token after the first, one value per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpot_ms: Option<Summary>,
+    /// Whole request, send to last token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_ms: Option<Summary>,
+}
+
+/// A distribution summarised: mean, percentiles and maximum, in the unit of its field.
+///
+/// ```
+/// use jauge::dataset::Summary;
+/// let s = Summary::from_values(&[10.0, 20.0, 30.0, 40.0]).unwrap();
+/// assert_eq!((s.mean, s.p50, s.max), (25.0, 25.0, 40.0));
+/// assert!(Summary::from_values(&[]).is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// How many values.
+    pub count: u32,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Summary {
+    /// Summarises finite values (percentiles by linear interpolation between closest ranks,
+    /// as numpy's default); `None` when there are none.
+    ///
+    /// ```
+    /// use jauge::dataset::Summary;
+    /// let s = Summary::from_values(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
+    /// assert!((s.p90 - 9.1).abs() < 1e-9);
+    /// ```
+    pub fn from_values(values: &[f64]) -> Option<Summary> {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        if sorted.is_empty() {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        let quantile = |q: f64| {
+            let rank = q * (sorted.len() - 1) as f64;
+            let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+            sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64)
+        };
+        Some(Summary {
+            count: sorted.len() as u32,
+            mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+            p50: quantile(0.50),
+            p90: quantile(0.90),
+            p95: quantile(0.95),
+            p99: quantile(0.99),
+            max: sorted[sorted.len() - 1],
+        })
+    }
+}
+
+/// Throughput over a step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Throughput {
+    /// Output tokens per second, all users together.
+    pub output_tok_s: f64,
+    /// Prompt and output tokens per second.
+    pub total_tok_s: f64,
+    /// Completed requests per second.
+    pub requests_s: f64,
+    /// Mean output tokens per second that one user sees while generating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_user_output_tok_s: Option<f64>,
+}
+
+/// One GPU's readings over a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GpuStep {
+    /// The device index on its node.
+    pub index: u32,
+    /// The device UUID, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uuid: Option<String>,
+    /// Highest memory in use, MiB.
+    pub memory_used_mib_peak: f64,
+    /// Mean memory in use, MiB.
+    pub memory_used_mib_mean: f64,
+    /// The device's memory, MiB.
+    pub memory_total_mib: f64,
+    /// Mean utilisation, percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilization_pct_mean: Option<f64>,
+    /// Mean power draw, watts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_w_mean: Option<f64>,
+    /// Energy over the step, joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_j: Option<f64>,
+}
+
+/// The server's counters over a step (from its `/metrics`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ServerStep {
+    /// Highest KV-cache usage, percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_usage_pct_peak: Option<f64>,
+    /// Mean KV-cache usage, percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_usage_pct_mean: Option<f64>,
+    /// Most requests running at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running_peak: Option<u32>,
+    /// Most requests waiting at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_peak: Option<u32>,
+    /// Preemptions during the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preemptions: Option<u32>,
+    /// Prefix-cache hit rate, percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_cache_hit_pct: Option<f64>,
+}
+
+/// Where one row of the grid (one prompt size) stopped, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Limit {
+    /// The row's prompt size.
+    pub prompt_tokens: u32,
+    /// The highest concurrency that passed every rule, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency_ok: Option<u32>,
+    /// The concurrency at which the row stopped, when it broke.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at_concurrency: Option<u32>,
+    /// Why the row stopped.
+    pub reason: LimitReason,
+    /// Details for a reader (the server's message, the SLO that broke).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Why a row of the grid stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitReason {
+    /// Every concurrency of the grid passed.
+    GridEnd,
+    /// Too many requests failed.
+    Errors,
+    /// The prompt does not fit the server's context.
+    ContextLength,
+    /// The time-to-first-token objective was breached.
+    SloTtft,
+    /// The time-per-output-token objective was breached.
+    SloTpot,
+    /// More users no longer raised throughput.
+    ThroughputPlateau,
+    /// The server ran out of memory.
+    OutOfMemory,
+    /// The server stopped answering.
+    ServerDown,
+    /// The run was interrupted.
+    Interrupted,
+}

@@ -1,0 +1,431 @@
+//! The rules of `jauge.dataset/v1` beyond types: units in range, grids increasing, steps on
+//! the grid, percentiles in order, counts that add up, no secret left in the command line.
+
+use std::collections::BTreeSet;
+
+use super::types::*;
+use super::version::SCHEMA_V1;
+use crate::error::Violation;
+use crate::redact::holds_secret;
+
+/// Collects violations under a growing JSON path.
+struct Checker {
+    found: Vec<Violation>,
+}
+
+impl Checker {
+    fn fail(&mut self, path: impl Into<String>, rule: impl Into<String>) {
+        self.found.push(Violation::new(path, rule));
+    }
+
+    /// A finite, non-negative number.
+    fn non_negative(&mut self, path: &str, value: f64) -> bool {
+        if !value.is_finite() {
+            self.fail(path, format!("not a finite number ({value:?})"));
+            false
+        } else if value < 0.0 {
+            self.fail(path, format!("negative value {value:?}"));
+            false
+        } else {
+            true
+        }
+    }
+
+    fn percent(&mut self, path: &str, value: f64) {
+        if self.non_negative(path, value) && value > 100.0 {
+            self.fail(path, format!("percentage above 100 ({value:?})"));
+        }
+    }
+
+    fn opt_non_negative(&mut self, path: &str, value: Option<f64>) {
+        if let Some(v) = value {
+            self.non_negative(path, v);
+        }
+    }
+
+    fn opt_percent(&mut self, path: &str, value: Option<f64>) {
+        if let Some(v) = value {
+            self.percent(path, v);
+        }
+    }
+
+    fn not_blank(&mut self, path: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.fail(path, "must not be empty");
+        }
+    }
+
+    fn strictly_increasing(&mut self, path: &str, values: &[u32]) {
+        if values.is_empty() {
+            self.fail(path, "must list at least one value");
+        }
+        for (i, v) in values.iter().enumerate() {
+            if *v == 0 {
+                self.fail(format!("{path}[{i}]"), "must be at least 1");
+            }
+            if i > 0 && *v <= values[i - 1] {
+                self.fail(
+                    format!("{path}[{i}]"),
+                    format!("grid not strictly increasing ({} after {})", v, values[i - 1]),
+                );
+            }
+        }
+    }
+
+    fn summary(&mut self, path: &str, summary: &Summary) {
+        let fields = [
+            ("mean", summary.mean),
+            ("p50", summary.p50),
+            ("p90", summary.p90),
+            ("p95", summary.p95),
+            ("p99", summary.p99),
+            ("max", summary.max),
+        ];
+        let mut all_ok = true;
+        for (name, value) in fields {
+            all_ok &= self.non_negative(&format!("{path}.{name}"), value);
+        }
+        if !all_ok {
+            return;
+        }
+        if summary.count == 0 {
+            self.fail(format!("{path}.count"), "a summary of no values must be left out");
+        }
+        let ordered = [
+            ("p50", summary.p50),
+            ("p90", summary.p90),
+            ("p95", summary.p95),
+            ("p99", summary.p99),
+            ("max", summary.max),
+        ];
+        for pair in ordered.windows(2) {
+            let ((lo_name, lo), (hi_name, hi)) = (pair[0], pair[1]);
+            if hi < lo {
+                self.fail(
+                    format!("{path}.{hi_name}"),
+                    format!("{hi:?} is below {lo_name} {lo:?}; percentiles must not decrease"),
+                );
+            }
+        }
+        if summary.mean > summary.max {
+            self.fail(
+                format!("{path}.mean"),
+                format!("{:?} is above max {:?}", summary.mean, summary.max),
+            );
+        }
+    }
+}
+
+pub(super) fn violations(dataset: &Dataset) -> Vec<Violation> {
+    let mut c = Checker { found: Vec::new() };
+    if dataset.schema != SCHEMA_V1 {
+        c.fail("schema", format!("expected `{SCHEMA_V1}`, found `{}`", dataset.schema));
+    }
+    provenance(&mut c, &dataset.provenance);
+    deployment(&mut c, &dataset.deployment);
+    workload(&mut c, &dataset.workload);
+    steps(&mut c, dataset);
+    limits(&mut c, dataset);
+    c.found
+}
+
+fn provenance(c: &mut Checker, p: &Provenance) {
+    c.not_blank("provenance.tool", &p.tool);
+    c.not_blank("provenance.tool_version", &p.tool_version);
+    if !is_rfc3339(&p.created_at) {
+        c.fail(
+            "provenance.created_at",
+            format!("`{}` is not an RFC 3339 time like 2026-11-25T14:00:00Z", p.created_at),
+        );
+    }
+    for (i, arg) in p.command_line.iter().enumerate() {
+        if holds_secret(arg) {
+            c.fail(
+                format!("provenance.command_line[{i}]"),
+                "holds a secret (API key, Authorization header or URL password); replace it with ***",
+            );
+        }
+    }
+}
+
+fn deployment(c: &mut Checker, d: &Deployment) {
+    c.not_blank("deployment.model.served_name", &d.model.served_name);
+    c.not_blank("deployment.quantization", &d.quantization);
+    if !["auto", "fp16", "bf16", "fp8"].contains(&d.kv_cache_dtype.as_str()) {
+        c.fail(
+            "deployment.kv_cache_dtype",
+            format!("`{}` is not one of auto, fp16, bf16, fp8", d.kv_cache_dtype),
+        );
+    }
+    c.not_blank("deployment.engine.name", &d.engine.name);
+    let s = &d.engine.settings;
+    let path = "deployment.engine.settings";
+    if let Some(u) = s.gpu_memory_utilization {
+        if !(u > 0.0 && u <= 1.0) {
+            c.fail(format!("{path}.gpu_memory_utilization"), format!("{u:?} is outside (0, 1]"));
+        }
+    }
+    for (name, value) in [
+        ("max_model_len", s.max_model_len),
+        ("tensor_parallel_size", s.tensor_parallel_size),
+        ("pipeline_parallel_size", s.pipeline_parallel_size),
+        ("max_num_seqs", s.max_num_seqs),
+        ("max_num_batched_tokens", s.max_num_batched_tokens),
+        ("block_size", s.block_size),
+    ] {
+        if value == Some(0) {
+            c.fail(format!("{path}.{name}"), "must be at least 1");
+        }
+    }
+    c.not_blank("deployment.gpus.name", &d.gpus.name);
+    if d.gpus.count == 0 {
+        c.fail("deployment.gpus.count", "must be at least 1");
+    }
+    let parallel = s.tensor_parallel_size.unwrap_or(1) * s.pipeline_parallel_size.unwrap_or(1);
+    if d.gpus.count > 0 && parallel > d.gpus.count {
+        c.fail(
+            "deployment.engine.settings.tensor_parallel_size",
+            format!("{parallel} GPUs of parallelism on a deployment of {} GPU(s)", d.gpus.count),
+        );
+    }
+    if d.gpus.memory_mib == Some(0) {
+        c.fail("deployment.gpus.memory_mib", "must be above 0");
+    }
+}
+
+fn workload(c: &mut Checker, w: &Workload) {
+    c.strictly_increasing("workload.concurrency", &w.concurrency);
+    c.strictly_increasing("workload.prompt_tokens", &w.prompt_tokens);
+    if w.output_tokens == 0 {
+        c.fail("workload.output_tokens", "must be at least 1");
+    }
+    if w.requests_per_step == Some(0) {
+        c.fail("workload.requests_per_step", "must be at least 1");
+    }
+    if let Some(d) = w.duration_per_step_s {
+        if c.non_negative("workload.duration_per_step_s", d) && d == 0.0 {
+            c.fail("workload.duration_per_step_s", "must be above 0");
+        }
+    }
+    if let Some(r) = w.rate_rps {
+        if c.non_negative("workload.rate_rps", r) && r == 0.0 {
+            c.fail("workload.rate_rps", "must be above 0");
+        }
+    }
+}
+
+fn steps(c: &mut Checker, dataset: &Dataset) {
+    let w = &dataset.workload;
+    let mut seen = BTreeSet::new();
+    for (i, step) in dataset.steps.iter().enumerate() {
+        let path = format!("steps[{i}]");
+        if !w.concurrency.contains(&step.concurrency) {
+            c.fail(
+                format!("{path}.concurrency"),
+                format!("{} is not in workload.concurrency", step.concurrency),
+            );
+        }
+        if !w.prompt_tokens.contains(&step.prompt_tokens) {
+            c.fail(
+                format!("{path}.prompt_tokens"),
+                format!("{} is not in workload.prompt_tokens", step.prompt_tokens),
+            );
+        }
+        if !seen.insert((step.concurrency, step.prompt_tokens)) {
+            c.fail(
+                path.clone(),
+                format!(
+                    "a second step for concurrency {} and prompt_tokens {}",
+                    step.concurrency, step.prompt_tokens
+                ),
+            );
+        }
+        if step.output_tokens == 0 {
+            c.fail(format!("{path}.output_tokens"), "must be at least 1");
+        }
+        c.non_negative(&format!("{path}.duration_s"), step.duration_s);
+        request_counts(c, &path, step);
+        let l = &step.latency;
+        for (name, summary) in [
+            ("ttft_ms", &l.ttft_ms),
+            ("ttft_from_intended_ms", &l.ttft_from_intended_ms),
+            ("itl_ms", &l.itl_ms),
+            ("tpot_ms", &l.tpot_ms),
+            ("e2e_ms", &l.e2e_ms),
+        ] {
+            if let Some(s) = summary {
+                c.summary(&format!("{path}.latency.{name}"), s);
+            }
+        }
+        if step.requests.completed > 0 && l.e2e_ms.is_none() {
+            c.fail(
+                format!("{path}.latency.e2e_ms"),
+                "missing although requests completed",
+            );
+        }
+        let t = &step.throughput;
+        c.non_negative(&format!("{path}.throughput.output_tok_s"), t.output_tok_s);
+        c.non_negative(&format!("{path}.throughput.total_tok_s"), t.total_tok_s);
+        c.non_negative(&format!("{path}.throughput.requests_s"), t.requests_s);
+        c.opt_non_negative(&format!("{path}.throughput.per_user_output_tok_s"), t.per_user_output_tok_s);
+        if t.total_tok_s.is_finite() && t.output_tok_s.is_finite() && t.total_tok_s < t.output_tok_s {
+            c.fail(
+                format!("{path}.throughput.total_tok_s"),
+                format!("{:?} is below output_tok_s {:?}", t.total_tok_s, t.output_tok_s),
+            );
+        }
+        if let Some(gpus) = &step.gpu {
+            gpu_readings(c, &path, gpus);
+        }
+        if let Some(s) = &step.server {
+            c.opt_percent(&format!("{path}.server.kv_cache_usage_pct_peak"), s.kv_cache_usage_pct_peak);
+            c.opt_percent(&format!("{path}.server.kv_cache_usage_pct_mean"), s.kv_cache_usage_pct_mean);
+            c.opt_percent(&format!("{path}.server.prefix_cache_hit_pct"), s.prefix_cache_hit_pct);
+            if let (Some(mean), Some(peak)) = (s.kv_cache_usage_pct_mean, s.kv_cache_usage_pct_peak) {
+                if mean > peak {
+                    c.fail(
+                        format!("{path}.server.kv_cache_usage_pct_mean"),
+                        format!("{mean:?} is above the peak {peak:?}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn request_counts(c: &mut Checker, path: &str, step: &Step) {
+    let r = step.requests;
+    if u64::from(r.completed) + u64::from(r.failed) > u64::from(r.sent) {
+        c.fail(
+            format!("{path}.requests"),
+            format!(
+                "completed {} + failed {} is more than sent {}",
+                r.completed, r.failed, r.sent
+            ),
+        );
+    }
+    let by_kind: u64 = step.errors.values().map(|n| u64::from(*n)).sum();
+    if by_kind != u64::from(r.failed) {
+        c.fail(
+            format!("{path}.errors"),
+            format!("errors by kind add up to {by_kind}, but requests.failed is {}", r.failed),
+        );
+    }
+}
+
+fn gpu_readings(c: &mut Checker, path: &str, gpus: &[GpuStep]) {
+    let mut indices = BTreeSet::new();
+    for (g, gpu) in gpus.iter().enumerate() {
+        let gpath = format!("{path}.gpu[{g}]");
+        if !indices.insert(gpu.index) {
+            c.fail(format!("{gpath}.index"), format!("GPU {} listed twice", gpu.index));
+        }
+        let peak_ok = c.non_negative(&format!("{gpath}.memory_used_mib_peak"), gpu.memory_used_mib_peak);
+        let mean_ok = c.non_negative(&format!("{gpath}.memory_used_mib_mean"), gpu.memory_used_mib_mean);
+        let total_ok = c.non_negative(&format!("{gpath}.memory_total_mib"), gpu.memory_total_mib);
+        if peak_ok && mean_ok && gpu.memory_used_mib_mean > gpu.memory_used_mib_peak {
+            c.fail(
+                format!("{gpath}.memory_used_mib_mean"),
+                format!("{:?} is above the peak {:?}", gpu.memory_used_mib_mean, gpu.memory_used_mib_peak),
+            );
+        }
+        if peak_ok && total_ok && gpu.memory_used_mib_peak > gpu.memory_total_mib {
+            c.fail(
+                format!("{gpath}.memory_used_mib_peak"),
+                format!("{:?} is above the GPU's memory {:?}", gpu.memory_used_mib_peak, gpu.memory_total_mib),
+            );
+        }
+        c.opt_percent(&format!("{gpath}.utilization_pct_mean"), gpu.utilization_pct_mean);
+        c.opt_non_negative(&format!("{gpath}.power_w_mean"), gpu.power_w_mean);
+        c.opt_non_negative(&format!("{gpath}.energy_j"), gpu.energy_j);
+    }
+}
+
+fn limits(c: &mut Checker, dataset: &Dataset) {
+    let mut rows = BTreeSet::new();
+    for (i, limit) in dataset.limits.iter().enumerate() {
+        let path = format!("limits[{i}]");
+        if !dataset.workload.prompt_tokens.contains(&limit.prompt_tokens) {
+            c.fail(
+                format!("{path}.prompt_tokens"),
+                format!("{} is not in workload.prompt_tokens", limit.prompt_tokens),
+            );
+        }
+        if !rows.insert(limit.prompt_tokens) {
+            c.fail(
+                format!("{path}.prompt_tokens"),
+                format!("a second limit for prompt_tokens {}", limit.prompt_tokens),
+            );
+        }
+        if let (Some(ok), Some(stop)) = (limit.max_concurrency_ok, limit.stopped_at_concurrency) {
+            if ok >= stop {
+                c.fail(
+                    format!("{path}.max_concurrency_ok"),
+                    format!("{ok} is not below stopped_at_concurrency {stop}"),
+                );
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, with fields in range.
+fn is_rfc3339(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = text.get(range)?;
+        if part.bytes().all(|d| d.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+        return false;
+    }
+    let (Some(_year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        digits(0..4),
+        digits(5..7),
+        digits(8..10),
+        digits(11..13),
+        digits(14..16),
+        digits(17..19),
+    ) else {
+        return false;
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return false;
+    }
+    let mut rest = &text[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    match rest {
+        "Z" | "z" => true,
+        _ => {
+            let r = rest.as_bytes();
+            r.len() == 6
+                && matches!(r[0], b'+' | b'-')
+                && r[3] == b':'
+                && rest[1..3].bytes().all(|d| d.is_ascii_digit())
+                && rest[4..6].bytes().all(|d| d.is_ascii_digit())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times_are_recognised() {
+        assert!(is_rfc3339("2026-11-25T14:00:00Z"));
+        assert!(is_rfc3339("2026-11-25T14:00:00.123+01:00"));
+        assert!(!is_rfc3339("2026-11-25 14:00"));
+        assert!(!is_rfc3339("2026-13-25T14:00:00Z"));
+        assert!(!is_rfc3339("yesterday"));
+    }
+}

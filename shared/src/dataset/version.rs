@@ -1,0 +1,105 @@
+//! Versions of the dataset format: which ones this jauge reads, and how older ones move
+//! forward.
+//!
+//! A dataset written by any released version stays readable by every later one
+//! (DESIGN.md). A breaking change to the format becomes `jauge.dataset/v2` with a migration
+//! from v1 added to [`MIGRATIONS`]; readers refuse versions newer than theirs, naming the
+//! jauge version that wrote the file.
+
+use serde_json::Value;
+
+use crate::error::{DatasetError, Violation};
+
+/// The `schema` value of the current format.
+///
+/// ```
+/// assert_eq!(jauge::dataset::SCHEMA_V1, "jauge.dataset/v1");
+/// ```
+pub const SCHEMA_V1: &str = "jauge.dataset/v1";
+
+/// Every `schema` value this version reads (older ones are migrated to the current one).
+///
+/// ```
+/// assert!(jauge::dataset::SUPPORTED_SCHEMAS.contains(&"jauge.dataset/v1"));
+/// ```
+pub const SUPPORTED_SCHEMAS: &[&str] = &[SCHEMA_V1];
+
+const PREFIX: &str = "jauge.dataset/v";
+const CURRENT: u32 = 1;
+
+/// Migrations from version `n` to `n + 1`, in order; empty while v1 is the only version.
+const MIGRATIONS: &[(u32, fn(Value) -> Value)] = &[];
+
+/// Checks the `schema` field and brings an older document up to the current version.
+pub(super) fn migrate_to_current(mut value: Value) -> Result<Value, DatasetError> {
+    let Some(object) = value.as_object() else {
+        return Err(DatasetError::Json(Violation::new(
+            "",
+            "a dataset is a JSON object; this is not one",
+        )));
+    };
+    let Some(schema) = object.get("schema") else {
+        return Err(DatasetError::Json(Violation::new(
+            "schema",
+            format!("missing; a jauge dataset starts with \"schema\": \"{SCHEMA_V1}\""),
+        )));
+    };
+    let Some(schema) = schema.as_str() else {
+        return Err(DatasetError::Json(Violation::new(
+            "schema",
+            format!("expected a string like \"{SCHEMA_V1}\", found {schema}"),
+        )));
+    };
+    let version = schema
+        .strip_prefix(PREFIX)
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            DatasetError::Json(Violation::new(
+                "schema",
+                format!("`{schema}` is not a jauge dataset format (expected \"{SCHEMA_V1}\")"),
+            ))
+        })?;
+    if version > CURRENT {
+        let written_by = value
+            .pointer("/provenance/tool_version")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        return Err(DatasetError::UnsupportedVersion {
+            found: schema.to_string(),
+            written_by,
+        });
+    }
+    for (from, migrate) in MIGRATIONS {
+        if *from >= version {
+            value = migrate(value);
+        }
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_version_names_the_jauge_that_wrote_it() {
+        let doc = serde_json::json!({"schema": "jauge.dataset/v2", "provenance": {"tool_version": "3.1.0"}});
+        let err = migrate_to_current(doc).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("jauge.dataset/v2"), "{text}");
+        assert!(text.contains("upgrade to jauge 3.1.0 or later"), "{text}");
+    }
+
+    #[test]
+    fn foreign_schema_is_not_taken_for_a_version() {
+        let err = migrate_to_current(serde_json::json!({"schema": "guidellm/v1"})).unwrap_err();
+        assert!(err.to_string().contains("not a jauge dataset format"), "{err}");
+    }
+
+    #[test]
+    fn missing_schema_says_what_to_write() {
+        let err = migrate_to_current(serde_json::json!({})).unwrap_err();
+        assert!(err.to_string().starts_with("schema: missing"), "{err}");
+    }
+}
