@@ -1,1 +1,16 @@
-fn main() {}
+//! `jauge`: size deployments, validate datasets, and (soon) measure OpenAI-compatible servers.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = jauge_runner::cli::Cli::parse();
+    match jauge_runner::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("jauge: error: {}", jauge_runner::exit::describe(&err));
+            jauge_runner::exit::code_for(&err)
+        }
+    }
+}

@@ -81,7 +81,9 @@ impl DatasetError {
     pub fn violations(&self) -> Vec<Violation> {
         match self {
             DatasetError::Json(v) => vec![v.clone()],
-            DatasetError::UnsupportedVersion { .. } => vec![Violation::new("schema", self.to_string())],
+            DatasetError::UnsupportedVersion { .. } => {
+                vec![Violation::new("schema", self.to_string())]
+            }
             DatasetError::Invalid(vs) => vs.clone(),
         }
     }
@@ -102,7 +104,10 @@ fn unsupported_version_message(found: &str, written_by: Option<&str>) -> String 
 }
 
 fn join_violations(vs: &[Violation]) -> String {
-    vs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    vs.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A catalogue lookup or a model description that failed.
@@ -246,7 +251,11 @@ pub enum SizingError {
 }
 
 fn join_u32(values: &[u32]) -> String {
-    values.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn nearest_message(nearest: &[String]) -> String {

@@ -17,7 +17,14 @@ const SECRET_FLAGS: &[&str] = &[
 ];
 
 /// Query-string keys whose value is a secret.
-const SECRET_QUERY_KEYS: &[&str] = &["api_key", "apikey", "key", "token", "access_token", "password"];
+const SECRET_QUERY_KEYS: &[&str] = &[
+    "api_key",
+    "apikey",
+    "key",
+    "token",
+    "access_token",
+    "password",
+];
 
 /// The command line with every secret replaced by `***`.
 ///
@@ -97,7 +104,12 @@ pub fn holds_secret(text: &str) -> bool {
 
 fn redact_header(value: &str) -> String {
     let lower = value.to_ascii_lowercase();
-    for name in ["authorization:", "x-api-key:", "api-key:", "proxy-authorization:"] {
+    for name in [
+        "authorization:",
+        "x-api-key:",
+        "api-key:",
+        "proxy-authorization:",
+    ] {
         if let Some(at) = lower.find(name) {
             let rest = value[at + name.len()..].trim();
             if rest.is_empty() || rest == MASK {
@@ -115,8 +127,14 @@ fn redact_bearer(text: &str) -> String {
     while let Some(at) = find_ascii_ci(rest, "bearer ") {
         out.push_str(&rest[..at + "bearer ".len()]);
         let after = &rest[at + "bearer ".len()..];
-        let end = after.find(|c: char| c.is_whitespace() || c == '"' || c == '\'').unwrap_or(after.len());
-        out.push_str(if end == 0 || &after[..end] == MASK { &after[..end] } else { MASK });
+        let end = after
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(after.len());
+        out.push_str(if end == 0 || &after[..end] == MASK {
+            &after[..end]
+        } else {
+            MASK
+        });
         rest = &after[end..];
     }
     out.push_str(rest);
@@ -130,7 +148,9 @@ fn redact_url_password(text: &str) -> String {
         let authority_start = at + 3;
         out.push_str(&rest[..authority_start]);
         let after = &rest[authority_start..];
-        let authority_end = after.find(['/', '?', '#', ' ', '"', '\'']).unwrap_or(after.len());
+        let authority_end = after
+            .find(['/', '?', '#', ' ', '"', '\''])
+            .unwrap_or(after.len());
         let authority = &after[..authority_end];
         match authority.rfind('@') {
             Some(at_sign) => {
@@ -154,16 +174,18 @@ fn redact_url_password(text: &str) -> String {
 
 fn redact_query(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.char_indices().peekable();
     let mut last = 0;
-    while let Some((i, c)) = chars.next() {
+    for (i, c) in text.char_indices() {
         if c != '?' && c != '&' {
             continue;
         }
         let after = &text[i + 1..];
         let Some(eq) = after.find('=') else { continue };
         let key = &after[..eq];
-        if !SECRET_QUERY_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+        if !SECRET_QUERY_KEYS
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(key))
+        {
             continue;
         }
         let value_start = i + 1 + eq + 1;
@@ -196,7 +218,10 @@ mod tests {
     fn header_flag_values_are_masked() {
         let args = ["-H", "Authorization: Bearer abc", "--header=X-Api-Key: k"];
         let clean = redact_args(args.iter().map(|s| s.to_string()));
-        assert_eq!(clean, ["-H", "Authorization: ***", "--header=X-Api-Key: ***"]);
+        assert_eq!(
+            clean,
+            ["-H", "Authorization: ***", "--header=X-Api-Key: ***"]
+        );
     }
 
     #[test]
@@ -207,7 +232,12 @@ mod tests {
 
     #[test]
     fn redaction_is_idempotent() {
-        for text in ["http://a:b@h/?token=x", "Bearer x", "Authorization: y", "plain"] {
+        for text in [
+            "http://a:b@h/?token=x",
+            "Bearer x",
+            "Authorization: y",
+            "plain",
+        ] {
             let once = redact(text);
             assert_eq!(redact(&once), once, "{text}");
             assert!(!holds_secret(&once), "{once}");

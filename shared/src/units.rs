@@ -70,3 +70,33 @@ impl std::fmt::Display for Gib {
         write!(f, "{:.2} GiB", self.0)
     }
 }
+
+/// A whole number with thousands separators, as figures are shown to readers.
+///
+/// ```
+/// assert_eq!(jauge::units::thousands(104_320), "104,320");
+/// assert_eq!(jauge::units::thousands(999), "999");
+/// ```
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_groups_by_three() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
+}

@@ -95,8 +95,12 @@ impl std::str::FromStr for ComputeCapability {
             .split_once('.')
             .ok_or_else(|| format!("compute capability `{s}` is not MAJOR.MINOR"))?;
         Ok(ComputeCapability {
-            major: major.parse().map_err(|_| format!("compute capability `{s}` is not MAJOR.MINOR"))?,
-            minor: minor.parse().map_err(|_| format!("compute capability `{s}` is not MAJOR.MINOR"))?,
+            major: major
+                .parse()
+                .map_err(|_| format!("compute capability `{s}` is not MAJOR.MINOR"))?,
+            minor: minor
+                .parse()
+                .map_err(|_| format!("compute capability `{s}` is not MAJOR.MINOR"))?,
         })
     }
 }
@@ -109,7 +113,9 @@ impl Serialize for ComputeCapability {
 
 impl<'de> Deserialize<'de> for ComputeCapability {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -97,7 +97,10 @@ impl Catalogue {
         let wanted = id.trim();
         self.models
             .iter()
-            .find(|m| m.id.eq_ignore_ascii_case(wanted) || m.hf_repos.iter().any(|r| r.eq_ignore_ascii_case(wanted)))
+            .find(|m| {
+                m.id.eq_ignore_ascii_case(wanted)
+                    || m.hf_repos.iter().any(|r| r.eq_ignore_ascii_case(wanted))
+            })
             .ok_or_else(|| CatalogueError::UnknownModel {
                 id: id.to_string(),
                 suggestions: suggest::closest(wanted, self.models.iter().map(|m| m.id.as_str())),
@@ -179,21 +182,49 @@ mod tests {
     fn issue_required_ids_are_present() {
         let cat = Catalogue::builtin();
         for id in [
-            "mistral-7b-v0.1", "mistral-7b-v0.3", "mixtral-8x7b-v0.1", "mixtral-8x22b-v0.1",
-            "codestral-22b-v0.1", "llama-3-8b", "llama-3-70b", "llama-3.1-8b", "llama-3.1-70b",
-            "qwen2.5-7b", "qwen2.5-72b", "gemma-2-27b",
+            "mistral-7b-v0.1",
+            "mistral-7b-v0.3",
+            "mixtral-8x7b-v0.1",
+            "mixtral-8x22b-v0.1",
+            "codestral-22b-v0.1",
+            "llama-3-8b",
+            "llama-3-70b",
+            "llama-3.1-8b",
+            "llama-3.1-70b",
+            "qwen2.5-7b",
+            "qwen2.5-72b",
+            "gemma-2-27b",
         ] {
             cat.model(id).unwrap();
         }
         for id in [
-            "v100-16gb", "v100-32gb", "a100-40gb", "a100-80gb", "h100-80gb", "h100-pcie", "h200",
-            "l4", "l40s", "a10", "rtx-4090", "rtx-3090",
+            "v100-16gb",
+            "v100-32gb",
+            "a100-40gb",
+            "a100-80gb",
+            "h100-80gb",
+            "h100-pcie",
+            "h200",
+            "l4",
+            "l40s",
+            "a10",
+            "rtx-4090",
+            "rtx-3090",
         ] {
             cat.gpu(id).unwrap();
         }
         for id in [
-            "fp16", "bf16", "fp8", "int8", "awq", "gptq-4bit", "gptq-8bit", "gguf-q8_0",
-            "gguf-q6_k", "gguf-q5_k_m", "gguf-q4_k_m",
+            "fp16",
+            "bf16",
+            "fp8",
+            "int8",
+            "awq",
+            "gptq-4bit",
+            "gptq-8bit",
+            "gguf-q8_0",
+            "gguf-q6_k",
+            "gguf-q5_k_m",
+            "gguf-q4_k_m",
         ] {
             cat.quant(id).unwrap();
         }

@@ -192,8 +192,16 @@ impl ModelSpec {
         let experts = self.num_local_experts.unwrap_or(1);
         let active_experts = self.num_experts_per_tok.unwrap_or(1).min(experts);
         let router = if self.is_moe() { h * experts } else { 0 };
-        let bias = if self.attention_bias { q_width + 2 * kv_width } else { 0 };
-        let norms_per_layer = if self.family() == Architecture::Gemma2 { 4 } else { 2 };
+        let bias = if self.attention_bias {
+            q_width + 2 * kv_width
+        } else {
+            0
+        };
+        let norms_per_layer = if self.family() == Architecture::Gemma2 {
+            4
+        } else {
+            2
+        };
         let layers = self.num_hidden_layers;
 
         let linear = layers * (attention + experts * expert);
@@ -232,7 +240,10 @@ impl ModelSpec {
             ("head_dim", self.head_dim),
             ("intermediate_size", self.intermediate_size),
             ("vocab_size", self.vocab_size),
-            ("max_position_embeddings", u64::from(self.max_position_embeddings)),
+            (
+                "max_position_embeddings",
+                u64::from(self.max_position_embeddings),
+            ),
         ] {
             if value == 0 {
                 return Err(format!("`{name}` must be above 0"));
@@ -246,7 +257,8 @@ impl ModelSpec {
                 self.num_key_value_heads, self.num_attention_heads
             ));
         }
-        if let (Some(experts), Some(per_token)) = (self.num_local_experts, self.num_experts_per_tok) {
+        if let (Some(experts), Some(per_token)) = (self.num_local_experts, self.num_experts_per_tok)
+        {
             if per_token == 0 || per_token > experts {
                 return Err(format!(
                     "`num_experts_per_tok` {per_token} must be between 1 and num_local_experts {experts}"
@@ -289,7 +301,10 @@ impl ModelSpec {
             message: format!("not valid JSON: {e}"),
         })?;
         // Multimodal wrappers (Llava, Mistral3, Gemma3) keep the language model under text_config.
-        let config = value.get("text_config").filter(|v| v.is_object()).unwrap_or(&value);
+        let config = value
+            .get("text_config")
+            .filter(|v| v.is_object())
+            .unwrap_or(&value);
         let Some(object) = config.as_object() else {
             return Err(CatalogueError::ConfigJson {
                 message: "expected a JSON object".to_string(),
@@ -305,10 +320,13 @@ impl ModelSpec {
         let field = |name: &str| -> Result<Option<u64>, CatalogueError> {
             match object.get(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(v) => v.as_u64().map(Some).ok_or_else(|| CatalogueError::ConfigBadValue {
-                    field: name.to_string(),
-                    message: format!("expected a whole number, found {v}"),
-                }),
+                Some(v) => v
+                    .as_u64()
+                    .map(Some)
+                    .ok_or_else(|| CatalogueError::ConfigBadValue {
+                        field: name.to_string(),
+                        message: format!("expected a whole number, found {v}"),
+                    }),
             }
         };
         let required = |name: &str| -> Result<u64, CatalogueError> {
@@ -385,14 +403,11 @@ impl ModelSpec {
                 .to_string(),
             source: "config.json given at run time".to_string(),
         };
-        spec.check().map_err(|message| CatalogueError::ConfigBadValue {
-            field: message
-                .split('`')
-                .nth(1)
-                .unwrap_or("config")
-                .to_string(),
-            message,
-        })?;
+        spec.check()
+            .map_err(|message| CatalogueError::ConfigBadValue {
+                field: message.split('`').nth(1).unwrap_or("config").to_string(),
+                message,
+            })?;
         Ok(spec)
     }
 }

@@ -7,9 +7,16 @@ pub(super) fn closest<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> V
     let mut scored: Vec<(usize, &str)> = ids
         .map(|id| {
             let lower = id.to_ascii_lowercase();
-            let contains = !wanted.is_empty() && (lower.contains(&wanted) || wanted.contains(&lower));
-            let distance = edit_distance(&wanted, &lower);
-            (if contains { distance.min(1) } else { distance }, id)
+            // An id that extends what was typed is the likeliest meaning, then one that what was
+            // typed extends, then the nearest by edits.
+            let score = if !wanted.is_empty() && lower.contains(&wanted) {
+                0
+            } else if !lower.is_empty() && wanted.contains(&lower) {
+                1
+            } else {
+                edit_distance(&wanted, &lower)
+            };
+            (score, id)
         })
         .collect();
     scored.sort();

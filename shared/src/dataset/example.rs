@@ -104,7 +104,9 @@ pub fn example() -> Dataset {
             reason: LimitReason::GridEnd,
             detail: None,
         }],
-        notes: vec!["Illustrative example for documentation and tests; not a measurement.".to_string()],
+        notes: vec![
+            "Illustrative example for documentation and tests; not a measurement.".to_string(),
+        ],
     }
 }
 

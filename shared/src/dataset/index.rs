@@ -61,8 +61,16 @@ impl IndexEntry {
         let d = &dataset.deployment;
         IndexEntry {
             file: file.to_string(),
-            model: d.model.catalogue_id.clone().unwrap_or_else(|| d.model.served_name.clone()),
-            gpu: d.gpus.catalogue_id.clone().unwrap_or_else(|| d.gpus.name.clone()),
+            model: d
+                .model
+                .catalogue_id
+                .clone()
+                .unwrap_or_else(|| d.model.served_name.clone()),
+            gpu: d
+                .gpus
+                .catalogue_id
+                .clone()
+                .unwrap_or_else(|| d.gpus.name.clone()),
             gpu_count: d.gpus.count,
             quantization: d.quantization.clone(),
             engine: d.engine.name.clone(),

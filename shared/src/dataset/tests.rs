@@ -12,12 +12,19 @@ fn with(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Dataset, DatasetErr
 }
 
 fn messages(result: Result<Dataset, DatasetError>) -> Vec<String> {
-    result.unwrap_err().violations().iter().map(ToString::to_string).collect()
+    result
+        .unwrap_err()
+        .violations()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 #[test]
 fn percentiles_out_of_order_name_the_field() {
-    let found = messages(with(|v| v["steps"][1]["latency"]["e2e_ms"]["p99"] = 1.0.into()));
+    let found = messages(with(|v| {
+        v["steps"][1]["latency"]["e2e_ms"]["p99"] = 1.0.into()
+    }));
     assert_eq!(
         found,
         ["steps[1].latency.e2e_ms.p99: 1.0 is below p95 6808.5; percentiles must not decrease"]
@@ -44,13 +51,19 @@ fn every_problem_is_reported_not_just_the_first() {
 #[test]
 fn a_step_off_the_grid_is_refused() {
     let found = messages(with(|v| v["steps"][1]["concurrency"] = 3.into()));
-    assert_eq!(found, ["steps[1].concurrency: 3 is not in workload.concurrency"]);
+    assert_eq!(
+        found,
+        ["steps[1].concurrency: 3 is not in workload.concurrency"]
+    );
 }
 
 #[test]
 fn the_same_point_twice_is_refused() {
     let found = messages(with(|v| v["steps"][1]["concurrency"] = 1.into()));
-    assert_eq!(found, ["steps[1]: a second step for concurrency 1 and prompt_tokens 1024"]);
+    assert_eq!(
+        found,
+        ["steps[1]: a second step for concurrency 1 and prompt_tokens 1024"]
+    );
 }
 
 #[test]
@@ -60,12 +73,17 @@ fn error_counts_must_add_up() {
         v["steps"][0]["requests"]["completed"] = 14.into();
         v["steps"][0]["errors"] = serde_json::json!({"timeout": 1});
     }));
-    assert_eq!(found, ["steps[0].errors: errors by kind add up to 1, but requests.failed is 2"]);
+    assert_eq!(
+        found,
+        ["steps[0].errors: errors by kind add up to 1, but requests.failed is 2"]
+    );
 }
 
 #[test]
 fn an_unknown_error_kind_names_its_path() {
-    let found = messages(with(|v| v["steps"][0]["errors"] = serde_json::json!({"gremlins": 1})));
+    let found = messages(with(|v| {
+        v["steps"][0]["errors"] = serde_json::json!({"gremlins": 1})
+    }));
     assert_eq!(found.len(), 1);
     assert!(found[0].starts_with("steps[0].errors"), "{found:?}");
     assert!(found[0].contains("gremlins"), "{found:?}");
@@ -75,7 +93,10 @@ fn an_unknown_error_kind_names_its_path() {
 fn a_wrong_type_names_its_path() {
     let found = messages(with(|v| v["steps"][1]["requests"]["sent"] = "many".into()));
     assert_eq!(found.len(), 1);
-    assert!(found[0].starts_with("steps[1].requests.sent: invalid type"), "{found:?}");
+    assert!(
+        found[0].starts_with("steps[1].requests.sent: invalid type"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -89,16 +110,23 @@ fn a_missing_field_names_its_parent() {
 #[test]
 fn secrets_in_the_command_line_are_refused() {
     let found = messages(with(|v| {
-        v["provenance"]["command_line"] = serde_json::json!(["jauge", "run", "--url", "http://u:pw@h/"]);
+        v["provenance"]["command_line"] =
+            serde_json::json!(["jauge", "run", "--url", "http://u:pw@h/"]);
     }));
     assert_eq!(found.len(), 1);
-    assert!(found[0].starts_with("provenance.command_line[3]: holds a secret"), "{found:?}");
+    assert!(
+        found[0].starts_with("provenance.command_line[3]: holds a secret"),
+        "{found:?}"
+    );
 }
 
 #[test]
 fn a_bad_source_is_refused() {
     let found = messages(with(|v| v["source"] = "guessed".into()));
-    assert!(found[0].starts_with("source: unknown source `guessed`"), "{found:?}");
+    assert!(
+        found[0].starts_with("source: unknown source `guessed`"),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -118,8 +146,12 @@ fn imported_source_round_trips() {
 
 #[test]
 fn unknown_engine_settings_are_kept() {
-    let dataset = with(|v| v["deployment"]["engine"]["settings"]["enforce_eager"] = true.into()).unwrap();
-    assert_eq!(dataset.deployment.engine.settings.other["enforce_eager"], true);
+    let dataset =
+        with(|v| v["deployment"]["engine"]["settings"]["enforce_eager"] = true.into()).unwrap();
+    assert_eq!(
+        dataset.deployment.engine.settings.other["enforce_eager"],
+        true
+    );
     assert!(dataset.to_json().contains("\"enforce_eager\": true"));
 }
 

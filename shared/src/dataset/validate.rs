@@ -66,7 +66,11 @@ impl Checker {
             if i > 0 && *v <= values[i - 1] {
                 self.fail(
                     format!("{path}[{i}]"),
-                    format!("grid not strictly increasing ({} after {})", v, values[i - 1]),
+                    format!(
+                        "grid not strictly increasing ({} after {})",
+                        v,
+                        values[i - 1]
+                    ),
                 );
             }
         }
@@ -89,7 +93,10 @@ impl Checker {
             return;
         }
         if summary.count == 0 {
-            self.fail(format!("{path}.count"), "a summary of no values must be left out");
+            self.fail(
+                format!("{path}.count"),
+                "a summary of no values must be left out",
+            );
         }
         let ordered = [
             ("p50", summary.p50),
@@ -119,7 +126,10 @@ impl Checker {
 pub(super) fn violations(dataset: &Dataset) -> Vec<Violation> {
     let mut c = Checker { found: Vec::new() };
     if dataset.schema != SCHEMA_V1 {
-        c.fail("schema", format!("expected `{SCHEMA_V1}`, found `{}`", dataset.schema));
+        c.fail(
+            "schema",
+            format!("expected `{SCHEMA_V1}`, found `{}`", dataset.schema),
+        );
     }
     provenance(&mut c, &dataset.provenance);
     deployment(&mut c, &dataset.deployment);
@@ -135,7 +145,10 @@ fn provenance(c: &mut Checker, p: &Provenance) {
     if !is_rfc3339(&p.created_at) {
         c.fail(
             "provenance.created_at",
-            format!("`{}` is not an RFC 3339 time like 2026-11-25T14:00:00Z", p.created_at),
+            format!(
+                "`{}` is not an RFC 3339 time like 2026-11-25T14:00:00Z",
+                p.created_at
+            ),
         );
     }
     for (i, arg) in p.command_line.iter().enumerate() {
@@ -162,7 +175,10 @@ fn deployment(c: &mut Checker, d: &Deployment) {
     let path = "deployment.engine.settings";
     if let Some(u) = s.gpu_memory_utilization {
         if !(u > 0.0 && u <= 1.0) {
-            c.fail(format!("{path}.gpu_memory_utilization"), format!("{u:?} is outside (0, 1]"));
+            c.fail(
+                format!("{path}.gpu_memory_utilization"),
+                format!("{u:?} is outside (0, 1]"),
+            );
         }
     }
     for (name, value) in [
@@ -185,7 +201,10 @@ fn deployment(c: &mut Checker, d: &Deployment) {
     if d.gpus.count > 0 && parallel > d.gpus.count {
         c.fail(
             "deployment.engine.settings.tensor_parallel_size",
-            format!("{parallel} GPUs of parallelism on a deployment of {} GPU(s)", d.gpus.count),
+            format!(
+                "{parallel} GPUs of parallelism on a deployment of {} GPU(s)",
+                d.gpus.count
+            ),
         );
     }
     if d.gpus.memory_mib == Some(0) {
@@ -267,21 +286,38 @@ fn steps(c: &mut Checker, dataset: &Dataset) {
         c.non_negative(&format!("{path}.throughput.output_tok_s"), t.output_tok_s);
         c.non_negative(&format!("{path}.throughput.total_tok_s"), t.total_tok_s);
         c.non_negative(&format!("{path}.throughput.requests_s"), t.requests_s);
-        c.opt_non_negative(&format!("{path}.throughput.per_user_output_tok_s"), t.per_user_output_tok_s);
-        if t.total_tok_s.is_finite() && t.output_tok_s.is_finite() && t.total_tok_s < t.output_tok_s {
+        c.opt_non_negative(
+            &format!("{path}.throughput.per_user_output_tok_s"),
+            t.per_user_output_tok_s,
+        );
+        if t.total_tok_s.is_finite() && t.output_tok_s.is_finite() && t.total_tok_s < t.output_tok_s
+        {
             c.fail(
                 format!("{path}.throughput.total_tok_s"),
-                format!("{:?} is below output_tok_s {:?}", t.total_tok_s, t.output_tok_s),
+                format!(
+                    "{:?} is below output_tok_s {:?}",
+                    t.total_tok_s, t.output_tok_s
+                ),
             );
         }
         if let Some(gpus) = &step.gpu {
             gpu_readings(c, &path, gpus);
         }
         if let Some(s) = &step.server {
-            c.opt_percent(&format!("{path}.server.kv_cache_usage_pct_peak"), s.kv_cache_usage_pct_peak);
-            c.opt_percent(&format!("{path}.server.kv_cache_usage_pct_mean"), s.kv_cache_usage_pct_mean);
-            c.opt_percent(&format!("{path}.server.prefix_cache_hit_pct"), s.prefix_cache_hit_pct);
-            if let (Some(mean), Some(peak)) = (s.kv_cache_usage_pct_mean, s.kv_cache_usage_pct_peak) {
+            c.opt_percent(
+                &format!("{path}.server.kv_cache_usage_pct_peak"),
+                s.kv_cache_usage_pct_peak,
+            );
+            c.opt_percent(
+                &format!("{path}.server.kv_cache_usage_pct_mean"),
+                s.kv_cache_usage_pct_mean,
+            );
+            c.opt_percent(
+                &format!("{path}.server.prefix_cache_hit_pct"),
+                s.prefix_cache_hit_pct,
+            );
+            if let (Some(mean), Some(peak)) = (s.kv_cache_usage_pct_mean, s.kv_cache_usage_pct_peak)
+            {
                 if mean > peak {
                     c.fail(
                         format!("{path}.server.kv_cache_usage_pct_mean"),
@@ -308,7 +344,10 @@ fn request_counts(c: &mut Checker, path: &str, step: &Step) {
     if by_kind != u64::from(r.failed) {
         c.fail(
             format!("{path}.errors"),
-            format!("errors by kind add up to {by_kind}, but requests.failed is {}", r.failed),
+            format!(
+                "errors by kind add up to {by_kind}, but requests.failed is {}",
+                r.failed
+            ),
         );
     }
 }
@@ -318,24 +357,42 @@ fn gpu_readings(c: &mut Checker, path: &str, gpus: &[GpuStep]) {
     for (g, gpu) in gpus.iter().enumerate() {
         let gpath = format!("{path}.gpu[{g}]");
         if !indices.insert(gpu.index) {
-            c.fail(format!("{gpath}.index"), format!("GPU {} listed twice", gpu.index));
+            c.fail(
+                format!("{gpath}.index"),
+                format!("GPU {} listed twice", gpu.index),
+            );
         }
-        let peak_ok = c.non_negative(&format!("{gpath}.memory_used_mib_peak"), gpu.memory_used_mib_peak);
-        let mean_ok = c.non_negative(&format!("{gpath}.memory_used_mib_mean"), gpu.memory_used_mib_mean);
+        let peak_ok = c.non_negative(
+            &format!("{gpath}.memory_used_mib_peak"),
+            gpu.memory_used_mib_peak,
+        );
+        let mean_ok = c.non_negative(
+            &format!("{gpath}.memory_used_mib_mean"),
+            gpu.memory_used_mib_mean,
+        );
         let total_ok = c.non_negative(&format!("{gpath}.memory_total_mib"), gpu.memory_total_mib);
         if peak_ok && mean_ok && gpu.memory_used_mib_mean > gpu.memory_used_mib_peak {
             c.fail(
                 format!("{gpath}.memory_used_mib_mean"),
-                format!("{:?} is above the peak {:?}", gpu.memory_used_mib_mean, gpu.memory_used_mib_peak),
+                format!(
+                    "{:?} is above the peak {:?}",
+                    gpu.memory_used_mib_mean, gpu.memory_used_mib_peak
+                ),
             );
         }
         if peak_ok && total_ok && gpu.memory_used_mib_peak > gpu.memory_total_mib {
             c.fail(
                 format!("{gpath}.memory_used_mib_peak"),
-                format!("{:?} is above the GPU's memory {:?}", gpu.memory_used_mib_peak, gpu.memory_total_mib),
+                format!(
+                    "{:?} is above the GPU's memory {:?}",
+                    gpu.memory_used_mib_peak, gpu.memory_total_mib
+                ),
             );
         }
-        c.opt_percent(&format!("{gpath}.utilization_pct_mean"), gpu.utilization_pct_mean);
+        c.opt_percent(
+            &format!("{gpath}.utilization_pct_mean"),
+            gpu.utilization_pct_mean,
+        );
         c.opt_non_negative(&format!("{gpath}.power_w_mean"), gpu.power_w_mean);
         c.opt_non_negative(&format!("{gpath}.energy_j"), gpu.energy_j);
     }
@@ -345,7 +402,11 @@ fn limits(c: &mut Checker, dataset: &Dataset) {
     let mut rows = BTreeSet::new();
     for (i, limit) in dataset.limits.iter().enumerate() {
         let path = format!("limits[{i}]");
-        if !dataset.workload.prompt_tokens.contains(&limit.prompt_tokens) {
+        if !dataset
+            .workload
+            .prompt_tokens
+            .contains(&limit.prompt_tokens)
+        {
             c.fail(
                 format!("{path}.prompt_tokens"),
                 format!("{} is not in workload.prompt_tokens", limit.prompt_tokens),
@@ -379,7 +440,13 @@ fn is_rfc3339(text: &str) -> bool {
             None
         }
     };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return false;
     }
     let (Some(_year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
@@ -392,7 +459,12 @@ fn is_rfc3339(text: &str) -> bool {
     ) else {
         return false;
     };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return false;
     }
     let mut rest = &text[19..];

@@ -27,8 +27,11 @@ pub const SUPPORTED_SCHEMAS: &[&str] = &[SCHEMA_V1];
 const PREFIX: &str = "jauge.dataset/v";
 const CURRENT: u32 = 1;
 
+/// Rewrites a document of one version into the next.
+type Migration = fn(Value) -> Value;
+
 /// Migrations from version `n` to `n + 1`, in order; empty while v1 is the only version.
-const MIGRATIONS: &[(u32, fn(Value) -> Value)] = &[];
+const MIGRATIONS: &[(u32, Migration)] = &[];
 
 /// Checks the `schema` field and brings an older document up to the current version.
 pub(super) fn migrate_to_current(mut value: Value) -> Result<Value, DatasetError> {
@@ -94,7 +97,10 @@ mod tests {
     #[test]
     fn foreign_schema_is_not_taken_for_a_version() {
         let err = migrate_to_current(serde_json::json!({"schema": "guidellm/v1"})).unwrap_err();
-        assert!(err.to_string().contains("not a jauge dataset format"), "{err}");
+        assert!(
+            err.to_string().contains("not a jauge dataset format"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{size_without_advice, valid_tp, KvCacheDtype, Sizing, SizingRequest};
 use crate::catalogue::{Catalogue, GpuSpec, QuantKind, QuantSpec};
+use crate::units::thousands;
 
 /// One change that would make the deployment fit, and what it would give.
 ///
@@ -32,8 +33,10 @@ pub(super) fn advise(request: &SizingRequest<'_>, sizing: &Sizing) -> Vec<Advice
     let mut advice = Vec::new();
     let effect = |s: &Sizing| {
         format!(
-            "{} KV tokens, {:.1} requests of {} tokens at once",
-            s.kv_cache_tokens, s.max_concurrency, s.context_tokens
+            "{} KV-cache tokens, {:.1} requests of {} tokens at once",
+            thousands(s.kv_cache_tokens),
+            s.max_concurrency,
+            thousands(u64::from(s.context_tokens))
         )
     };
     let try_size = |r: &SizingRequest<'_>| size_without_advice(r).ok().filter(|s| s.fits);
@@ -41,7 +44,13 @@ pub(super) fn advise(request: &SizingRequest<'_>, sizing: &Sizing) -> Vec<Advice
     if let Some((gpus, s)) = [2u32, 4, 8]
         .into_iter()
         .filter(|n| *n > request.gpu_count && valid_tp(request.model, *n))
-        .find_map(|n| try_size(&SizingRequest { gpu_count: n, ..request.clone() }).map(|s| (n, s)))
+        .find_map(|n| {
+            try_size(&SizingRequest {
+                gpu_count: n,
+                ..request.clone()
+            })
+            .map(|s| (n, s))
+        })
     {
         advice.push(Advice {
             flag: format!("--gpus {gpus}"),
@@ -61,18 +70,47 @@ pub(super) fn advise(request: &SizingRequest<'_>, sizing: &Sizing) -> Vec<Advice
         .collect();
     // Fewest bits lost first: the nearest format that fits is the one to try.
     quants.sort_by(|a, b| b.bits_per_weight.total_cmp(&a.bits_per_weight));
-    for quant in quants {
-        if let Some(s) = try_size(&SizingRequest { quant: Some(quant), ..request.clone() }) {
-            advice.push(Advice {
-                flag: format!("--quant {}", quant.id),
-                effect: effect(&s),
-            });
-            break;
+    let quant_alone = quants.iter().find_map(|q| {
+        try_size(&SizingRequest {
+            quant: Some(q),
+            ..request.clone()
+        })
+        .map(|s| (q, s))
+    });
+    match quant_alone {
+        Some((quant, s)) => advice.push(Advice {
+            flag: format!("--quant {}", quant.id),
+            effect: effect(&s),
+        }),
+        // Neither change alone is enough: the fewest GPUs with the nearest format that fits.
+        None => {
+            let combined = [2u32, 4, 8]
+                .into_iter()
+                .filter(|n| *n > request.gpu_count && valid_tp(request.model, *n))
+                .find_map(|n| {
+                    quants.iter().find_map(|q| {
+                        try_size(&SizingRequest {
+                            gpu_count: n,
+                            quant: Some(q),
+                            ..request.clone()
+                        })
+                        .map(|s| (n, q, s))
+                    })
+                });
+            if let Some((gpus, quant, s)) = combined {
+                advice.push(Advice {
+                    flag: format!("--gpus {gpus} --quant {}", quant.id),
+                    effect: effect(&s),
+                });
+            }
         }
     }
 
     if request.kv_cache_dtype != KvCacheDtype::Fp8 {
-        if let Some(s) = try_size(&SizingRequest { kv_cache_dtype: KvCacheDtype::Fp8, ..request.clone() }) {
+        if let Some(s) = try_size(&SizingRequest {
+            kv_cache_dtype: KvCacheDtype::Fp8,
+            ..request.clone()
+        }) {
             advice.push(Advice {
                 flag: "--kv-cache-dtype fp8".to_string(),
                 effect: effect(&s),
@@ -96,7 +134,10 @@ pub(super) fn advise(request: &SizingRequest<'_>, sizing: &Sizing) -> Vec<Advice
     }
 
     if request.gpu_memory_utilization < 0.95 {
-        if let Some(s) = try_size(&SizingRequest { gpu_memory_utilization: 0.95, ..request.clone() }) {
+        if let Some(s) = try_size(&SizingRequest {
+            gpu_memory_utilization: 0.95,
+            ..request.clone()
+        }) {
             advice.push(Advice {
                 flag: "--gpu-memory-utilization 0.95".to_string(),
                 effect: format!("{} (little headroom left for CUDA graphs)", effect(&s)),
@@ -115,7 +156,12 @@ pub(super) fn nearest_supported(quant: &QuantSpec, gpu: &GpuSpec) -> Vec<String>
         .filter(|q| q.id != quant.id && q.unsupported_on(gpu).is_none())
         .collect();
     formats.sort_by(|a, b| {
-        let distance = |q: &QuantSpec| ((q.bits_per_weight - quant.bits_per_weight).abs(), q.kind != quant.kind);
+        let distance = |q: &QuantSpec| {
+            (
+                (q.bits_per_weight - quant.bits_per_weight).abs(),
+                q.kind != quant.kind,
+            )
+        };
         let (da, db) = (distance(a), distance(b));
         da.0.total_cmp(&db.0).then(da.1.cmp(&db.1))
     });
@@ -128,7 +174,11 @@ pub(super) fn nearest_supported(quant: &QuantSpec, gpu: &GpuSpec) -> Vec<String>
         .gpus
         .iter()
         .filter(|g| quant.unsupported_on(g).is_none() && g.memory_gib >= gpu.memory_gib)
-        .min_by(|a, b| a.memory_gib.total_cmp(&b.memory_gib).then(a.compute_capability.cmp(&b.compute_capability)));
+        .min_by(|a, b| {
+            a.memory_gib
+                .total_cmp(&b.memory_gib)
+                .then(a.compute_capability.cmp(&b.compute_capability))
+        });
     if let Some(g) = other_gpu {
         nearest.push(format!("--quant {} on --gpu {}", quant.id, g.id));
     }

@@ -275,8 +275,12 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
 
     let max_model_len = r.max_model_len.unwrap_or(model.max_position_embeddings);
     let context_tokens = r.context_tokens.unwrap_or(max_model_len);
-    let (default_tokens, default_seqs) =
-        profile.default_batch(r.vllm_version, r.gpu, max_model_len, model.sliding_window.is_some());
+    let (default_tokens, default_seqs) = profile.default_batch(
+        r.vllm_version,
+        r.gpu,
+        max_model_len,
+        model.sliding_window.is_some(),
+    );
     let max_num_batched_tokens = r.max_num_batched_tokens.unwrap_or(default_tokens);
     let max_num_seqs = r.max_num_seqs.unwrap_or(default_seqs);
     // vLLM's profiling pass spreads the tokens over at most as many sequences as tokens.
@@ -285,11 +289,21 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
     let total = r.gpu.memory();
     let budget = Gib(total.0 * r.gpu_memory_utilization);
     let weights = terms::weights_per_gpu(model, quant, tp).gib();
-    let activation =
-        terms::activation_peak(model, &profile, tp, u64::from(max_num_batched_tokens), u64::from(profile_seqs)).gib();
+    let activation = terms::activation_peak(
+        model,
+        &profile,
+        tp,
+        u64::from(max_num_batched_tokens),
+        u64::from(profile_seqs),
+    )
+    .gib();
     let non_torch = terms::non_torch(&profile, tp);
     let graphs = terms::CUDA_GRAPHS_ESTIMATE;
-    let in_budget_graphs = if profile.cuda_graphs_in_budget { graphs } else { Gib(0.0) };
+    let in_budget_graphs = if profile.cuda_graphs_in_budget {
+        graphs
+    } else {
+        Gib(0.0)
+    };
     let kv_memory = budget - weights - activation - non_torch - in_budget_graphs;
 
     let kv_per_token_gpu = terms::kv_bytes_per_token_per_gpu(model, tp, kv_dtype.bytes());
@@ -297,12 +311,18 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
     let blocks = kv_memory.bytes_floor().0 / page_bytes;
     let block_size = u64::from(r.block_size);
 
-    let per_request = |tokens: u32| blocks_per_request(model, tokens, max_num_batched_tokens, block_size);
+    let per_request =
+        |tokens: u32| blocks_per_request(model, tokens, max_num_batched_tokens, block_size);
     let needed_for_max_len = per_request(max_model_len);
     let fits = blocks > 0 && blocks as f64 >= needed_for_max_len.ceil();
     let kv_blocks_per_request = per_request(context_tokens);
-    let max_concurrency = if fits { blocks as f64 / kv_blocks_per_request } else { 0.0 };
-    let max_model_len_that_fits = longest_len_that_fits(blocks, model.max_position_embeddings, &per_request);
+    let max_concurrency = if fits {
+        blocks as f64 / kv_blocks_per_request
+    } else {
+        0.0
+    };
+    let max_model_len_that_fits =
+        longest_len_that_fits(blocks, model.max_position_embeddings, &per_request);
     let shortfall = if fits {
         0.0
     } else {
@@ -347,7 +367,11 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
         block_size: r.block_size,
         params_total: model.param_counts().total,
         weights_gib_per_gpu: weights.0,
-        kv_bytes_per_token: model.num_hidden_layers * model.num_key_value_heads * model.head_dim * 2 * kv_dtype.bytes(),
+        kv_bytes_per_token: model.num_hidden_layers
+            * model.num_key_value_heads
+            * model.head_dim
+            * 2
+            * kv_dtype.bytes(),
         kv_bytes_per_token_per_gpu: kv_per_token_gpu,
         kv_cache_blocks: blocks,
         kv_cache_tokens: blocks * block_size,
@@ -413,7 +437,9 @@ fn check_settings(r: &SizingRequest<'_>) -> Result<(), SizingError> {
         });
     }
     if ![8, 16, 32, 64, 128].contains(&r.block_size) {
-        return Err(SizingError::BlockSize { value: r.block_size });
+        return Err(SizingError::BlockSize {
+            value: r.block_size,
+        });
     }
     for (what, value) in [
         ("--max-num-seqs", r.max_num_seqs),
@@ -427,7 +453,10 @@ fn check_settings(r: &SizingRequest<'_>) -> Result<(), SizingError> {
     }
     let model = r.model;
     let model_max = model.max_position_embeddings;
-    for (what, value) in [("--max-model-len", r.max_model_len), ("--context", r.context_tokens)] {
+    for (what, value) in [
+        ("--max-model-len", r.max_model_len),
+        ("--context", r.context_tokens),
+    ] {
         if let Some(tokens) = value.filter(|t| *t > model_max) {
             return Err(SizingError::ContextTooLong {
                 what,
@@ -439,10 +468,16 @@ fn check_settings(r: &SizingRequest<'_>) -> Result<(), SizingError> {
     }
     if let (Some(context), Some(max_model_len)) = (r.context_tokens, r.max_model_len) {
         if context > max_model_len {
-            return Err(SizingError::ContextAboveMaxModelLen { context, max_model_len });
+            return Err(SizingError::ContextAboveMaxModelLen {
+                context,
+                max_model_len,
+            });
         }
     }
-    let valid: Vec<u32> = [1, 2, 4, 8, 16].into_iter().filter(|n| valid_tp(model, *n)).collect();
+    let valid: Vec<u32> = [1, 2, 4, 8, 16]
+        .into_iter()
+        .filter(|n| valid_tp(model, *n))
+        .collect();
     if !valid_tp(model, r.gpu_count) {
         return Err(SizingError::TensorParallel {
             gpus: r.gpu_count,
@@ -463,13 +498,21 @@ pub(crate) fn valid_tp(model: &ModelSpec, gpus: u32) -> bool {
         && (model.num_key_value_heads % tp == 0 || tp % model.num_key_value_heads == 0)
 }
 
-fn resolve_quant<'a>(r: &SizingRequest<'a>, notes: &mut Vec<String>) -> Result<&'a QuantSpec, SizingError> {
+fn resolve_quant<'a>(
+    r: &SizingRequest<'a>,
+    notes: &mut Vec<String>,
+) -> Result<&'a QuantSpec, SizingError> {
     let cat = Catalogue::builtin();
     let quant = match r.quant {
         Some(q) => q,
         None => {
-            let wants_bf16 = r.model.torch_dtype.contains("bfloat16") || r.model.torch_dtype == "bf16";
-            let id = if wants_bf16 && r.gpu.has_bf16() { "bf16" } else { "fp16" };
+            let wants_bf16 =
+                r.model.torch_dtype.contains("bfloat16") || r.model.torch_dtype == "bf16";
+            let id = if wants_bf16 && r.gpu.has_bf16() {
+                "bf16"
+            } else {
+                "fp16"
+            };
             if wants_bf16 && !r.gpu.has_bf16() {
                 notes.push(format!(
                     "{} has no BF16: vLLM's --dtype auto casts the bfloat16 checkpoint to float16 (same size)",
@@ -488,14 +531,20 @@ fn resolve_quant<'a>(r: &SizingRequest<'a>, notes: &mut Vec<String>) -> Result<&
     }
 }
 
-fn resolve_kv_dtype(r: &SizingRequest<'_>, _quant: &QuantSpec) -> Result<KvCacheDtype, SizingError> {
+fn resolve_kv_dtype(
+    r: &SizingRequest<'_>,
+    _quant: &QuantSpec,
+) -> Result<KvCacheDtype, SizingError> {
     if r.kv_cache_dtype == KvCacheDtype::Bf16 && !r.gpu.has_bf16() {
         return Err(SizingError::Unsupported {
             reason: format!(
                 "--kv-cache-dtype bf16: {} (compute capability {}) has no BF16",
                 r.gpu.id, r.gpu.compute_capability
             ),
-            nearest: vec!["--kv-cache-dtype fp16".to_string(), "--kv-cache-dtype auto".to_string()],
+            nearest: vec![
+                "--kv-cache-dtype fp16".to_string(),
+                "--kv-cache-dtype auto".to_string(),
+            ],
         });
     }
     Ok(r.kv_cache_dtype)

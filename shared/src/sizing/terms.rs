@@ -18,15 +18,22 @@ const ACTIVATION_BYTES: u64 = 2;
 /// rather than the 13.4888 GiB of its parameters.
 pub(crate) fn weights_per_gpu(model: &ModelSpec, quant: &QuantSpec, tp: u64) -> Bytes {
     let p = model.param_counts();
-    let kv_linear = 2 * model.num_hidden_layers * model.hidden_size * model.num_key_value_heads * model.head_dim;
+    let kv_linear = 2
+        * model.num_hidden_layers
+        * model.hidden_size
+        * model.num_key_value_heads
+        * model.head_dim;
     let kv_linear_per_gpu = kv_linear_per_gpu(model, tp);
     let linear_per_gpu = (p.linear - kv_linear) as f64 / tp as f64 + kv_linear_per_gpu as f64;
     let embeddings_per_gpu = p.embeddings as f64 / tp as f64;
     let other = p.other as f64;
     let bytes = match quant.scope {
-        QuantScope::WholeModel => (linear_per_gpu + embeddings_per_gpu + other) * quant.bytes_per_weight(),
+        QuantScope::WholeModel => {
+            (linear_per_gpu + embeddings_per_gpu + other) * quant.bytes_per_weight()
+        }
         QuantScope::LinearLayers => {
-            linear_per_gpu * quant.bytes_per_weight() + (embeddings_per_gpu + other) * ACTIVATION_BYTES as f64
+            linear_per_gpu * quant.bytes_per_weight()
+                + (embeddings_per_gpu + other) * ACTIVATION_BYTES as f64
         }
     };
     let rotary_cache = u64::from(model.max_position_embeddings) * model.head_dim * ACTIVATION_BYTES;
@@ -58,7 +65,13 @@ pub(crate) fn kv_bytes_per_token_per_gpu(model: &ModelSpec, tp: u64, dtype_bytes
 /// until the MLP returns, 4h + 3I/TP; a fused MoE layer holds top_k × (3I/TP + h). The sampler
 /// holds `seqs × vocab` entries of `sampler_bytes_per_entry`, plus the `tokens × h` hidden state
 /// from 0.9.2 on. Every V1 rank samples over the full vocabulary (logits are gathered).
-pub(crate) fn activation_peak(model: &ModelSpec, profile: &Profile, tp: u64, tokens: u64, seqs: u64) -> Bytes {
+pub(crate) fn activation_peak(
+    model: &ModelSpec,
+    profile: &Profile,
+    tp: u64,
+    tokens: u64,
+    seqs: u64,
+) -> Bytes {
     let h = model.hidden_size;
     let i_per_gpu = model.intermediate_size / tp;
     let per_token = if model.is_moe() {
@@ -69,7 +82,11 @@ pub(crate) fn activation_peak(model: &ModelSpec, profile: &Profile, tp: u64, tok
         3 * h + 3 * i_per_gpu
     };
     let prefill = tokens * per_token * ACTIVATION_BYTES;
-    let hidden = if profile.hidden_alive_in_sampler { tokens * h * ACTIVATION_BYTES } else { 0 };
+    let hidden = if profile.hidden_alive_in_sampler {
+        tokens * h * ACTIVATION_BYTES
+    } else {
+        0
+    };
     let sampler = seqs * model.vocab_size * profile.sampler_bytes_per_entry + hidden;
     Bytes(prefill.max(sampler))
 }
@@ -80,8 +97,16 @@ pub(crate) fn activation_peak(model: &ModelSpec, profile: &Profile, tp: u64, tok
 /// an assumption not yet checked against logs. V1 0.8.0–0.9.0 also counted the CUDA context
 /// (≈ 0.27 GiB, pytorch/pytorch#86509).
 pub(crate) fn non_torch(profile: &Profile, tp: u64) -> Gib {
-    let growth = if tp <= 1 { 0.13 } else { 0.13 + 0.42 * (tp as f64).log2() };
-    let context = if profile.counts_cuda_context { CUDA_CONTEXT_GIB } else { 0.0 };
+    let growth = if tp <= 1 {
+        0.13
+    } else {
+        0.13 + 0.42 * (tp as f64).log2()
+    };
+    let context = if profile.counts_cuda_context {
+        CUDA_CONTEXT_GIB
+    } else {
+        0.0
+    };
     Gib(growth + context)
 }
 
@@ -141,9 +166,18 @@ mod tests {
     /// Llama-3-70B, 2 GPUs: 80 × 4 × 128 × 2 × 2 = 163,840 B per GPU.
     #[test]
     fn kv_bytes_per_token_by_hand() {
-        assert_eq!(kv_bytes_per_token_per_gpu(model("mistral-7b-v0.1"), 1, 2), 131_072);
-        assert_eq!(kv_bytes_per_token_per_gpu(model("llama-3-70b"), 2, 2), 163_840);
-        assert_eq!(kv_bytes_per_token_per_gpu(model("codestral-22b-v0.1"), 1, 2), 229_376);
+        assert_eq!(
+            kv_bytes_per_token_per_gpu(model("mistral-7b-v0.1"), 1, 2),
+            131_072
+        );
+        assert_eq!(
+            kv_bytes_per_token_per_gpu(model("llama-3-70b"), 2, 2),
+            163_840
+        );
+        assert_eq!(
+            kv_bytes_per_token_per_gpu(model("codestral-22b-v0.1"), 1, 2),
+            229_376
+        );
     }
 
     /// Mistral-7B, V1 on an A100 (T 2048, S 256): prefill 2048 × (3×4096 + 3×14336) × 2 B =

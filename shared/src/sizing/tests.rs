@@ -80,7 +80,10 @@ fn v100_casts_bf16_to_fp16_and_refuses_explicit_bf16() {
     assert_eq!(s.quant, "fp16");
     assert!(s.notes.iter().any(|n| n.contains("casts")));
     let err = size(&request("mistral-7b-v0.3", "v100-32gb", 1, Some("bf16"))).unwrap_err();
-    assert!(err.to_string().contains("--quant fp16 on v100-32gb"), "{err}");
+    assert!(
+        err.to_string().contains("--quant fp16 on v100-32gb"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -109,7 +112,10 @@ fn bad_settings_are_refused() {
     assert_eq!(size(&r).unwrap_err(), SizingError::NoGpus);
     let mut r = request("llama-3-8b", "l4", 1, None);
     r.context_tokens = Some(9000);
-    assert!(size(&r).unwrap_err().to_string().contains("maximum of 8192"));
+    assert!(size(&r)
+        .unwrap_err()
+        .to_string()
+        .contains("maximum of 8192"));
 }
 
 /// V0 (0.6.5) profiles a prefill of max(max_model_len, 2048) tokens when chunked prefill stays

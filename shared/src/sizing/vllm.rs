@@ -42,7 +42,11 @@ impl VllmVersion {
     /// assert!(jauge::sizing::VllmVersion::new(0, 9, 2) > jauge::sizing::VllmVersion::new(0, 9, 1));
     /// ```
     pub const fn new(major: u32, minor: u32, patch: u32) -> VllmVersion {
-        VllmVersion { major, minor, patch }
+        VllmVersion {
+            major,
+            minor,
+            patch,
+        }
     }
 
     fn at_least(self, minor: u32, patch: u32) -> bool {
@@ -104,9 +108,9 @@ pub(crate) struct Profile {
 impl Profile {
     pub(crate) fn of(version: VllmVersion) -> Profile {
         let v1 = version.at_least(8, 0);
-        let sampler_bytes_per_entry = if !v1 {
-            SAMPLER_BYTES_SORT
-        } else if version.at_least(12, 0) && !version.at_least(17, 0) {
+        // V0 and V1 0.12–0.16 sort; V1 0.8–0.11 used FlashInfer, 0.17+ a Triton kernel.
+        let sorts = !v1 || (version.at_least(12, 0) && !version.at_least(17, 0));
+        let sampler_bytes_per_entry = if sorts {
             SAMPLER_BYTES_SORT
         } else {
             SAMPLER_BYTES_FUSED
@@ -132,7 +136,11 @@ impl Profile {
             // V0: chunked prefill turns on by itself only past 32 K and never for sliding
             // windows; otherwise one prefill of the whole max_model_len must fit a batch.
             let chunked = max_model_len > 32_768 && !sliding_window;
-            let tokens = if chunked { 2048 } else { max_model_len.max(2048) };
+            let tokens = if chunked {
+                2048
+            } else {
+                max_model_len.max(2048)
+            };
             return (tokens, 256);
         }
         // V1: `arg_utils.py` keys the defaults on device memory, A100s excepted.
@@ -177,8 +185,14 @@ mod tests {
 
     #[test]
     fn version_strings_parse_leniently_but_refuse_garbage() {
-        assert_eq!("0.9".parse::<VllmVersion>().unwrap(), VllmVersion::new(0, 9, 0));
-        assert_eq!("0.6.6.post1".parse::<VllmVersion>().unwrap(), VllmVersion::new(0, 6, 6));
+        assert_eq!(
+            "0.9".parse::<VllmVersion>().unwrap(),
+            VllmVersion::new(0, 9, 0)
+        );
+        assert_eq!(
+            "0.6.6.post1".parse::<VllmVersion>().unwrap(),
+            VllmVersion::new(0, 6, 6)
+        );
         assert!("latest".parse::<VllmVersion>().is_err());
     }
 }

@@ -1,0 +1,135 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// jauge — how many people can use this model on this GPU, how fast, with how much context?
+///
+/// Sizes deployments the way vLLM does, checks datasets of measured or simulated load runs,
+/// and keeps the published datasets' index.
+#[derive(Debug, Parser)]
+#[command(name = "jauge", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Does a model fit on these GPUs, and for how many simultaneous requests?
+    ///
+    /// Computes, per GPU, what vLLM would put in memory (weights, activation peak, memory
+    /// outside PyTorch, CUDA graphs) and how many KV-cache blocks are left, then the number of
+    /// requests of a given context that fit at once (vLLM's "Maximum concurrency"). When it does
+    /// not fit, says by how much and what would fit.
+    ///
+    /// Examples:
+    ///   jauge size --model mistral-7b-v0.3 --gpu a100-40gb
+    ///   jauge size --model meta-llama/Meta-Llama-3-70B-Instruct --gpu a100-40gb --gpus 2 --quant awq
+    ///   jauge size --model ./my-model/config.json --gpu l40s --context 8192 --json
+    ///   jauge size --list gpus
+    #[command(verbatim_doc_comment)]
+    Size(SizeArgs),
+    /// Check dataset files and print every error with its JSON path.
+    ///
+    /// Exits 0 when every file is a valid jauge dataset, 1 when any is not.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the dataset format (jauge.dataset/v1).
+    Schema(SchemaArgs),
+    /// Rebuild a datasets folder's index.json from the datasets in it.
+    ///
+    /// Every *.json file in the folder and below (except index.json and schema/) must be a
+    /// valid dataset. With --check, only verifies that the index is up to date.
+    Index(IndexArgs),
+}
+
+/// `jauge size`.
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// Model: a catalogue id (mistral-7b-v0.3), a Hugging Face repo (mistralai/Mistral-7B-v0.3),
+    /// or the path to a config.json.
+    #[arg(long, required_unless_present = "list")]
+    pub model: Option<String>,
+    /// GPU kind: a catalogue id (a100-40gb, h100-80gb, l40s, …; see --list gpus).
+    #[arg(long, required_unless_present = "list")]
+    pub gpu: Option<String>,
+    /// GPUs serving one copy of the model (tensor parallelism).
+    #[arg(long, default_value_t = 1)]
+    pub gpus: u32,
+    /// Weight format (fp16, bf16, fp8, int8, awq, gptq-4bit, gguf-q4_k_m, …; see --list quants).
+    /// Default: the checkpoint's dtype, FP16 on GPUs without BF16.
+    #[arg(long)]
+    pub quant: Option<String>,
+    /// KV-cache element type; auto follows the model's compute type.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "fp16", "bf16", "fp8"])]
+    pub kv_cache_dtype: String,
+    /// The server's --max-model-len, tokens. Default: the model's maximum.
+    #[arg(long)]
+    pub max_model_len: Option<u32>,
+    /// Tokens per request (prompt + output) for the concurrency figure. Default: --max-model-len.
+    #[arg(long)]
+    pub context: Option<u32>,
+    /// Share of each GPU's memory vLLM may use, in (0, 1].
+    #[arg(long, default_value_t = 0.9)]
+    pub gpu_memory_utilization: f64,
+    /// Tokens per KV-cache block.
+    #[arg(long, default_value_t = 16)]
+    pub block_size: u32,
+    /// vLLM's --max-num-seqs. Default: the release's default for this GPU (256, or 1024 on
+    /// H100/H200-class GPUs in V1).
+    #[arg(long)]
+    pub max_num_seqs: Option<u32>,
+    /// vLLM's --max-num-batched-tokens. Default: the release's default for this GPU.
+    #[arg(long)]
+    pub max_num_batched_tokens: Option<u32>,
+    /// The vLLM release whose memory accounting to follow (0.6.5 or later).
+    #[arg(long, default_value = "0.19.0")]
+    pub vllm_version: String,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// List the catalogue instead of sizing.
+    #[arg(long, value_enum, conflicts_with_all = ["model", "gpu"])]
+    pub list: Option<ListWhat>,
+}
+
+/// What `--list` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    /// Models and their architecture.
+    Models,
+    /// GPUs and their figures.
+    Gpus,
+    /// Quantisations and where they run.
+    Quants,
+}
+
+/// `jauge validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Dataset files to check.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `jauge schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write it to this file (atomically) instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `jauge index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// The datasets folder.
+    #[arg(default_value = "datasets")]
+    pub dir: PathBuf,
+    /// Only check that index.json is up to date (exit 1 if not).
+    #[arg(long)]
+    pub check: bool,
+}

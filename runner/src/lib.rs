@@ -1,0 +1,26 @@
+//! The `jauge` command-line tool, as a library so that tests can drive it.
+//!
+//! One module per command (`size`, `validate`, `index`), plus `cli` (the arguments), `exit`
+//! (exit codes) and `files` (atomic writes).
+
+pub mod cli;
+pub mod exit;
+pub mod files;
+pub mod index;
+pub mod size;
+pub mod table;
+pub mod validate;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+
+/// Runs one command; the error's kind picks the exit code (see [`exit`]).
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Size(args) => size::run(&args),
+        Command::Validate(args) => validate::run(&args),
+        Command::Schema(args) => index::schema(&args),
+        Command::Index(args) => index::run(&args),
+    }
+}

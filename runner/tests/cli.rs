@@ -1,0 +1,346 @@
+//! The `jauge` binary as a user runs it: output, exit codes, files.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn jauge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jauge"))
+        .args(args)
+        .output()
+        .expect("the jauge binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("jauge-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn size_report_for_mistral_on_one_a100_40gb() {
+    let o = jauge(&["size", "--model", "mistral-7b-v0.1", "--gpu", "a100-40gb"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn size_report_for_llama_3_70b_awq_on_two_a100_40gb() {
+    let o = jauge(&[
+        "size",
+        "--model",
+        "meta-llama/Meta-Llama-3-70B-Instruct",
+        "--gpu",
+        "a100-40gb",
+        "--gpus",
+        "2",
+        "--quant",
+        "awq",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn size_report_when_it_does_not_fit() {
+    let o = jauge(&["size", "--model", "llama-3-70b", "--gpu", "a100-40gb"]);
+    assert!(o.status.success(), "not fitting is an answer, not an error");
+    insta::assert_snapshot!(stdout(&o));
+}
+
+#[test]
+fn size_json_has_the_documented_fields() {
+    let o = jauge(&[
+        "size",
+        "--model",
+        "llama-3-70b",
+        "--gpu",
+        "a100-40gb",
+        "--gpus",
+        "2",
+        "--quant",
+        "awq",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["fits"], true);
+    assert_eq!(v["kv_bytes_per_token"], 327_680);
+    assert_eq!(v["kv_cache_tokens"], 104_320);
+    assert_eq!(v["kv_cache_blocks"], 6_520);
+    assert!((v["max_concurrency"].as_f64().unwrap() - 12.734).abs() < 1e-3);
+    assert!((v["weights_gib_per_gpu"].as_f64().unwrap() - 18.5215).abs() < 1e-4);
+    for term in [
+        "total",
+        "budget",
+        "weights",
+        "activation_peak",
+        "non_torch",
+        "cuda_graphs",
+        "kv_cache",
+        "headroom",
+    ] {
+        assert!(
+            v["memory_gib_per_gpu"][term].is_number(),
+            "memory_gib_per_gpu.{term}"
+        );
+    }
+}
+
+#[test]
+fn size_accepts_a_config_json_path() {
+    let dir = temp_dir("config").join("My-Llama");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"architectures": ["LlamaForCausalLM"], "hidden_size": 4096, "num_hidden_layers": 32,
+            "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
+            "vocab_size": 128256, "max_position_embeddings": 8192, "torch_dtype": "bfloat16"}"#,
+    )
+    .unwrap();
+    let from_file = jauge(&[
+        "size",
+        "--model",
+        config.to_str().unwrap(),
+        "--gpu",
+        "l40s",
+        "--json",
+    ]);
+    let from_catalogue = jauge(&["size", "--model", "llama-3-8b", "--gpu", "l40s", "--json"]);
+    let a: serde_json::Value = serde_json::from_str(&stdout(&from_file)).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&stdout(&from_catalogue)).unwrap();
+    assert_eq!(a["model"], "My-Llama");
+    assert_eq!(a["kv_cache_tokens"], b["kv_cache_tokens"]);
+
+    std::fs::write(
+        &config,
+        r#"{"architectures": ["FalconForCausalLM"], "hidden_size": 4096}"#,
+    )
+    .unwrap();
+    let o = jauge(&["size", "--model", config.to_str().unwrap(), "--gpu", "l40s"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("missing field `num_hidden_layers` (architecture FalconForCausalLM)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_code_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["size", "--model", "llama-3-70", "--gpu", "a100-40gb"],
+            "unknown model `llama-3-70` (did you mean `llama-3-70b`",
+        ),
+        (
+            &["size", "--model", "llama-3-70b", "--gpu", "a100"],
+            "unknown GPU `a100` (did you mean `a100-40gb`, `a100-80gb`, `a10`?)",
+        ),
+        (
+            &[
+                "size",
+                "--model",
+                "llama-3-70b",
+                "--gpu",
+                "a100-40gb",
+                "--quant",
+                "q4",
+            ],
+            "unknown quantisation `q4`",
+        ),
+        (
+            &[
+                "size",
+                "--model",
+                "llama-3-70b",
+                "--gpu",
+                "a100-40gb",
+                "--gpus",
+                "0",
+            ],
+            "at least one GPU",
+        ),
+        (
+            &[
+                "size",
+                "--model",
+                "llama-3-70b",
+                "--gpu",
+                "a100-40gb",
+                "--gpu-memory-utilization",
+                "0",
+            ],
+            "outside (0, 1]",
+        ),
+        (
+            &[
+                "size",
+                "--model",
+                "llama-3-70b",
+                "--gpu",
+                "a100-40gb",
+                "--context",
+                "10000",
+            ],
+            "beyond llama-3-70b's maximum of 8192",
+        ),
+        (
+            &[
+                "size",
+                "--model",
+                "mistral-7b-v0.3",
+                "--gpu",
+                "v100-16gb",
+                "--quant",
+                "awq",
+            ],
+            "nearest that works: --quant gptq-4bit on v100-16gb",
+        ),
+        (
+            &[
+                "size",
+                "--model",
+                "mistral-7b-v0.3",
+                "--gpu",
+                "a100-40gb",
+                "--vllm-version",
+                "0.4.0",
+            ],
+            "jauge models 0.6.5 and later",
+        ),
+    ];
+    for (args, expected) in cases {
+        let o = jauge(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("jauge: error: "), "{err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn list_prints_every_catalogue_entry() {
+    let models = stdout(&jauge(&["size", "--list", "models"]));
+    insta::assert_snapshot!(models);
+    let gpus = stdout(&jauge(&["size", "--list", "gpus"]));
+    insta::assert_snapshot!(gpus);
+    let quants = stdout(&jauge(&["size", "--list", "quants"]));
+    insta::assert_snapshot!(quants);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&jauge(&["size", "--list", "gpus", "--json"]))).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), gpus.lines().count() - 1);
+}
+
+#[test]
+fn validate_reports_every_error_with_its_path() {
+    let dir = temp_dir("validate");
+    let good = dir.join("good.json");
+    std::fs::write(&good, jauge::dataset::example_json()).unwrap();
+    let bad = dir.join("bad.json");
+    let text = jauge::dataset::example_json()
+        .replacen("\"p50\": 120.0", "\"p50\": -4.0", 1)
+        .replacen(
+            "\"output_tokens\": 256,\n    \"requests_per_step\"",
+            "\"output_tokens\": 0,\n    \"requests_per_step\"",
+            1,
+        );
+    std::fs::write(&bad, text).unwrap();
+
+    let o = jauge(&["validate", good.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("good.json: ok (simulated, mistral-7b-v0.3 on 1 × a100-40gb, 2 steps)"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = jauge(&[
+        "validate",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "missing.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(
+        out.contains("bad.json: workload.output_tokens: must be at least 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("bad.json: steps[0].latency.ttft_ms.p50: negative value -4.0"),
+        "{out}"
+    );
+    assert!(out.contains("missing.json: cannot read"), "{out}");
+    assert!(stderr(&o).contains("2 of 3 file(s) invalid"));
+}
+
+#[test]
+fn validate_refuses_a_newer_format_naming_the_version_that_reads_it() {
+    let dir = temp_dir("future");
+    let file = dir.join("future.json");
+    std::fs::write(
+        &file,
+        r#"{"schema": "jauge.dataset/v2", "provenance": {"tool_version": "2.0.0"}}"#,
+    )
+    .unwrap();
+    let o = jauge(&["validate", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("upgrade to jauge 2.0.0 or later"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn index_lists_valid_datasets_and_refuses_invalid_ones() {
+    let dir = temp_dir("index");
+    std::fs::create_dir_all(dir.join("a100")).unwrap();
+    std::fs::write(dir.join("a100/run.json"), jauge::dataset::example_json()).unwrap();
+    let o = jauge(&["index", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let index =
+        jauge::dataset::Index::from_json(&std::fs::read_to_string(dir.join("index.json")).unwrap())
+            .unwrap();
+    assert_eq!(index.datasets.len(), 1);
+    assert_eq!(index.datasets[0].file, "a100/run.json");
+    assert!(jauge(&["index", "--check", dir.to_str().unwrap()])
+        .status
+        .success());
+
+    std::fs::write(dir.join("broken.json"), "{}").unwrap();
+    let o = jauge(&["index", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("broken.json: schema: missing"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn schema_prints_the_json_schema() {
+    let o = jauge(&["schema"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), jauge::dataset::json_schema());
+}
+
+#[test]
+fn help_explains_each_command() {
+    let o = jauge(&["size", "--help"]);
+    let help = stdout(&o);
+    assert!(help.contains("Maximum concurrency"), "{help}");
+    assert!(help.contains("--gpu-memory-utilization"));
+    assert!(help.contains("Examples:"));
+}
