@@ -18,6 +18,11 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+#[track_caller]
+fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "`{needle}` not in:\n{text}");
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("jauge-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -128,10 +133,9 @@ fn size_accepts_a_config_json_path() {
     .unwrap();
     let o = jauge(&["size", "--model", config.to_str().unwrap(), "--gpu", "l40s"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("missing field `num_hidden_layers` (architecture FalconForCausalLM)"),
-        "{}",
-        stderr(&o)
+    assert_contains(
+        &stderr(&o),
+        "missing field `num_hidden_layers` (architecture FalconForCausalLM)",
     );
 }
 
@@ -259,10 +263,9 @@ fn validate_reports_every_error_with_its_path() {
 
     let o = jauge(&["validate", good.to_str().unwrap()]);
     assert!(o.status.success());
-    assert!(
-        stdout(&o).contains("good.json: ok (simulated, mistral-7b-v0.3 on 1 × a100-40gb, 2 steps)"),
-        "{}",
-        stdout(&o)
+    assert_contains(
+        &stdout(&o),
+        "good.json: ok (simulated, mistral-7b-v0.3 on 1 × a100-40gb, 2 steps)",
     );
 
     let o = jauge(&[
@@ -273,15 +276,12 @@ fn validate_reports_every_error_with_its_path() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    assert!(
-        out.contains("bad.json: workload.output_tokens: must be at least 1"),
-        "{out}"
+    assert_contains(&out, "bad.json: workload.output_tokens: must be at least 1");
+    assert_contains(
+        &out,
+        "bad.json: steps[0].latency.ttft_ms.p50: negative value -4.0",
     );
-    assert!(
-        out.contains("bad.json: steps[0].latency.ttft_ms.p50: negative value -4.0"),
-        "{out}"
-    );
-    assert!(out.contains("missing.json: cannot read"), "{out}");
+    assert_contains(&out, "missing.json: cannot read");
     assert!(stderr(&o).contains("2 of 3 file(s) invalid"));
 }
 
@@ -296,11 +296,7 @@ fn validate_refuses_a_newer_format_naming_the_version_that_reads_it() {
     .unwrap();
     let o = jauge(&["validate", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stdout(&o).contains("upgrade to jauge 2.0.0 or later"),
-        "{}",
-        stdout(&o)
-    );
+    assert_contains(&stdout(&o), "upgrade to jauge 2.0.0 or later");
 }
 
 #[test]
@@ -322,11 +318,7 @@ fn index_lists_valid_datasets_and_refuses_invalid_ones() {
     std::fs::write(dir.join("broken.json"), "{}").unwrap();
     let o = jauge(&["index", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stdout(&o).contains("broken.json: schema: missing"),
-        "{}",
-        stdout(&o)
-    );
+    assert_contains(&stdout(&o), "broken.json: schema: missing");
 }
 
 #[test]
@@ -340,7 +332,7 @@ fn schema_prints_the_json_schema() {
 fn help_explains_each_command() {
     let o = jauge(&["size", "--help"]);
     let help = stdout(&o);
-    assert!(help.contains("Maximum concurrency"), "{help}");
+    assert_contains(&help, "Maximum concurrency");
     assert!(help.contains("--gpu-memory-utilization"));
     assert!(help.contains("Examples:"));
 }
