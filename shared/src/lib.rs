@@ -26,8 +26,11 @@
 pub mod catalogue;
 pub mod dataset;
 pub mod error;
+pub mod perf;
 pub mod redact;
+pub mod rng;
 pub mod sizing;
+pub mod stats;
 pub mod units;
 
 pub use error::{CatalogueError, DatasetError, SizingError};

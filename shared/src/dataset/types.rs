@@ -24,6 +24,9 @@ pub struct Dataset {
     pub deployment: Deployment,
     /// The grid and the load that was sent.
     pub workload: Workload,
+    /// Whether the run finished, is still going, or was interrupted (and can be resumed).
+    #[serde(default, skip_serializing_if = "RunStatus::is_complete")]
+    pub status: RunStatus,
     /// One entry per (concurrency, prompt tokens) point that was run.
     pub steps: Vec<Step>,
     /// Where each row of the grid stopped climbing, and why.
@@ -32,6 +35,30 @@ pub struct Dataset {
     /// Free-form remarks a reader should see (e.g. "weights are random").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every step of the plan ran (or its row stopped at a limit).
+    #[default]
+    Complete,
+    /// Being written step by step; a file left in this state was cut short (resume it).
+    Running,
+    /// Stopped by the user (Ctrl-C); resume it with `jauge run --resume`.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// Whether the run is complete.
+    ///
+    /// ```
+    /// assert!(jauge::dataset::RunStatus::Complete.is_complete());
+    /// ```
+    pub fn is_complete(&self) -> bool {
+        *self == RunStatus::Complete
+    }
 }
 
 /// Where the figures come from. Serialised as `measured`, `simulated` or `imported:<tool>`.
@@ -234,6 +261,39 @@ pub struct Workload {
     /// Open-loop arrival rate in requests per second; absent for a closed loop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_rps: Option<f64>,
+    /// How open-loop arrivals are spaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrival: Option<Arrival>,
+    /// Seconds after which a request counts as timed out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+    /// Tokens every prompt shares at its start (0: every prompt differs from the first token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_prefix_tokens: Option<u32>,
+    /// Objective on the 95th percentile of time to first token, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_ttft_ms: Option<f64>,
+    /// Objective on the 95th percentile of time per output token, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_tpot_ms: Option<f64>,
+    /// A row stops climbing when more than this share of a step's requests fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_rate: Option<f64>,
+    /// A row stops climbing when output throughput rises by less than this share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_throughput_gain: Option<f64>,
+}
+
+/// How open-loop arrivals are spaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// Exponential gaps (a Poisson process).
+    Poisson,
+    /// Gamma-distributed gaps (burstier than Poisson).
+    Gamma,
+    /// Equal gaps.
+    Constant,
 }
 
 /// The OpenAI-compatible endpoint a run used.
@@ -262,6 +322,13 @@ pub struct Step {
     /// Failed requests by kind; the counts add up to `requests.failed`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<ErrorKind, u32>,
+    /// The first message seen for each error kind (HTTP status and the body's first line),
+    /// with secrets removed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub error_messages: BTreeMap<ErrorKind, String>,
+    /// Token counts actually processed, and where they were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_counts: Option<TokenCounts>,
     /// Latency summaries of the completed requests.
     pub latency: Latency,
     /// Throughput over the step.
@@ -399,6 +466,32 @@ pub struct Throughput {
     /// Mean output tokens per second that one user sees while generating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_user_output_tok_s: Option<f64>,
+    /// Completed requests per second that met every objective (goodput).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput_requests_s: Option<f64>,
+}
+
+/// Token counts of a step's completed requests.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TokenCounts {
+    /// Mean prompt tokens per request, as the server counted them.
+    pub prompt_tokens_mean: f64,
+    /// Mean output tokens per request.
+    pub output_tokens_mean: f64,
+    /// Where the output counts come from.
+    pub output_source: CountSource,
+}
+
+/// Where a token count was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CountSource {
+    /// The server's `usage` block.
+    Usage,
+    /// The number of streamed chunks (the server sent no usage).
+    StreamChunks,
+    /// Usage for some requests, chunks for others.
+    Mixed,
 }
 
 /// One GPU's readings over a step.

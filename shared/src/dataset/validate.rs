@@ -226,10 +226,27 @@ fn workload(c: &mut Checker, w: &Workload) {
             c.fail("workload.duration_per_step_s", "must be above 0");
         }
     }
-    if let Some(r) = w.rate_rps {
-        if c.non_negative("workload.rate_rps", r) && r == 0.0 {
-            c.fail("workload.rate_rps", "must be above 0");
+    for (name, value) in [
+        ("rate_rps", w.rate_rps),
+        ("timeout_s", w.timeout_s),
+        ("slo_ttft_ms", w.slo_ttft_ms),
+        ("slo_tpot_ms", w.slo_tpot_ms),
+    ] {
+        if let Some(v) = value {
+            let path = format!("workload.{name}");
+            if c.non_negative(&path, v) && v == 0.0 {
+                c.fail(path, "must be above 0");
+            }
         }
+    }
+    if let Some(rate) = w.max_error_rate {
+        if c.non_negative("workload.max_error_rate", rate) && rate > 1.0 {
+            c.fail("workload.max_error_rate", format!("{rate:?} is above 1"));
+        }
+    }
+    c.opt_non_negative("workload.min_throughput_gain", w.min_throughput_gain);
+    if w.arrival.is_some() && w.rate_rps.is_none() {
+        c.fail("workload.arrival", "set without workload.rate_rps");
     }
 }
 
