@@ -44,6 +44,16 @@ pub enum Command {
     /// Every *.json file in the folder and below (except index.json and schema/) must be a
     /// valid dataset. With --check, only verifies that the index is up to date.
     Index(IndexArgs),
+    /// Run the simulated OpenAI-compatible server (timing from jauge's models).
+    ///
+    /// Serves /v1/models, /v1/completions, /v1/chat/completions (streamed or not), /tokenize,
+    /// /metrics (vLLM's metric names), /health and /version on 127.0.0.1. Its figures are a
+    /// simulation of the chosen model and GPU; use it for demos and tests.
+    ///
+    /// Example:
+    ///   jauge serve-sim --model llama-3-8b --gpu l40s --port 8000 --fault http-500:0.05
+    #[command(verbatim_doc_comment)]
+    ServeSim(ServeSimArgs),
 }
 
 /// `jauge size`.
@@ -132,4 +142,61 @@ pub struct IndexArgs {
     /// Only check that index.json is up to date (exit 1 if not).
     #[arg(long)]
     pub check: bool,
+}
+
+/// `jauge serve-sim`.
+#[derive(Debug, Args)]
+pub struct ServeSimArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// Catalogue model to simulate.
+    #[arg(long, default_value = "mistral-7b-v0.3")]
+    pub model: String,
+    /// Catalogue GPU to simulate.
+    #[arg(long, default_value = "a100-40gb")]
+    pub gpu: String,
+    /// GPUs (tensor parallelism).
+    #[arg(long, default_value_t = 1)]
+    pub gpus: u32,
+    /// Weight format (default: the checkpoint's dtype).
+    #[arg(long)]
+    pub quant: Option<String>,
+    /// The simulated server's --max-model-len (default: the model's maximum).
+    #[arg(long)]
+    pub max_model_len: Option<u32>,
+    /// Share of GPU memory the simulated vLLM may use.
+    #[arg(long, default_value_t = 0.9)]
+    pub gpu_memory_utilization: f64,
+    /// Simulated seconds per real second: 10 runs ten times faster than the modelled GPU.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Inject faults: http-500:RATE, http-429:RATE, http-503:RATE, context:RATE, reset:RATE,
+    /// malformed:RATE, stall:RATE:DURATION (repeatable).
+    #[arg(long, value_name = "KIND:RATE[:ARG]")]
+    pub fault: Vec<crate::serve_sim::faults::Fault>,
+    /// Die (stop listening, cut every connection) when this many requests have arrived.
+    #[arg(long, value_name = "N")]
+    pub die_after: Option<u64>,
+    /// Seed of the fault draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl ServeSimArgs {
+    /// The simulation these arguments describe.
+    pub fn options(&self) -> anyhow::Result<crate::serve_sim::SimOptions> {
+        Ok(crate::serve_sim::SimOptions {
+            model: self.model.clone(),
+            gpu: self.gpu.clone(),
+            gpus: self.gpus,
+            quant: self.quant.clone(),
+            max_model_len: self.max_model_len,
+            gpu_memory_utilization: self.gpu_memory_utilization,
+            time_scale: self.time_scale,
+            faults: self.fault.clone(),
+            die_after: self.die_after,
+            seed: self.seed,
+        })
+    }
 }

@@ -3,11 +3,16 @@
 //! One module per command (`size`, `validate`, `index`), plus `cli` (the arguments), `exit`
 //! (exit codes) and `files` (atomic writes).
 
+pub mod aggregate;
 pub mod cli;
 pub mod exit;
 pub mod files;
 pub mod index;
+pub mod openai;
+pub mod record;
+pub mod serve_sim;
 pub mod size;
+pub mod sse;
 pub mod table;
 pub mod validate;
 
@@ -22,5 +27,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => index::schema(&args),
         Command::Index(args) => index::run(&args),
+        Command::ServeSim(args) => runtime()?.block_on(serve_sim::run(&args)),
     }
+}
+
+/// The async runtime for the commands that talk over the network.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

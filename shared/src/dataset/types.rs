@@ -370,8 +370,10 @@ pub enum ErrorKind {
     ClientError,
     /// HTTP 5xx.
     ServerError,
-    /// The stream ended before the requested output length.
+    /// The stream was cut before its end (`[DONE]` never came).
     Truncated,
+    /// The stream carried something that is not a valid chunk.
+    MalformedStream,
     /// Anything else.
     Other,
 }

@@ -1,0 +1,414 @@
+//! serve-sim's HTTP side: routes, OpenAI-style bodies and server-sent events.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::{Body, Frame, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::engine::EngineEvent;
+use super::faults::FaultKind;
+use super::Shared;
+
+type HttpBody = BoxBody<Bytes, std::io::Error>;
+
+/// Accepts connections until the server is killed, then cuts them all.
+pub(super) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+    let mut kill = shared.kill.subscribe();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = shared.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |req| handle(req, shared.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            _ = kill.changed() => break,
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    connections.abort_all();
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+) -> Result<Response<HttpBody>, Infallible> {
+    let path = req.uri().path().to_string();
+    let response = match (req.method(), path.as_str()) {
+        (&Method::GET, "/health") => text(StatusCode::OK, "text/plain", String::new()),
+        (&Method::GET, "/version") => json_response(
+            StatusCode::OK,
+            &json!({"version": format!("jauge-sim {}", jauge::VERSION)}),
+        ),
+        (&Method::GET, "/v1/models") => json_response(
+            StatusCode::OK,
+            &json!({"object": "list", "data": [{
+                "id": shared.served_name, "object": "model", "created": 0, "owned_by": "jauge-sim",
+                "root": shared.served_name, "max_model_len": shared.max_model_len
+            }]}),
+        ),
+        (&Method::GET, "/metrics") => text(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            metrics(&shared).await,
+        ),
+        (&Method::POST, "/tokenize") => match read_json(req).await {
+            Ok(body) => {
+                let count = prompt_tokens(&body);
+                let tokens: Vec<u32> = words_of(&body).iter().map(|w| token_id(w)).collect();
+                json_response(
+                    StatusCode::OK,
+                    &json!({"count": count, "max_model_len": shared.max_model_len, "tokens": tokens}),
+                )
+            }
+            Err(r) => r,
+        },
+        (&Method::POST, "/v1/completions") => generate(req, shared, false).await,
+        (&Method::POST, "/v1/chat/completions") => generate(req, shared, true).await,
+        _ => error_response(
+            StatusCode::NOT_FOUND,
+            "NotFoundError",
+            &format!("no route for {path}"),
+        ),
+    };
+    Ok(response)
+}
+
+async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Response<HttpBody> {
+    let body = match read_json(req).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let seen = shared.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    if shared.die_after.is_some_and(|n| seen >= n) {
+        // Dying: stop listening and cut every connection, this one included.
+        let _ = shared.kill.send(true);
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "server is shutting down",
+        );
+    }
+    let prompt = prompt_tokens(&body);
+    let max_tokens = body.get("max_tokens").and_then(Value::as_u64).unwrap_or(16);
+    if prompt + max_tokens > u64::from(shared.max_model_len) {
+        return context_error(shared.max_model_len, prompt, max_tokens);
+    }
+    let fault = shared.faults.lock().await.draw(max_tokens);
+    match fault {
+        Some((FaultKind::Status(code), _)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error_response(
+                status,
+                "InjectedFault",
+                &format!("injected fault: HTTP {code}"),
+            );
+        }
+        Some((FaultKind::ContextLength, _)) => {
+            return context_error(shared.max_model_len, prompt, max_tokens)
+        }
+        _ => {}
+    }
+    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let include_usage = body
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut events = shared.engine.submit(prompt.max(1), max_tokens).await;
+    let id = format!("{}-{seen}", if chat { "chatcmpl" } else { "cmpl" });
+    let model = shared.served_name.clone();
+    if !stream {
+        let mut generated = 0;
+        while let Some(event) = events.recv().await {
+            match event {
+                EngineEvent::Token => generated += 1,
+                EngineEvent::Finished => break,
+            }
+        }
+        let text: String = (0..generated).map(|i| word(i)).collect();
+        let choice = if chat {
+            json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"})
+        } else {
+            json!({"index": 0, "text": text, "finish_reason": "length"})
+        };
+        return json_response(
+            StatusCode::OK,
+            &json!({
+                "id": id, "object": if chat { "chat.completion" } else { "text_completion" },
+                "created": 0, "model": model, "choices": [choice],
+                "usage": {"prompt_tokens": prompt, "completion_tokens": generated, "total_tokens": prompt + generated}
+            }),
+        );
+    }
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    tokio::spawn(async move {
+        let object = if chat {
+            "chat.completion.chunk"
+        } else {
+            "text_completion"
+        };
+        let chunk = |choices: Value| json!({"id": id, "object": object, "created": 0, "model": model, "choices": choices});
+        if chat {
+            let first = chunk(
+                json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
+            );
+            let _ = tx.send(Ok(sse(&first))).await;
+        }
+        let mut generated = 0u64;
+        while let Some(event) = events.recv().await {
+            if event == EngineEvent::Finished {
+                break;
+            }
+            if let Some((kind, at)) = fault {
+                if generated == at {
+                    match kind {
+                        FaultKind::Reset => {
+                            let cut = std::io::Error::new(
+                                std::io::ErrorKind::ConnectionReset,
+                                "injected reset",
+                            );
+                            let _ = tx.send(Err(cut)).await;
+                            return;
+                        }
+                        FaultKind::Stall(d) => tokio::time::sleep(d).await,
+                        FaultKind::Malformed => {
+                            let _ = tx
+                                .send(Ok(Bytes::from_static(
+                                    b"data: {\"choices\": [{\"text\": \n\n",
+                                )))
+                                .await;
+                        }
+                        FaultKind::Status(_) | FaultKind::ContextLength => {}
+                    }
+                }
+            }
+            generated += 1;
+            let finish = if generated == max_tokens {
+                json!("length")
+            } else {
+                Value::Null
+            };
+            let choice = if chat {
+                json!([{"index": 0, "delta": {"content": word(generated)}, "finish_reason": finish}])
+            } else {
+                json!([{"index": 0, "text": word(generated), "logprobs": null, "finish_reason": finish}])
+            };
+            if tx.send(Ok(sse(&chunk(choice)))).await.is_err() {
+                return; // the client went away; dropping `events` frees the sequence
+            }
+        }
+        if include_usage {
+            let mut last = chunk(json!([]));
+            last["usage"] = json!({"prompt_tokens": prompt, "completion_tokens": generated, "total_tokens": prompt + generated});
+            let _ = tx.send(Ok(sse(&last))).await;
+        }
+        let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(ChannelBody(rx).boxed())
+        .expect("a valid response")
+}
+
+/// vLLM's 400 for a request longer than `max_model_len` (`serving_engine.py`).
+fn context_error(max_model_len: u32, prompt: u64, max_tokens: u64) -> Response<HttpBody> {
+    error_response(
+        StatusCode::BAD_REQUEST,
+        "BadRequestError",
+        &format!(
+            "This model's maximum context length is {max_model_len} tokens. However, you requested {} tokens ({prompt} in the messages, {max_tokens} in the completion). Please reduce the length of the messages or completion.",
+            prompt + max_tokens
+        ),
+    )
+}
+
+async fn metrics(shared: &Shared) -> String {
+    let m = shared.engine.metrics().await;
+    let label = format!("{{model_name=\"{}\"}}", shared.served_name);
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{label} {value}\n"
+        ));
+    };
+    metric(
+        "vllm:num_requests_running",
+        "gauge",
+        "Number of requests in model execution batches.",
+        m.running.to_string(),
+    );
+    metric(
+        "vllm:num_requests_waiting",
+        "gauge",
+        "Number of requests waiting to be processed.",
+        m.waiting.to_string(),
+    );
+    metric(
+        "vllm:kv_cache_usage_perc",
+        "gauge",
+        "KV-cache usage. 1 means 100 percent usage.",
+        format!("{}", m.kv_cache_usage),
+    );
+    metric(
+        "vllm:num_preemptions_total",
+        "counter",
+        "Cumulative number of preemption from the engine.",
+        m.preemptions.to_string(),
+    );
+    metric(
+        "vllm:prompt_tokens_total",
+        "counter",
+        "Number of prefill tokens processed.",
+        m.prompt_tokens.to_string(),
+    );
+    metric(
+        "vllm:generation_tokens_total",
+        "counter",
+        "Number of generation tokens processed.",
+        m.generation_tokens.to_string(),
+    );
+    metric(
+        "vllm:request_success_total",
+        "counter",
+        "Count of successfully processed requests.",
+        m.finished.to_string(),
+    );
+    out
+}
+
+/// Prompt tokens by the simulator's tokenizer: one per word; token-id prompts count their ids;
+/// chat adds 4 per message and 2 for the assistant's turn.
+fn prompt_tokens(body: &Value) -> u64 {
+    if let Some(Value::Array(items)) = body.get("prompt") {
+        if items.iter().all(Value::is_u64) {
+            return items.len() as u64;
+        }
+    }
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        return words_of(body).len() as u64 + 4 * messages.len() as u64 + 2;
+    }
+    words_of(body).len() as u64
+}
+
+fn words_of(body: &Value) -> Vec<String> {
+    let mut text = String::new();
+    for key in ["prompt", "content", "text"] {
+        match body.get(key) {
+            Some(Value::String(s)) => text.push_str(s),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .for_each(|s| text.push_str(s)),
+            _ => {}
+        }
+    }
+    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        for m in messages {
+            if let Some(c) = m.get("content").and_then(Value::as_str) {
+                text.push(' ');
+                text.push_str(c);
+            }
+        }
+    }
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+/// FNV-1a of the word, into a 32,000-entry vocabulary.
+fn token_id(word: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in word.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h % 32_000
+}
+
+fn word(i: u64) -> String {
+    const WORDS: [&str; 8] = [
+        "lorem", "ipsum", "dolor", "sit", "amet", "jauge", "gauge", "token",
+    ];
+    format!(" {}", WORDS[(i % 8) as usize])
+}
+
+fn sse(value: &Value) -> Bytes {
+    Bytes::from(format!("data: {value}\n\n"))
+}
+
+async fn read_json(req: Request<Incoming>) -> Result<Value, Response<HttpBody>> {
+    let bytes = req
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| {
+            error_response(
+                StatusCode::BAD_REQUEST,
+                "BadRequestError",
+                &format!("reading the body: {e}"),
+            )
+        })?
+        .to_bytes();
+    serde_json::from_slice(&bytes).map_err(|e| {
+        error_response(
+            StatusCode::BAD_REQUEST,
+            "BadRequestError",
+            &format!("body is not JSON: {e}"),
+        )
+    })
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response<HttpBody> {
+    text(status, "application/json", value.to_string())
+}
+
+/// An error in vLLM's shape: `{"object":"error","message":…,"type":…,"code":…}`.
+fn error_response(status: StatusCode, kind: &str, message: &str) -> Response<HttpBody> {
+    json_response(
+        status,
+        &json!({"object": "error", "message": message, "type": kind, "param": null, "code": status.as_u16()}),
+    )
+}
+
+fn text(status: StatusCode, content_type: &str, body: String) -> Response<HttpBody> {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(
+            Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+        .expect("a valid response")
+}
+
+/// A response body fed by a channel; an `Err` item aborts the connection.
+struct ChannelBody(mpsc::Receiver<Result<Bytes, std::io::Error>>);
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|item| item.map(|r| r.map(Frame::data)))
+    }
+}

@@ -1,0 +1,216 @@
+//! `jauge serve-sim`: an OpenAI-compatible server whose timing comes from jauge's sizing and
+//! step-timing models, for demos, tests, and `jauge run` without `--url`.
+//!
+//! It speaks what `jauge run` needs from vLLM: `/v1/models` (with `max_model_len`),
+//! `/v1/completions` and `/v1/chat/completions` (streamed or not, `stream_options`,
+//! `ignore_eos`), `/tokenize`, `/metrics` with vLLM's metric names, `/health`, `/version`.
+//! Its tokenizer is its own: one token per whitespace-separated word (token ids are hashes of
+//! the words), and a chat prompt adds 4 tokens per message and 2 for the assistant's turn.
+//! Everything it produces is a simulation, and `jauge run` labels it so.
+
+mod engine;
+pub mod faults;
+mod http;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use jauge::catalogue::Catalogue;
+use jauge::perf::StepTimer;
+use jauge::sizing::{size, SizingRequest};
+use tokio::sync::{watch, Mutex};
+
+pub use engine::{Engine, EngineConfig, EngineEvent, EngineMetrics};
+use faults::{Fault, FaultPlan};
+
+use crate::exit::bad_input;
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Catalogue model id or alias.
+    pub model: String,
+    /// Catalogue GPU id.
+    pub gpu: String,
+    /// GPUs (tensor parallelism).
+    pub gpus: u32,
+    /// Catalogue quantisation id.
+    pub quant: Option<String>,
+    /// `--max-model-len`; default the model's maximum.
+    pub max_model_len: Option<u32>,
+    /// Share of GPU memory the simulated vLLM may use.
+    pub gpu_memory_utilization: f64,
+    /// Simulated seconds per real second.
+    pub time_scale: f64,
+    /// Injected faults.
+    pub faults: Vec<Fault>,
+    /// The server stops answering (connections cut, port closed) when this request arrives.
+    pub die_after: Option<u64>,
+    /// Seed of the fault draws and generated words.
+    pub seed: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            model: "mistral-7b-v0.3".to_string(),
+            gpu: "a100-40gb".to_string(),
+            gpus: 1,
+            quant: None,
+            max_model_len: None,
+            gpu_memory_utilization: 0.9,
+            time_scale: 1.0,
+            faults: Vec::new(),
+            die_after: None,
+            seed: 0,
+        }
+    }
+}
+
+/// What the server knows while it serves.
+pub(crate) struct Shared {
+    pub engine: Engine,
+    pub served_name: String,
+    pub max_model_len: u32,
+    pub faults: Mutex<FaultPlan>,
+    pub requests: AtomicU64,
+    pub die_after: Option<u64>,
+    pub kill: watch::Sender<bool>,
+}
+
+/// A simulated server running on this process's tokio runtime.
+pub struct SimServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The name it serves the model under.
+    pub served_name: String,
+    /// Its context limit, tokens.
+    pub max_model_len: u32,
+    /// A description for datasets and logs.
+    pub description: String,
+    shared: Arc<Shared>,
+}
+
+impl SimServer {
+    /// Sizes the deployment, starts the engine and listens on `127.0.0.1:port` (0: any free).
+    ///
+    /// # Errors
+    /// Bad input (unknown ids, a deployment that does not fit) or a port that cannot be bound.
+    pub async fn start(options: &SimOptions, port: u16) -> anyhow::Result<SimServer> {
+        let cat = Catalogue::builtin();
+        let model = cat
+            .model(&options.model)
+            .map_err(|e| bad_input(e.to_string()))?;
+        let gpu = cat
+            .gpu(&options.gpu)
+            .map_err(|e| bad_input(e.to_string()))?;
+        let quant = match &options.quant {
+            Some(q) => Some(cat.quant(q).map_err(|e| bad_input(e.to_string()))?),
+            None => None,
+        };
+        if !(options.time_scale > 0.0 && options.time_scale.is_finite()) {
+            return Err(bad_input(format!(
+                "--time-scale: {} must be above 0",
+                options.time_scale
+            )));
+        }
+        let request = SizingRequest {
+            gpu_count: options.gpus,
+            quant,
+            max_model_len: options.max_model_len,
+            gpu_memory_utilization: options.gpu_memory_utilization,
+            ..SizingRequest::new(model, gpu)
+        };
+        let sizing = size(&request).map_err(|e| bad_input(e.to_string()))?;
+        if !sizing.fits {
+            let hint = sizing
+                .advice
+                .first()
+                .map(|a| format!("; try {}", a.flag))
+                .unwrap_or_default();
+            return Err(bad_input(format!(
+                "the simulated deployment does not fit: {} on {} × {} ({}) is {:.2} GiB per GPU short{hint}",
+                model.id, options.gpus, gpu.id, sizing.quant, sizing.shortfall_gib_per_gpu
+            )));
+        }
+        let timer = StepTimer::new(&request).map_err(|e| bad_input(e.to_string()))?;
+        let engine = Engine::start(EngineConfig {
+            timer,
+            kv_blocks: sizing.kv_cache_blocks,
+            block_size: u64::from(sizing.block_size),
+            max_num_seqs: sizing.max_num_seqs as usize,
+            max_num_batched_tokens: u64::from(sizing.max_num_batched_tokens),
+            time_scale: options.time_scale,
+        });
+        let (kill, _) = watch::channel(false);
+        let served_name = model
+            .hf_repos
+            .first()
+            .cloned()
+            .unwrap_or_else(|| model.id.clone());
+        let shared = Arc::new(Shared {
+            engine,
+            served_name: served_name.clone(),
+            max_model_len: sizing.max_model_len,
+            faults: Mutex::new(FaultPlan::new(options.faults.clone(), options.seed)),
+            requests: AtomicU64::new(0),
+            die_after: options.die_after,
+            kill,
+        });
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| format!("serve-sim: cannot listen on 127.0.0.1:{port}"))?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(http::serve(listener, shared.clone()));
+        Ok(SimServer {
+            addr,
+            served_name,
+            max_model_len: sizing.max_model_len,
+            description: format!(
+                "jauge-sim: {} on {} × {} ({}), {} KV-cache tokens, time scale {}",
+                model.id,
+                options.gpus,
+                gpu.id,
+                sizing.quant,
+                sizing.kv_cache_tokens,
+                options.time_scale
+            ),
+            shared,
+        })
+    }
+
+    /// The base URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Requests received so far.
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Stops listening and cuts every connection.
+    pub fn stop(&self) {
+        let _ = self.shared.kill.send(true);
+    }
+}
+
+/// Runs `jauge serve-sim` until Ctrl-C.
+pub async fn run(args: &crate::cli::ServeSimArgs) -> anyhow::Result<std::process::ExitCode> {
+    let options = args.options()?;
+    let server = SimServer::start(&options, args.port).await?;
+    eprintln!("{}", server.description);
+    eprintln!(
+        "serving {} at {} (Ctrl-C to stop)",
+        server.served_name,
+        server.url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    server.stop();
+    eprintln!("stopped after {} requests", server.requests());
+    Ok(std::process::ExitCode::from(130))
+}
