@@ -44,6 +44,25 @@ pub enum Command {
     /// Every *.json file in the folder and below (except index.json and schema/) must be a
     /// valid dataset. With --check, only verifies that the index is up to date.
     Index(IndexArgs),
+    /// Measure a server: climb concurrency × prompt size until it breaks.
+    ///
+    /// Sends streamed requests to an OpenAI-compatible server (vLLM, llama.cpp, SGLang, TGI,
+    /// TensorRT-LLM…) over a grid of concurrencies (closed loop: N users each sending their
+    /// next request when the last one ends) and prompt sizes. Each row climbs until too many
+    /// requests fail, the context is refused, an objective (--slo-*) is breached, or output
+    /// throughput stops rising; the dataset records where and why. Every finished step is
+    /// written at once (atomically), per-request records go to FILE.requests.jsonl, Ctrl-C
+    /// stops cleanly (exit 130) and --resume continues.
+    ///
+    /// Without --url, jauge starts its simulated server in-process (jauge serve-sim) for
+    /// --catalog-model on --gpu, and the dataset is labelled "simulated".
+    ///
+    /// Examples:
+    ///   jauge run --concurrency 1,4,16 --prompt-tokens 128,1024 --output-tokens 64
+    ///   jauge run --url http://127.0.0.1:8000 --gpu a100-40gb --slo-ttft-ms 2000 --out a100.json
+    ///   jauge run --url http://gpu-node:8000 --api-key-env VLLM_API_KEY --resume --out a100.json
+    #[command(verbatim_doc_comment)]
+    Run(Box<RunArgs>),
     /// Run the simulated OpenAI-compatible server (timing from jauge's models).
     ///
     /// Serves /v1/models, /v1/completions, /v1/chat/completions (streamed or not), /tokenize,
@@ -199,4 +218,130 @@ impl ServeSimArgs {
             seed: self.seed,
         })
     }
+}
+
+/// `jauge run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The server's base URL (http://HOST:PORT, without /v1). Default: the built-in simulated
+    /// server.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The served model name. Default: the first model /v1/models lists.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The catalogue model this is (for the dataset and the explorer); for the simulated
+    /// server, the model it simulates. Default: looked up from the served name.
+    #[arg(long)]
+    pub catalog_model: Option<String>,
+    /// The GPU kind (catalogue id): simulated by the built-in server, recorded for a real one.
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// GPUs serving the model.
+    #[arg(long, default_value_t = 1)]
+    pub gpus: u32,
+    /// Weight format (catalogue id): simulated, or recorded for a real server.
+    #[arg(long)]
+    pub quant: Option<String>,
+    /// Simultaneous requests to climb through, increasing.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64")]
+    pub concurrency: Vec<u32>,
+    /// Prompt sizes in tokens, increasing (one row each).
+    #[arg(long, value_delimiter = ',', default_value = "128,1024,4096")]
+    pub prompt_tokens: Vec<u32>,
+    /// Output tokens per request (forced with ignore_eos/min_tokens where supported).
+    #[arg(long, default_value_t = 128)]
+    pub output_tokens: u32,
+    /// Measured requests per step. Default: 2 × concurrency, at least 8.
+    #[arg(long, conflicts_with = "duration_per_step")]
+    pub requests_per_step: Option<u32>,
+    /// Measure each step for this long instead (e.g. 60s).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration_per_step: Option<std::time::Duration>,
+    /// Warm-up requests before each row, left out of the figures.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u32,
+    /// Which endpoint to call.
+    #[arg(long, value_enum, default_value_t = EndpointArg::Completions)]
+    pub endpoint: EndpointArg,
+    /// Open loop: send this many requests per second (concurrency then caps those in flight).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Open-loop gaps: poisson, gamma (burstier) or constant.
+    #[arg(long, value_enum, default_value_t = ArrivalArg::Poisson, requires = "rate")]
+    pub arrival: ArrivalArg,
+    /// Objective on TTFT p95, ms: a row stops when a step breaches it.
+    #[arg(long)]
+    pub slo_ttft_ms: Option<f64>,
+    /// Objective on TPOT p95, ms: a row stops when a step breaches it.
+    #[arg(long)]
+    pub slo_tpot_ms: Option<f64>,
+    /// A row stops when more than this share of a step's requests fail.
+    #[arg(long, default_value_t = 0.05)]
+    pub max_error_rate: f64,
+    /// A row stops when output throughput rises by less than this share over its best.
+    #[arg(long, default_value_t = 0.02)]
+    pub min_throughput_gain: f64,
+    /// Climb every concurrency even when throughput stops rising.
+    #[arg(long)]
+    pub full_grid: bool,
+    /// Per-request time limit.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "300s")]
+    pub timeout: std::time::Duration,
+    /// The dataset to write. Default: jauge-run-TIMESTAMP.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the dataset at --out after its last complete step (same settings only).
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// Read the API key from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Read the API key from this file.
+    #[arg(long, value_name = "PATH", conflicts_with = "api_key_env")]
+    pub api_key_file: Option<PathBuf>,
+    /// Tokens every prompt shares at its start (to measure prefix caching on purpose).
+    #[arg(long, default_value_t = 0)]
+    pub shared_prefix_tokens: u32,
+    /// Do not send vLLM's ignore_eos/min_tokens (for servers that refuse unknown fields).
+    #[arg(long)]
+    pub no_force_output: bool,
+    /// Seed of prompts and arrivals.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Built-in server only: simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Built-in server only: its --max-model-len (default: the model's maximum).
+    #[arg(long)]
+    pub max_model_len: Option<u32>,
+    /// Built-in server only: inject faults (see jauge serve-sim --help).
+    #[arg(long, value_name = "KIND:RATE[:ARG]")]
+    pub fault: Vec<crate::serve_sim::faults::Fault>,
+    /// Built-in server only: the server dies when this many requests have arrived.
+    #[arg(long, value_name = "N")]
+    pub die_after: Option<u64>,
+    /// No progress bars or step lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `--endpoint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EndpointArg {
+    /// /v1/completions.
+    Completions,
+    /// /v1/chat/completions.
+    Chat,
+}
+
+/// `--arrival`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArrivalArg {
+    /// Exponential gaps.
+    Poisson,
+    /// Gamma gaps, shape 0.5.
+    Gamma,
+    /// Equal gaps.
+    Constant,
 }

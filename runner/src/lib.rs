@@ -5,14 +5,22 @@
 
 pub mod aggregate;
 pub mod cli;
+pub mod client;
 pub mod exit;
 pub mod files;
 pub mod index;
+pub mod load;
 pub mod openai;
+pub mod probe;
+pub mod progress;
+pub mod prompts;
 pub mod record;
+pub mod run;
 pub mod serve_sim;
 pub mod size;
 pub mod sse;
+pub mod summary;
+pub mod sweep;
 pub mod table;
 pub mod validate;
 
@@ -27,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => index::schema(&args),
         Command::Index(args) => index::run(&args),
+        Command::Run(args) => runtime()?.block_on(run::run(&args)),
         Command::ServeSim(args) => runtime()?.block_on(serve_sim::run(&args)),
     }
 }

@@ -186,3 +186,21 @@ proptest! {
         prop_assert_eq!(again.to_json(), dataset.to_json());
     }
 }
+
+#[test]
+fn error_kind_names_are_their_serialised_form() {
+    use crate::dataset::ErrorKind::*;
+    for kind in [
+        Timeout,
+        Connection,
+        ContextLength,
+        RateLimited,
+        ClientError,
+        ServerError,
+        Truncated,
+        MalformedStream,
+        Other,
+    ] {
+        assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+    }
+}

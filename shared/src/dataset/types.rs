@@ -378,6 +378,27 @@ pub enum ErrorKind {
     Other,
 }
 
+impl ErrorKind {
+    /// The name used in datasets (`context_length`).
+    ///
+    /// ```
+    /// assert_eq!(jauge::dataset::ErrorKind::ContextLength.name(), "context_length");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connection => "connection",
+            ErrorKind::ContextLength => "context_length",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::ClientError => "client_error",
+            ErrorKind::ServerError => "server_error",
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::MalformedStream => "malformed_stream",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
 /// Latency summaries of a step, milliseconds. Absent when no request completed.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Latency {

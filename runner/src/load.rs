@@ -1,0 +1,202 @@
+//! Drives one step's load: a closed loop of N users, or an open loop at a rate with
+//! absolute-deadline pacing. Each request's record goes over a channel to the caller, which
+//! owns the step's results; the progress bar only reads counts.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jauge::dataset::Arrival;
+use jauge::rng::SplitMix64;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::client::{self, RequestSlot, Target};
+use crate::openai::Prompt;
+use crate::record::RequestRecord;
+
+/// How many requests a step sends, or for how long.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StepBound {
+    /// Exactly this many requests.
+    Requests(u32),
+    /// Send for this long, then wait for those in flight.
+    Duration(Duration),
+}
+
+/// Open-loop pacing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Requests per second.
+    pub rps: f64,
+    /// Gap distribution.
+    pub arrival: Arrival,
+}
+
+/// One step's load.
+#[derive(Debug, Clone)]
+pub struct StepLoad {
+    /// Users (closed loop) or most requests in flight (open loop).
+    pub concurrency: u32,
+    /// Prompt tokens asked for.
+    pub prompt_tokens: u32,
+    /// Output tokens asked for.
+    pub output_tokens: u32,
+    /// When to stop sending.
+    pub bound: StepBound,
+    /// Open-loop rate; `None` is a closed loop.
+    pub rate: Option<Rate>,
+    /// Records are flagged warm-up.
+    pub warmup: bool,
+    /// Seed of the arrival gaps.
+    pub seed: u64,
+}
+
+/// The records of a step, and whether it was cut short by an interruption.
+pub struct StepRun {
+    /// Every request's record, in completion order.
+    pub records: Vec<RequestRecord>,
+    /// Ctrl-C came before the step finished.
+    pub interrupted: bool,
+}
+
+/// Runs a step. `prompts` are used in turn (cycled when the step outlasts them);
+/// `on_record` sees each record as it completes (progress, JSONL).
+pub async fn run_step(
+    http: &reqwest::Client,
+    target: &Target,
+    load: &StepLoad,
+    prompts: Arc<Vec<Prompt>>,
+    cancel: &watch::Receiver<bool>,
+    mut on_record: impl FnMut(&RequestRecord),
+) -> StepRun {
+    let clock = Instant::now();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut tasks = JoinSet::new();
+    let issued = Arc::new(AtomicU32::new(0));
+    let deadline = match load.bound {
+        StepBound::Duration(d) => Some(clock + d),
+        StepBound::Requests(_) => None,
+    };
+    let limit = match load.bound {
+        StepBound::Requests(n) => n,
+        StepBound::Duration(_) => u32::MAX,
+    };
+    let (concurrency, prompt_tokens, output_tokens, warmup) = (
+        load.concurrency,
+        load.prompt_tokens,
+        load.output_tokens,
+        load.warmup,
+    );
+    // Captures only Copy values, so every task gets its own copy.
+    let slot = move |index: u32, intended: Instant| RequestSlot {
+        concurrency,
+        prompt_tokens,
+        output_tokens,
+        index,
+        warmup,
+        intended,
+    };
+    match load.rate {
+        None => {
+            // Closed loop: each user sends its next request when the last one ends, so the
+            // intended start is the actual one.
+            for _ in 0..load.concurrency.max(1) {
+                let (http, target, prompts, tx, issued) = (
+                    http.clone(),
+                    target.clone(),
+                    prompts.clone(),
+                    tx.clone(),
+                    issued.clone(),
+                );
+                tasks.spawn(async move {
+                    loop {
+                        let index = issued.fetch_add(1, Ordering::Relaxed);
+                        if index >= limit || deadline.is_some_and(|d| Instant::now() >= d) {
+                            break;
+                        }
+                        let prompt = &prompts[index as usize % prompts.len()];
+                        let record = client::send(
+                            &http,
+                            &target,
+                            prompt,
+                            slot(index, Instant::now()),
+                            clock,
+                        )
+                        .await;
+                        if tx.send(record).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+        Some(rate) => {
+            // Open loop: requests are due at absolute times; a late send (all slots busy)
+            // keeps its due time as the intended start, so queueing shows in the latency.
+            let slots = Arc::new(Semaphore::new(load.concurrency.max(1) as usize));
+            let (http, target, prompts, tx) =
+                (http.clone(), target.clone(), prompts.clone(), tx.clone());
+            let seed = load.seed;
+            tasks.spawn(async move {
+                let mut rng = SplitMix64::new(seed);
+                let mut due = clock;
+                let mut senders = JoinSet::new();
+                for index in 0..limit {
+                    let gap = match rate.arrival {
+                        Arrival::Poisson => rng.exponential(1.0 / rate.rps),
+                        Arrival::Gamma => rng.gamma(0.5, 1.0 / rate.rps),
+                        Arrival::Constant => 1.0 / rate.rps,
+                    };
+                    if index > 0 {
+                        due += Duration::from_secs_f64(gap);
+                    }
+                    if deadline.is_some_and(|d| due >= d) {
+                        break;
+                    }
+                    tokio::time::sleep_until(due.into()).await;
+                    let Ok(permit) = slots.clone().acquire_owned().await else {
+                        break;
+                    };
+                    let (http, target, prompts, tx) =
+                        (http.clone(), target.clone(), prompts.clone(), tx.clone());
+                    let intended = due;
+                    senders.spawn(async move {
+                        let prompt = &prompts[index as usize % prompts.len()];
+                        let record =
+                            client::send(&http, &target, prompt, slot(index, intended), clock)
+                                .await;
+                        drop(permit);
+                        let _ = tx.send(record);
+                    });
+                }
+                while senders.join_next().await.is_some() {}
+            });
+        }
+    }
+    drop(tx);
+    let mut cancel = cancel.clone();
+    let mut records = Vec::new();
+    loop {
+        tokio::select! {
+            record = rx.recv() => match record {
+                Some(r) => {
+                    on_record(&r);
+                    records.push(r);
+                }
+                None => break,
+            },
+            _ = cancel.changed() => {
+                if *cancel.borrow() {
+                    tasks.abort_all();
+                    return StepRun { records, interrupted: true };
+                }
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    StepRun {
+        records,
+        interrupted: false,
+    }
+}

@@ -1,0 +1,270 @@
+//! Prompts of exactly the requested token count, different from each other so that prefix
+//! caching does not flatter the results (unless a shared prefix is asked for).
+//!
+//! With a server that tokenizes (`/tokenize` in vLLM, llama.cpp and jauge-sim), a calibration
+//! text is tokenized once and its token ids become the vocabulary: completions prompts are
+//! random sequences of those ids (exact by construction); chat prompts are random words whose
+//! count is corrected with `/tokenize` until the server counts exactly the wanted tokens (the
+//! chat template then adds its own few, which `usage.prompt_tokens` reports). Without
+//! `/tokenize`, words are scaled by 1.3 tokens per word, and `usage` tells the truth.
+
+use jauge::dataset::Endpoint;
+use jauge::rng::SplitMix64;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::client::Target;
+use crate::openai::Prompt;
+
+/// How prompts are made exact.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Calibration {
+    /// Random ids from the server's own tokenization of a text.
+    TokenIds(Vec<u32>),
+    /// Words, checked against `/tokenize`.
+    TokenizedWords,
+    /// Words at an assumed 1.3 tokens per word.
+    Estimated,
+}
+
+impl Calibration {
+    /// A phrase for the dataset's notes.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Calibration::TokenIds(_) => "prompts are random token ids from the server's /tokenize: exact lengths",
+            Calibration::TokenizedWords => "prompts are random words counted with the server's /tokenize: exact lengths before the chat template",
+            Calibration::Estimated => "the server has no /tokenize: prompt lengths estimated at 1.3 tokens per word; usage.prompt_tokens gives the real counts",
+        }
+    }
+}
+
+/// Makes prompts for one run.
+pub struct PromptMaker {
+    calibration: Calibration,
+    rng: SplitMix64,
+    shared_prefix_tokens: u32,
+}
+
+/// Common English words: tokenizers give them about one token each.
+const WORDS: &[&str] = &[
+    "time",
+    "people",
+    "year",
+    "way",
+    "day",
+    "man",
+    "thing",
+    "woman",
+    "life",
+    "child",
+    "world",
+    "school",
+    "state",
+    "family",
+    "student",
+    "group",
+    "country",
+    "problem",
+    "hand",
+    "part",
+    "place",
+    "case",
+    "week",
+    "company",
+    "system",
+    "program",
+    "question",
+    "work",
+    "government",
+    "number",
+    "night",
+    "point",
+    "home",
+    "water",
+    "room",
+    "mother",
+    "area",
+    "money",
+    "story",
+    "fact",
+    "month",
+    "lot",
+    "right",
+    "study",
+    "book",
+    "eye",
+    "job",
+    "word",
+    "business",
+    "issue",
+    "side",
+    "kind",
+    "head",
+    "house",
+    "service",
+    "friend",
+    "father",
+    "power",
+    "hour",
+    "game",
+    "line",
+    "end",
+    "member",
+    "law",
+    "car",
+    "city",
+    "community",
+    "name",
+    "president",
+    "team",
+    "minute",
+    "idea",
+    "kid",
+    "body",
+    "information",
+    "back",
+    "parent",
+    "face",
+    "others",
+    "level",
+    "office",
+    "door",
+    "health",
+    "person",
+    "art",
+    "war",
+    "history",
+    "party",
+    "result",
+    "change",
+    "morning",
+    "reason",
+    "research",
+    "girl",
+    "guy",
+    "moment",
+    "air",
+    "teacher",
+    "force",
+    "education",
+];
+
+impl PromptMaker {
+    /// Chooses the calibration by asking the server.
+    pub async fn calibrate(
+        http: &reqwest::Client,
+        target: &Target,
+        seed: u64,
+        shared_prefix_tokens: u32,
+    ) -> PromptMaker {
+        let mut rng = SplitMix64::new(seed);
+        let text = random_words(&mut rng, 400);
+        let calibration = match tokenize(http, target, &text).await {
+            Some((_, Some(ids))) if target.endpoint == Endpoint::Completions && !ids.is_empty() => {
+                Calibration::TokenIds(ids)
+            }
+            Some(_) => Calibration::TokenizedWords,
+            None => Calibration::Estimated,
+        };
+        PromptMaker {
+            calibration,
+            rng,
+            shared_prefix_tokens,
+        }
+    }
+
+    /// How lengths are made exact.
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
+    /// A prompt of `tokens` tokens.
+    pub async fn make(&mut self, http: &reqwest::Client, target: &Target, tokens: u32) -> Prompt {
+        let prefix = self.shared_prefix_tokens.min(tokens);
+        match &self.calibration {
+            Calibration::TokenIds(vocabulary) => {
+                // The prefix is drawn from a generator seeded the same way for every prompt.
+                let mut prefix_rng = SplitMix64::new(0x5eed);
+                let ids = (0..tokens)
+                    .map(|i| {
+                        let rng = if i < prefix {
+                            &mut prefix_rng
+                        } else {
+                            &mut self.rng
+                        };
+                        vocabulary[rng.below(vocabulary.len() as u64) as usize]
+                    })
+                    .collect();
+                Prompt::Tokens(ids)
+            }
+            Calibration::Estimated => Prompt::Text(self.words(tokens, prefix, 1.0 / 1.3)),
+            Calibration::TokenizedWords => {
+                let mut words = tokens;
+                let mut text = self.words(words, prefix, 1.0);
+                // Correct the word count by the difference until the server counts exactly.
+                for _ in 0..6 {
+                    let Some((count, _)) = tokenize(http, target, &text).await else {
+                        break;
+                    };
+                    if count == u64::from(tokens) {
+                        break;
+                    }
+                    let diff = i64::from(tokens) - count as i64;
+                    words = (i64::from(words) + diff).max(1) as u32;
+                    text = self.words(words, prefix, 1.0);
+                }
+                Prompt::Text(text)
+            }
+        }
+    }
+
+    fn words(&mut self, tokens: u32, prefix: u32, words_per_token: f64) -> String {
+        let count = ((f64::from(tokens) * words_per_token).round() as u32).max(1);
+        let prefix = ((f64::from(prefix) * words_per_token).round() as u32).min(count);
+        let mut prefix_rng = SplitMix64::new(0x5eed);
+        let mut out = random_words(&mut prefix_rng, prefix as usize);
+        if !out.is_empty() && count > prefix {
+            out.push(' ');
+        }
+        out.push_str(&random_words(&mut self.rng, (count - prefix) as usize));
+        out
+    }
+}
+
+fn random_words(rng: &mut SplitMix64, n: usize) -> String {
+    (0..n)
+        .map(|_| WORDS[rng.below(WORDS.len() as u64) as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `(count, token ids)` from the server's `/tokenize`, or `None` when it has none.
+async fn tokenize(
+    http: &reqwest::Client,
+    target: &Target,
+    text: &str,
+) -> Option<(u64, Option<Vec<u32>>)> {
+    let body = json!({"model": target.model, "prompt": text, "content": text, "add_special_tokens": false});
+    let response = target
+        .request(http, Method::POST, "/tokenize")
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
+    let ids: Option<Vec<u32>> = value.get("tokens").and_then(Value::as_array).map(|a| {
+        a.iter()
+            .filter_map(Value::as_u64)
+            .map(|n| n as u32)
+            .collect()
+    });
+    let count = value
+        .get("count")
+        .and_then(Value::as_u64)
+        .or(ids.as_ref().map(|i| i.len() as u64))?;
+    Some((count, ids))
+}
