@@ -139,7 +139,7 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
                 EngineEvent::Finished => break,
             }
         }
-        let text: String = (0..generated).map(|i| word(i)).collect();
+        let text: String = (0..generated).map(word).collect();
         let choice = if chat {
             json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"})
         } else {

@@ -1,0 +1,452 @@
+//! `jauge run` end to end against the built-in simulated server, over loopback.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use jauge::dataset::{Dataset, ErrorKind, LimitReason, RunStatus, Source};
+use serde_json::Value;
+
+const JAUGE: &str = env!("CARGO_BIN_EXE_jauge");
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("jauge-run-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A quick run: tiny prompts and outputs, the simulated GPU 20× faster than real time.
+fn run(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "--out",
+        out.to_str().unwrap(),
+        "--time-scale",
+        "20",
+        "--output-tokens",
+        "8",
+        "--warmup",
+        "1",
+        "-q",
+    ];
+    if !extra.contains(&"--concurrency") {
+        args.extend(["--concurrency", "1,2,4"]);
+    }
+    if !extra.contains(&"--prompt-tokens") {
+        args.extend(["--prompt-tokens", "16,64"]);
+    }
+    args.extend(extra);
+    Command::new(JAUGE).args(&args).output().unwrap()
+}
+
+fn dataset(path: &Path) -> Dataset {
+    Dataset::from_json(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn records(out: &Path) -> Vec<Value> {
+    let path = out.with_file_name(format!(
+        "{}.requests.jsonl",
+        out.file_stem().unwrap().to_string_lossy()
+    ));
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_sweep_writes_a_valid_dataset_that_agrees_with_its_records() {
+    let out = dir("sweep").join("sweep.json");
+    let o = run(&out, &["--full-grid"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let d = dataset(&out);
+    assert_eq!(d.source, Source::Simulated);
+    assert_eq!(d.status, RunStatus::Complete);
+    assert_eq!(d.steps.len(), 6);
+    assert!(d
+        .limits
+        .iter()
+        .all(|l| l.reason == LimitReason::GridEnd && l.max_concurrency_ok == Some(4)));
+    assert!(d.notes.iter().any(|n| n.contains("Simulated")));
+    let records = records(&out);
+    for step in &d.steps {
+        let mine: Vec<&Value> = records
+            .iter()
+            .filter(|r| {
+                r["concurrency"] == step.concurrency
+                    && r["prompt_tokens"] == step.prompt_tokens
+                    && r["warmup"] == false
+            })
+            .collect();
+        assert_eq!(mine.len() as u32, step.requests.sent);
+        assert_eq!(
+            step.requests.completed, step.requests.sent,
+            "no faults injected"
+        );
+        // Prompts are exact (token ids from /tokenize) and outputs forced.
+        let counts = step.token_counts.unwrap();
+        assert_eq!(counts.prompt_tokens_mean, f64::from(step.prompt_tokens));
+        assert_eq!(counts.output_tokens_mean, 8.0);
+        for r in &mine {
+            assert_eq!(r["usage_prompt_tokens"], step.prompt_tokens);
+            assert_eq!(r["usage_output_tokens"], 8);
+            assert_eq!(r["chunks"], 8);
+        }
+        // Throughput × duration gives back the tokens the records hold.
+        let tokens: f64 = mine
+            .iter()
+            .map(|r| r["usage_output_tokens"].as_f64().unwrap())
+            .sum();
+        assert!(
+            (step.throughput.output_tok_s * step.duration_s - tokens).abs()
+                < 1e-6 * tokens.max(1.0)
+        );
+        let e2e_max = mine
+            .iter()
+            .map(|r| r["end_ms"].as_f64().unwrap() - r["sent_ms"].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert_eq!(step.latency.e2e_ms.unwrap().max, e2e_max);
+    }
+    let printed = text(&o);
+    assert!(printed.contains("max users held"), "{printed}");
+    let v = Command::new(JAUGE)
+        .args(["validate", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(v.status.success());
+}
+
+#[test]
+fn every_fault_kind_is_recorded_and_stops_the_row() {
+    let cases: &[(&[&str], ErrorKind, LimitReason)] = &[
+        (
+            &["--fault", "http-500:1"],
+            ErrorKind::ServerError,
+            LimitReason::Errors,
+        ),
+        (
+            &["--fault", "http-503:1"],
+            ErrorKind::ServerError,
+            LimitReason::Errors,
+        ),
+        (
+            &["--fault", "http-429:1"],
+            ErrorKind::RateLimited,
+            LimitReason::Errors,
+        ),
+        (
+            &["--fault", "context:1"],
+            ErrorKind::ContextLength,
+            LimitReason::ContextLength,
+        ),
+        (
+            &["--fault", "reset:1"],
+            ErrorKind::Truncated,
+            LimitReason::Errors,
+        ),
+        (
+            &["--fault", "malformed:1"],
+            ErrorKind::MalformedStream,
+            LimitReason::Errors,
+        ),
+        (
+            &["--fault", "stall:1:5s", "--timeout", "1s"],
+            ErrorKind::Timeout,
+            LimitReason::Errors,
+        ),
+    ];
+    let base = dir("faults");
+    for (i, (flags, kind, reason)) in cases.iter().enumerate() {
+        let out = base.join(format!("fault-{i}.json"));
+        let mut args = flags.to_vec();
+        args.extend(["--prompt-tokens", "16", "--requests-per-step", "2"]);
+        let o = run(&out, &args);
+        assert!(o.status.success(), "{flags:?}: {}", text(&o));
+        let d = dataset(&out);
+        let step = &d.steps[0];
+        assert_eq!(step.requests.failed, 2, "{flags:?}");
+        assert_eq!(
+            step.errors.get(kind),
+            Some(&2),
+            "{flags:?}: {:?}",
+            step.errors
+        );
+        assert!(step.error_messages.contains_key(kind));
+        assert_eq!(d.limits[0].reason, *reason, "{flags:?}");
+        assert_eq!(d.limits[0].stopped_at_concurrency, Some(1));
+        assert_eq!(d.steps.len(), 1, "the row stopped at its first step");
+        assert!(text(&o).contains("Errors"), "the error table is printed");
+    }
+}
+
+#[test]
+fn a_server_that_dies_ends_the_rows_and_keeps_finished_steps() {
+    let out = dir("die").join("die.json");
+    // 1 warm-up + 4 + 4 requests in the first row; the 9th request kills the server.
+    let o = run(&out, &["--die-after", "9", "--requests-per-step", "4"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let d = dataset(&out);
+    assert_eq!(
+        d.steps[0].requests.completed, 4,
+        "the step before the death is kept"
+    );
+    let second_row = d.limits.iter().find(|l| l.prompt_tokens == 64).unwrap();
+    assert_eq!(second_row.reason, LimitReason::ServerDown, "{:?}", d.limits);
+    assert_eq!(d.status, RunStatus::Complete);
+}
+
+#[test]
+fn ctrl_c_keeps_finished_steps_and_resume_completes_the_run() {
+    let out = dir("interrupt").join("int.json");
+    let args = [
+        "run",
+        "--out",
+        out.to_str().unwrap(),
+        "--time-scale",
+        "5",
+        "--output-tokens",
+        "16",
+        "--warmup",
+        "0",
+        "--concurrency",
+        "1,2,4,8",
+        "--prompt-tokens",
+        "16,32",
+        "--full-grid",
+        "-q",
+    ];
+    let mut child = Command::new(JAUGE)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let steps = std::fs::read_to_string(&out)
+            .ok()
+            .and_then(|t| Dataset::from_json(&t).ok())
+            .map_or(0, |d| d.steps.len());
+        if steps >= 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no step written in a minute"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let interrupted = dataset(&out);
+    assert_eq!(interrupted.status, RunStatus::Interrupted);
+    let kept = interrupted.steps.len();
+    assert!((1..8).contains(&kept), "{kept} steps");
+
+    let mut resumed: Vec<&str> = args.to_vec();
+    resumed.push("--resume");
+    let o = Command::new(JAUGE).args(&resumed).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let done = dataset(&out);
+    assert_eq!(done.status, RunStatus::Complete);
+    assert_eq!(done.steps.len(), 8);
+    assert_eq!(
+        done.steps[..kept],
+        interrupted.steps[..],
+        "finished steps are kept as they were"
+    );
+
+    let mut different = resumed.clone();
+    let at = different.iter().position(|a| *a == "1,2,4,8").unwrap();
+    different[at] = "1,2";
+    let o = Command::new(JAUGE).args(&different).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("--concurrency was [1, 2, 4, 8], now [1, 2]"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn an_existing_dataset_is_never_overwritten() {
+    let out = dir("exists").join("x.json");
+    std::fs::write(&out, "keep me").unwrap();
+    let o = run(&out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("pass --resume"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
+}
+
+#[test]
+fn prompts_beyond_the_context_are_skipped_not_sent() {
+    let out = dir("context").join("ctx.json");
+    let o = run(&out, &["--max-model-len", "40"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let d = dataset(&out);
+    let row = d.limits.iter().find(|l| l.prompt_tokens == 64).unwrap();
+    assert_eq!(row.reason, LimitReason::ContextLength);
+    assert!(row
+        .detail
+        .as_deref()
+        .unwrap()
+        .starts_with("skipped: 64 prompt + 8 output tokens exceed"));
+    assert!(d.steps.iter().all(|s| s.prompt_tokens == 16));
+    assert!(records(&out).iter().all(|r| r["prompt_tokens"] == 16));
+}
+
+#[test]
+fn open_loop_and_chat_runs_work() {
+    let base = dir("modes");
+    let out = base.join("rate.json");
+    let o = run(
+        &out,
+        &[
+            "--rate",
+            "40",
+            "--arrival",
+            "constant",
+            "--prompt-tokens",
+            "16",
+            "--full-grid",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let d = dataset(&out);
+    assert_eq!(d.workload.rate_rps, Some(40.0));
+    assert!(d
+        .steps
+        .iter()
+        .all(|s| s.requests.completed == s.requests.sent));
+    assert!(d
+        .steps
+        .iter()
+        .all(|s| s.latency.ttft_from_intended_ms.unwrap().p50
+            >= s.latency.ttft_ms.unwrap().p50 - 1e-9));
+
+    let out = base.join("chat.json");
+    let o = run(
+        &out,
+        &[
+            "--endpoint",
+            "chat",
+            "--prompt-tokens",
+            "16",
+            "--concurrency",
+            "1",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let counts = dataset(&out).steps[0].token_counts.unwrap();
+    // 16 tokens of text counted by /tokenize, plus the simulated chat template's 4 + 2.
+    assert_eq!(counts.prompt_tokens_mean, 22.0);
+}
+
+#[test]
+fn secrets_never_reach_the_dataset_the_records_or_the_terminal() {
+    let base = dir("secrets");
+    let mut server = KillOnDrop(
+        Command::new(JAUGE)
+            .args(["serve-sim", "--port", "0", "--time-scale", "20"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(server.0.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("serve-sim says where it listens")
+            .unwrap();
+        if let Some(at) = line.find("http://") {
+            break line[at..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let with_password = url.replace("http://", "http://admin:hunter2pw@");
+    let out = base.join("s.json");
+    let o = Command::new(JAUGE)
+        .env("JAUGE_TEST_KEY", "sk-very-secret-123")
+        .args([
+            "run",
+            "--url",
+            &with_password,
+            "--api-key-env",
+            "JAUGE_TEST_KEY",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args([
+            "--concurrency",
+            "1",
+            "--prompt-tokens",
+            "16",
+            "--output-tokens",
+            "4",
+            "--warmup",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let unreachable = Command::new(JAUGE)
+        .env("JAUGE_TEST_KEY", "sk-very-secret-123")
+        .args([
+            "run",
+            "--url",
+            "http://admin:hunter2pw@127.0.0.1:9",
+            "--api-key-env",
+            "JAUGE_TEST_KEY",
+        ])
+        .args(["--out", base.join("never.json").to_str().unwrap()])
+        .output()
+        .unwrap();
+    drop(server);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(unreachable.status.code(), Some(1), "{}", text(&unreachable));
+    assert!(
+        text(&unreachable).contains("admin:***@127.0.0.1:9"),
+        "{}",
+        text(&unreachable)
+    );
+    let everything = [
+        text(&o),
+        text(&unreachable),
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(base.join("s.requests.jsonl")).unwrap(),
+    ]
+    .join("\n");
+    for secret in ["sk-very-secret-123", "hunter2pw"] {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+    let d = dataset(&out);
+    assert_eq!(
+        d.source,
+        Source::Measured,
+        "a server given by --url is measured"
+    );
+}
+
+/// A child process stopped when the test ends, even when it fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
