@@ -300,6 +300,10 @@ pub struct RunArgs {
     /// Read the API key from this file.
     #[arg(long, value_name = "PATH", conflicts_with = "api_key_env")]
     pub api_key_file: Option<PathBuf>,
+    /// A local tokenizer.json (the served model's) for exact prompt lengths without the
+    /// server's /tokenize.
+    #[arg(long, value_name = "PATH")]
+    pub tokenizer: Option<PathBuf>,
     /// Tokens every prompt shares at its start (to measure prefix caching on purpose).
     #[arg(long, default_value_t = 0)]
     pub shared_prefix_tokens: u32,

@@ -5,8 +5,9 @@
 //! text is tokenized once and its token ids become the vocabulary: completions prompts are
 //! random sequences of those ids (exact by construction); chat prompts are random words whose
 //! count is corrected with `/tokenize` until the server counts exactly the wanted tokens (the
-//! chat template then adds its own few, which `usage.prompt_tokens` reports). Without
-//! `/tokenize`, words are scaled by 1.3 tokens per word, and `usage` tells the truth.
+//! chat template then adds its own few, which `usage.prompt_tokens` reports). A local
+//! `tokenizer.json` (`--tokenizer`) does the same without asking the server. Without either,
+//! words are scaled by 1.3 tokens per word, and `usage` tells the truth.
 
 use jauge::dataset::Endpoint;
 use jauge::rng::SplitMix64;
@@ -17,8 +18,10 @@ use crate::client::Target;
 use crate::openai::Prompt;
 
 /// How prompts are made exact.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub enum Calibration {
+    /// A local `tokenizer.json` and its ordinary (non-special) token ids.
+    Local(Box<tokenizers::Tokenizer>, Vec<u32>),
     /// Random ids from the server's own tokenization of a text.
     TokenIds(Vec<u32>),
     /// Words, checked against `/tokenize`.
@@ -31,6 +34,7 @@ impl Calibration {
     /// A phrase for the dataset's notes.
     pub fn describe(&self) -> &'static str {
         match self {
+            Calibration::Local(..) => "prompts are random tokens of the given tokenizer.json: exact lengths before any chat template",
             Calibration::TokenIds(_) => "prompts are random token ids from the server's /tokenize: exact lengths",
             Calibration::TokenizedWords => "prompts are random words counted with the server's /tokenize: exact lengths before the chat template",
             Calibration::Estimated => "the server has no /tokenize: prompt lengths estimated at 1.3 tokens per word; usage.prompt_tokens gives the real counts",
@@ -150,6 +154,41 @@ const WORDS: &[&str] = &[
 ];
 
 impl PromptMaker {
+    /// Uses a local `tokenizer.json`.
+    ///
+    /// # Errors
+    /// When the file cannot be read or is not a tokenizer, or has no ordinary tokens.
+    pub fn with_tokenizer(
+        path: &std::path::Path,
+        seed: u64,
+        shared_prefix_tokens: u32,
+    ) -> Result<PromptMaker, String> {
+        let tokenizer = tokenizers::Tokenizer::from_file(path)
+            .map_err(|e| format!("--tokenizer {}: {e}", path.display()))?;
+        let special: std::collections::HashSet<u32> = tokenizer
+            .get_added_tokens_decoder()
+            .keys()
+            .copied()
+            .collect();
+        let mut ids: Vec<u32> = tokenizer
+            .get_vocab(false)
+            .into_values()
+            .filter(|id| !special.contains(id))
+            .collect();
+        ids.sort_unstable();
+        if ids.is_empty() {
+            return Err(format!(
+                "--tokenizer {}: no ordinary tokens in its vocabulary",
+                path.display()
+            ));
+        }
+        Ok(PromptMaker {
+            calibration: Calibration::Local(Box::new(tokenizer), ids),
+            rng: SplitMix64::new(seed),
+            shared_prefix_tokens,
+        })
+    }
+
     /// Chooses the calibration by asking the server.
     pub async fn calibrate(
         http: &reqwest::Client,
@@ -183,19 +222,32 @@ impl PromptMaker {
         let prefix = self.shared_prefix_tokens.min(tokens);
         match &self.calibration {
             Calibration::TokenIds(vocabulary) => {
-                // The prefix is drawn from a generator seeded the same way for every prompt.
-                let mut prefix_rng = SplitMix64::new(0x5eed);
-                let ids = (0..tokens)
-                    .map(|i| {
-                        let rng = if i < prefix {
-                            &mut prefix_rng
-                        } else {
-                            &mut self.rng
-                        };
-                        vocabulary[rng.below(vocabulary.len() as u64) as usize]
-                    })
-                    .collect();
-                Prompt::Tokens(ids)
+                Prompt::Tokens(random_ids(&mut self.rng, vocabulary, tokens, prefix))
+            }
+            Calibration::Local(tokenizer, vocabulary) => {
+                let mut ids = random_ids(&mut self.rng, vocabulary, tokens, prefix);
+                if target.endpoint == Endpoint::Completions {
+                    return Prompt::Tokens(ids);
+                }
+                // Text for chat: decoded ids re-encode to about as many tokens; trim or extend
+                // until the tokenizer counts exactly.
+                let mut text = tokenizer.decode(&ids, true).unwrap_or_default();
+                for _ in 0..8 {
+                    let count = tokenizer
+                        .encode(text.as_str(), false)
+                        .map_or(0, |e| e.len()) as i64;
+                    let diff = i64::from(tokens) - count;
+                    if diff == 0 {
+                        break;
+                    }
+                    if diff > 0 {
+                        ids.extend(random_ids(&mut self.rng, vocabulary, diff as u32, 0));
+                    } else {
+                        ids.truncate((ids.len() as i64 + diff).max(1) as usize);
+                    }
+                    text = tokenizer.decode(&ids, true).unwrap_or_default();
+                }
+                Prompt::Text(text)
             }
             Calibration::Estimated => Prompt::Text(self.words(tokens, prefix, 1.0 / 1.3)),
             Calibration::TokenizedWords => {
@@ -229,6 +281,22 @@ impl PromptMaker {
         out.push_str(&random_words(&mut self.rng, (count - prefix) as usize));
         out
     }
+}
+
+/// `tokens` ids from `vocabulary`; the first `prefix` are the same for every prompt.
+fn random_ids(rng: &mut SplitMix64, vocabulary: &[u32], tokens: u32, prefix: u32) -> Vec<u32> {
+    // The prefix comes from a generator seeded the same way for every prompt.
+    let mut prefix_rng = SplitMix64::new(0x5eed);
+    (0..tokens)
+        .map(|i| {
+            let rng = if i < prefix {
+                &mut prefix_rng
+            } else {
+                &mut *rng
+            };
+            vocabulary[rng.below(vocabulary.len() as u64) as usize]
+        })
+        .collect()
 }
 
 fn random_words(rng: &mut SplitMix64, n: usize) -> String {

@@ -138,8 +138,11 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     });
 
-    let mut maker =
-        PromptMaker::calibrate(&http, &target, args.seed, args.shared_prefix_tokens).await;
+    let mut maker = match &args.tokenizer {
+        Some(path) => PromptMaker::with_tokenizer(path, args.seed, args.shared_prefix_tokens)
+            .map_err(bad_input)?,
+        None => PromptMaker::calibrate(&http, &target, args.seed, args.shared_prefix_tokens).await,
+    };
     let calibration_note = format!("Prompts: {}.", maker.calibration().describe());
     if !dataset.notes.contains(&calibration_note) {
         dataset.notes.push(calibration_note);
@@ -303,6 +306,12 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 rules.slo,
             );
             progress.finish_step(&step_line(&step));
+            if let Some(note) = prompt_count_note(&step, target.endpoint) {
+                if !dataset.notes.contains(&note) {
+                    progress.say(&note);
+                    dataset.notes.push(note);
+                }
+            }
             let verdict = judge(&step, best, &rules);
             best = Some(best.unwrap_or(0.0).max(step.throughput.output_tok_s));
             dataset.steps.push(step);
@@ -388,6 +397,23 @@ fn step_line(step: &Step) -> String {
             .tpot_ms
             .map_or("-".to_string(), |s| format!("{:.1}", s.p95)),
     )
+}
+
+/// A note when the server counted other prompt lengths than the ones asked for (verified
+/// against `usage.prompt_tokens`): expected for chat templates, a calibration problem otherwise.
+fn prompt_count_note(step: &Step, endpoint: Endpoint) -> Option<String> {
+    let counted = step.token_counts?.prompt_tokens_mean;
+    let asked = f64::from(step.prompt_tokens);
+    if (counted - asked).abs() < 0.5 {
+        return None;
+    }
+    let why = match endpoint {
+        Endpoint::Chat => "the chat template adds its tokens",
+        Endpoint::Completions => "prompt calibration was not exact for this server",
+    };
+    Some(format!(
+        "Prompt tokens: asked {asked:.0}, the server counted {counted:.1} on average (usage.prompt_tokens; {why})."
+    ))
 }
 
 fn set_limit(

@@ -356,6 +356,13 @@ fn open_loop_and_chat_runs_work() {
     let counts = dataset(&out).steps[0].token_counts.unwrap();
     // 16 tokens of text counted by /tokenize, plus the simulated chat template's 4 + 2.
     assert_eq!(counts.prompt_tokens_mean, 22.0);
+    let notes = dataset(&out).notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("Prompt tokens: asked 16, the server counted 22.0")),
+        "{notes:?}"
+    );
 }
 
 #[test]
@@ -449,4 +456,44 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+#[test]
+fn a_local_tokenizer_makes_exact_prompts() {
+    let base = dir("tokenizer");
+    let tokenizer =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-tokenizer.json");
+    let tokenizer = tokenizer.to_str().unwrap();
+    for (endpoint, expected) in [("completions", 16.0), ("chat", 22.0)] {
+        let out = base.join(format!("{endpoint}.json"));
+        let o = run(
+            &out,
+            &[
+                "--tokenizer",
+                tokenizer,
+                "--endpoint",
+                endpoint,
+                "--prompt-tokens",
+                "16",
+                "--concurrency",
+                "1",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        let d = dataset(&out);
+        assert_eq!(
+            d.steps[0].token_counts.unwrap().prompt_tokens_mean,
+            expected,
+            "{endpoint}"
+        );
+        assert!(d.notes.iter().any(|n| n.contains("tokenizer.json")));
+    }
+    let out = base.join("bad.json");
+    let o = run(&out, &["--tokenizer", "/nonexistent/tokenizer.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("--tokenizer /nonexistent/tokenizer.json"),
+        "{}",
+        text(&o)
+    );
 }

@@ -26,7 +26,11 @@ async fn replay(head: String, body: Vec<u8>, piece: usize) -> String {
             if let Some(end) = text.find("\r\n\r\n") {
                 let length = text[..end]
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
                     .unwrap_or(0);
                 if request.len() >= end + 4 + length {
                     break;
@@ -60,30 +64,71 @@ async fn request(url: String, endpoint: Endpoint) -> RequestRecord {
         timeout: Duration::from_secs(10),
     };
     let now = Instant::now();
-    let slot = RequestSlot { concurrency: 1, prompt_tokens: 12, output_tokens: 4, index: 0, warmup: false, intended: now };
-    send(&reqwest::Client::new(), &target, &Prompt::Text("hello".into()), slot, now).await
+    let slot = RequestSlot {
+        concurrency: 1,
+        prompt_tokens: 12,
+        output_tokens: 4,
+        index: 0,
+        warmup: false,
+        intended: now,
+    };
+    send(
+        &reqwest::Client::new(),
+        &target,
+        &Prompt::Text("hello".into()),
+        slot,
+        now,
+    )
+    .await
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
 async fn real_server_streams_are_timed_and_counted() {
     let cases = [
-        ("vllm-completions.sse", Endpoint::Completions, 4, Some(12), Some(4)),
+        (
+            "vllm-completions.sse",
+            Endpoint::Completions,
+            4,
+            Some(12),
+            Some(4),
+        ),
         ("vllm-chat.sse", Endpoint::Chat, 3, Some(20), Some(3)),
         ("llama-cpp-chat.sse", Endpoint::Chat, 2, Some(9), Some(2)),
-        ("llama-cpp-completions.sse", Endpoint::Completions, 3, Some(5), Some(3)),
+        (
+            "llama-cpp-completions.sse",
+            Endpoint::Completions,
+            3,
+            Some(5),
+            Some(3),
+        ),
     ];
     for (name, endpoint, chunks, prompt, output) in cases {
         for piece in [7, 64, 4096] {
             let r = request(replay(ok_head(), fixture(name), piece).await, endpoint).await;
-            assert_eq!(r.error, None, "{name} in {piece}-byte pieces: {:?}", r.error_message);
+            assert_eq!(
+                r.error, None,
+                "{name} in {piece}-byte pieces: {:?}",
+                r.error_message
+            );
             assert_eq!(r.chunks, chunks, "{name}");
-            assert_eq!((r.usage_prompt_tokens, r.usage_output_tokens), (prompt, output), "{name}");
+            assert_eq!(
+                (r.usage_prompt_tokens, r.usage_output_tokens),
+                (prompt, output),
+                "{name}"
+            );
             assert_eq!(r.gaps_ms.len() as u32, chunks - 1, "{name}");
-            assert!(r.first_token_ms.unwrap() >= r.sent_ms && r.end_ms >= r.first_token_ms.unwrap());
+            assert!(
+                r.first_token_ms.unwrap() >= r.sent_ms && r.end_ms >= r.first_token_ms.unwrap()
+            );
         }
     }
 }
@@ -92,21 +137,44 @@ async fn real_server_streams_are_timed_and_counted() {
 async fn error_bodies_and_cut_streams_are_classified() {
     let vllm_400 = r#"{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4744 in the messages, 256 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}"#;
     let head = format!("HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", vllm_400.len());
-    let r = request(replay(head, vllm_400.as_bytes().to_vec(), 4096).await, Endpoint::Completions).await;
+    let r = request(
+        replay(head, vllm_400.as_bytes().to_vec(), 4096).await,
+        Endpoint::Completions,
+    )
+    .await;
     assert_eq!(r.error, Some(ErrorKind::ContextLength));
-    assert!(r.error_message.unwrap().starts_with("HTTP 400: This model's maximum context length is 4096 tokens"));
+    assert!(r
+        .error_message
+        .unwrap()
+        .starts_with("HTTP 400: This model's maximum context length is 4096 tokens"));
 
     let mut cut = fixture("vllm-completions.sse");
     cut.truncate(cut.len() / 2);
     let r = request(replay(ok_head(), cut, 64).await, Endpoint::Completions).await;
     assert_eq!(r.error, Some(ErrorKind::Truncated), "{:?}", r.error_message);
 
-    let r = request(replay(ok_head(), b"data: {\"choices\": [\n\n".to_vec(), 64).await, Endpoint::Completions).await;
+    let r = request(
+        replay(ok_head(), b"data: {\"choices\": [\n\n".to_vec(), 64).await,
+        Endpoint::Completions,
+    )
+    .await;
     assert_eq!(r.error, Some(ErrorKind::MalformedStream));
 
-    let r = request(replay(ok_head(), b"data: {\"error\": {\"message\": \"engine died\"}}\n\n".to_vec(), 64).await, Endpoint::Completions).await;
+    let r = request(
+        replay(
+            ok_head(),
+            b"data: {\"error\": {\"message\": \"engine died\"}}\n\n".to_vec(),
+            64,
+        )
+        .await,
+        Endpoint::Completions,
+    )
+    .await;
     assert_eq!(r.error, Some(ErrorKind::ServerError));
-    assert_eq!(r.error_message.as_deref(), Some("error in stream: engine died"));
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some("error in stream: engine died")
+    );
 }
 
 #[tokio::test]
@@ -115,5 +183,10 @@ async fn a_closed_port_is_a_connection_error() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     let r = request(url, Endpoint::Completions).await;
-    assert_eq!(r.error, Some(ErrorKind::Connection), "{:?}", r.error_message);
+    assert_eq!(
+        r.error,
+        Some(ErrorKind::Connection),
+        "{:?}",
+        r.error_message
+    );
 }
