@@ -450,18 +450,11 @@ fn new_dataset(
         .or_else(|| cat.model(&target.model).ok());
     let gpu_id = args.gpu.clone().or_else(|| sim.map(|(_, o)| o.gpu.clone()));
     let gpu = gpu_id.as_deref().and_then(|id| cat.gpu(id).ok());
-    let quant = args.quant.clone().unwrap_or_else(|| {
-        // The simulated server sizes the checkpoint's dtype as vLLM's --dtype auto would.
-        sim.map(|(s, _)| {
-            s.description
-                .split('(')
-                .nth(1)
-                .and_then(|p| p.split(')').next())
-                .unwrap_or("unknown")
-                .to_string()
-        })
-        .unwrap_or_else(|| "unknown".to_string())
-    });
+    let quant = args
+        .quant
+        .clone()
+        .or_else(|| sim.map(|(server, _)| server.quant.clone()))
+        .unwrap_or_else(|| "unknown".to_string());
     let mut notes = Vec::new();
     if let Some((server, options)) = sim {
         notes.push(format!(
@@ -499,10 +492,13 @@ fn new_dataset(
             engine: Engine {
                 name: facts.engine.clone(),
                 version: facts.version.clone(),
-                settings: EngineSettings {
-                    max_model_len: facts.max_model_len,
-                    tensor_parallel_size: Some(args.gpus),
-                    ..EngineSettings::default()
+                settings: match sim {
+                    Some((server, _)) => server.settings.clone(),
+                    None => EngineSettings {
+                        max_model_len: facts.max_model_len,
+                        tensor_parallel_size: Some(args.gpus),
+                        ..EngineSettings::default()
+                    },
                 },
             },
             gpus: GpuInfo {
@@ -545,77 +541,59 @@ fn new_dataset(
 /// A resumed run must measure the same thing as the run it continues.
 fn check_resumable(existing: &Dataset, fresh: &Dataset) -> anyhow::Result<()> {
     let (a, b) = (&existing.workload, &fresh.workload);
-    let mut differences = Vec::new();
-    let mut compare = |name: &str, old: String, new: String| {
-        if old != new {
-            differences.push(format!("{name} was {old}, now {new}"));
-        }
-    };
-    compare(
-        "--concurrency",
-        format!("{:?}", a.concurrency),
-        format!("{:?}", b.concurrency),
-    );
-    compare(
-        "--prompt-tokens",
-        format!("{:?}", a.prompt_tokens),
-        format!("{:?}", b.prompt_tokens),
-    );
-    compare(
-        "--output-tokens",
-        a.output_tokens.to_string(),
-        b.output_tokens.to_string(),
-    );
-    compare(
-        "--requests-per-step",
-        format!("{:?}", a.requests_per_step),
-        format!("{:?}", b.requests_per_step),
-    );
-    compare(
-        "--duration-per-step",
-        format!("{:?}", a.duration_per_step_s),
-        format!("{:?}", b.duration_per_step_s),
-    );
-    compare(
-        "--endpoint",
-        format!("{:?}", a.endpoint),
-        format!("{:?}", b.endpoint),
-    );
-    compare(
-        "--rate",
-        format!("{:?}", a.rate_rps),
-        format!("{:?}", b.rate_rps),
-    );
-    compare(
-        "--slo-ttft-ms",
-        format!("{:?}", a.slo_ttft_ms),
-        format!("{:?}", b.slo_ttft_ms),
-    );
-    compare(
-        "--slo-tpot-ms",
-        format!("{:?}", a.slo_tpot_ms),
-        format!("{:?}", b.slo_tpot_ms),
-    );
-    compare(
-        "--max-error-rate",
-        format!("{:?}", a.max_error_rate),
-        format!("{:?}", b.max_error_rate),
-    );
-    compare(
-        "--min-throughput-gain",
-        format!("{:?}", a.min_throughput_gain),
-        format!("{:?}", b.min_throughput_gain),
-    );
-    compare(
-        "model",
-        existing.deployment.model.served_name.clone(),
-        fresh.deployment.model.served_name.clone(),
-    );
-    compare(
-        "source",
-        existing.source.to_string(),
-        fresh.source.to_string(),
-    );
+    let show = |v: &dyn std::fmt::Debug| format!("{v:?}");
+    let settings = [
+        ("--concurrency", show(&a.concurrency), show(&b.concurrency)),
+        (
+            "--prompt-tokens",
+            show(&a.prompt_tokens),
+            show(&b.prompt_tokens),
+        ),
+        (
+            "--output-tokens",
+            show(&a.output_tokens),
+            show(&b.output_tokens),
+        ),
+        (
+            "--requests-per-step",
+            show(&a.requests_per_step),
+            show(&b.requests_per_step),
+        ),
+        (
+            "--duration-per-step",
+            show(&a.duration_per_step_s),
+            show(&b.duration_per_step_s),
+        ),
+        ("--endpoint", show(&a.endpoint), show(&b.endpoint)),
+        ("--rate", show(&a.rate_rps), show(&b.rate_rps)),
+        ("--slo-ttft-ms", show(&a.slo_ttft_ms), show(&b.slo_ttft_ms)),
+        ("--slo-tpot-ms", show(&a.slo_tpot_ms), show(&b.slo_tpot_ms)),
+        (
+            "--max-error-rate",
+            show(&a.max_error_rate),
+            show(&b.max_error_rate),
+        ),
+        (
+            "--min-throughput-gain",
+            show(&a.min_throughput_gain),
+            show(&b.min_throughput_gain),
+        ),
+        (
+            "model",
+            show(&existing.deployment.model.served_name),
+            show(&fresh.deployment.model.served_name),
+        ),
+        (
+            "source",
+            existing.source.to_string(),
+            fresh.source.to_string(),
+        ),
+    ];
+    let differences: Vec<String> = settings
+        .into_iter()
+        .filter(|(_, old, new)| old != new)
+        .map(|(name, old, new)| format!("{name} was {old}, now {new}"))
+        .collect();
     if differences.is_empty() {
         Ok(())
     } else {

@@ -241,54 +241,57 @@ fn context_error(max_model_len: u32, prompt: u64, max_tokens: u64) -> Response<H
 async fn metrics(shared: &Shared) -> String {
     let m = shared.engine.metrics().await;
     let label = format!("{{model_name=\"{}\"}}", shared.served_name);
+    // vLLM's names, types and help texts (vllm/v1/metrics/loggers.py).
+    let metrics = [
+        (
+            "vllm:num_requests_running",
+            "gauge",
+            "Number of requests in model execution batches.",
+            m.running.to_string(),
+        ),
+        (
+            "vllm:num_requests_waiting",
+            "gauge",
+            "Number of requests waiting to be processed.",
+            m.waiting.to_string(),
+        ),
+        (
+            "vllm:kv_cache_usage_perc",
+            "gauge",
+            "KV-cache usage. 1 means 100 percent usage.",
+            m.kv_cache_usage.to_string(),
+        ),
+        (
+            "vllm:num_preemptions_total",
+            "counter",
+            "Cumulative number of preemption from the engine.",
+            m.preemptions.to_string(),
+        ),
+        (
+            "vllm:prompt_tokens_total",
+            "counter",
+            "Number of prefill tokens processed.",
+            m.prompt_tokens.to_string(),
+        ),
+        (
+            "vllm:generation_tokens_total",
+            "counter",
+            "Number of generation tokens processed.",
+            m.generation_tokens.to_string(),
+        ),
+        (
+            "vllm:request_success_total",
+            "counter",
+            "Count of successfully processed requests.",
+            m.finished.to_string(),
+        ),
+    ];
     let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+    for (name, kind, help, value) in metrics {
         out.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{label} {value}\n"
         ));
-    };
-    metric(
-        "vllm:num_requests_running",
-        "gauge",
-        "Number of requests in model execution batches.",
-        m.running.to_string(),
-    );
-    metric(
-        "vllm:num_requests_waiting",
-        "gauge",
-        "Number of requests waiting to be processed.",
-        m.waiting.to_string(),
-    );
-    metric(
-        "vllm:kv_cache_usage_perc",
-        "gauge",
-        "KV-cache usage. 1 means 100 percent usage.",
-        format!("{}", m.kv_cache_usage),
-    );
-    metric(
-        "vllm:num_preemptions_total",
-        "counter",
-        "Cumulative number of preemption from the engine.",
-        m.preemptions.to_string(),
-    );
-    metric(
-        "vllm:prompt_tokens_total",
-        "counter",
-        "Number of prefill tokens processed.",
-        m.prompt_tokens.to_string(),
-    );
-    metric(
-        "vllm:generation_tokens_total",
-        "counter",
-        "Number of generation tokens processed.",
-        m.generation_tokens.to_string(),
-    );
-    metric(
-        "vllm:request_success_total",
-        "counter",
-        "Count of successfully processed requests.",
-        m.finished.to_string(),
-    );
+    }
     out
 }
 

@@ -90,6 +90,10 @@ pub struct SimServer {
     pub max_model_len: u32,
     /// A description for datasets and logs.
     pub description: String,
+    /// The weight format simulated (the checkpoint's dtype resolved as vLLM's `--dtype auto`).
+    pub quant: String,
+    /// The engine settings simulated.
+    pub settings: jauge::dataset::EngineSettings,
     shared: Arc<Shared>,
 }
 
@@ -168,6 +172,16 @@ impl SimServer {
             addr,
             served_name,
             max_model_len: sizing.max_model_len,
+            quant: sizing.quant.clone(),
+            settings: jauge::dataset::EngineSettings {
+                max_model_len: Some(sizing.max_model_len),
+                gpu_memory_utilization: Some(options.gpu_memory_utilization),
+                tensor_parallel_size: Some(options.gpus),
+                max_num_seqs: Some(sizing.max_num_seqs),
+                max_num_batched_tokens: Some(sizing.max_num_batched_tokens),
+                block_size: Some(sizing.block_size),
+                ..Default::default()
+            },
             description: format!(
                 "jauge-sim: {} on {} × {} ({}), {} KV-cache tokens, time scale {}",
                 model.id,
