@@ -1,25 +1,24 @@
-//! The jauge explorer, client-side in the browser (WASM).
+//! The jauge explorer: a client-side (WASM) site where readers pick a model, GPU and
+//! quantisation and see what it can serve, next to the measured curves.
 //!
-//! This first page answers the study's capacity question for its five deployments with the
-//! same sizing code as `jauge size`; the full planner (inputs, charts, measured curves) is the
-//! explorer issue's work. The page is rendered by [`render_page`], a pure function, so that
-//! native tests check it; [`start`] only puts it in the document.
+//! `plan` (the planner's view-model) and `measure` (the datasets' series) are pure and tested
+//! natively; `app` holds the Leptos components and `chart` draws on canvases.
 
-mod page;
-
-pub use page::{render_page, study_deployments, StudyDeployment, STUDY_CONTEXT};
+mod app;
+mod chart;
+pub mod measure;
+pub mod plan;
 
 use wasm_bindgen::prelude::*;
 
-/// Entry point: runs when the WASM module loads and fills `<main id="app">`.
+/// Entry point: runs when the WASM module loads and mounts the page on `<main id="app">`.
 #[wasm_bindgen(start)]
 pub fn start() -> Result<(), JsValue> {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or_else(|| JsValue::from_str("jauge explorer: no document to render into"))?;
-    let root = document
+    let root = leptos::prelude::document()
         .get_element_by_id("app")
         .ok_or_else(|| JsValue::from_str("jauge explorer: the page has no element with id=app"))?;
-    root.set_inner_html(&render_page());
+    root.set_inner_html("");
+    let root: web_sys::HtmlElement = root.unchecked_into();
+    leptos::mount::mount_to(root, app::App).forget();
     Ok(())
 }

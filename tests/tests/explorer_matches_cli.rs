@@ -1,55 +1,58 @@
-//! The explorer's numbers are `jauge size --json`'s numbers for the same inputs.
+//! The planner's numbers are `jauge size --json`'s numbers for the same inputs: the planner
+//! sizes a selection as `jauge size ... --max-model-len C --context C`.
 
 use clap::Parser;
+use jauge::catalogue::Catalogue;
+use jauge_explorer::plan::Selection;
 use jauge_runner::cli::{Cli, Command};
 
+fn cli_json(args: &[String]) -> serde_json::Value {
+    let Command::Size(size_args) = Cli::parse_from(args).command else {
+        unreachable!("parsed a size command")
+    };
+    serde_json::to_value(jauge_runner::size::size_from_args(&size_args).unwrap()).unwrap()
+}
+
 #[test]
-fn explorer_cells_equal_jauge_size_json() {
-    let page = jauge_explorer::render_page();
-    for d in jauge_explorer::study_deployments() {
-        let gpus = d.gpus.to_string();
-        let max = jauge::catalogue::Catalogue::builtin()
-            .model(d.model)
-            .unwrap()
-            .max_position_embeddings;
-        let context = max.min(jauge_explorer::STUDY_CONTEXT).to_string();
-        let mut args = vec![
+fn planner_sizing_equals_jauge_size_json() {
+    let queries = [
+        "?model=mixtral-8x7b-v0.1&gpu=a100-40gb&gpus=2",
+        "?model=mixtral-8x7b-v0.1&gpu=a100-40gb&gpus=2&quant=awq",
+        "?model=mistral-7b-v0.1&gpu=v100-16gb&context=2048",
+        "?model=llama-3-70b&gpu=h100-80gb&gpus=4&kv=fp8&util=0.95",
+        "?model=gemma-2-27b&gpu=l40s&gpus=2&quant=gguf-q4_k_m&context=4096",
+    ];
+    for query in queries {
+        let selection = Selection::from_query(query);
+        let model = Catalogue::builtin().model(&selection.model).unwrap();
+        let planner = serde_json::to_value(selection.size_with(model).unwrap()).unwrap();
+        let context = selection.context_for(model).to_string();
+        let mut args: Vec<String> = [
             "jauge",
             "size",
             "--model",
-            d.model,
+            &selection.model,
             "--gpu",
-            d.gpu,
-            "--gpus",
-            &gpus,
-            "--max-model-len",
-            &context,
-            "--context",
-            &context,
-        ];
-        if let Some(q) = d.quant {
-            args.extend(["--quant", q]);
+            &selection.gpu,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        args.extend(["--gpus".into(), selection.gpus.to_string()]);
+        args.extend([
+            "--max-model-len".into(),
+            context.clone(),
+            "--context".into(),
+            context,
+        ]);
+        args.extend(["--kv-cache-dtype".into(), selection.kv_cache_dtype.clone()]);
+        args.extend([
+            "--gpu-memory-utilization".into(),
+            selection.gpu_memory_utilization.to_string(),
+        ]);
+        if let Some(q) = &selection.quant {
+            args.extend(["--quant".into(), q.clone()]);
         }
-        let Command::Size(size_args) = Cli::parse_from(&args).command else {
-            unreachable!("parsed a size command")
-        };
-        let sizing = jauge_runner::size::size_from_args(&size_args).unwrap();
-        let json: serde_json::Value = serde_json::to_value(&sizing).unwrap();
-        let row_start = page
-            .find(&format!(
-                "data-model=\"{}\" data-gpu=\"{}\" data-gpus=\"{}\" data-quant=\"{}\"",
-                sizing.model, sizing.gpu, sizing.gpus, sizing.quant
-            ))
-            .unwrap_or_else(|| panic!("no row for {d:?}"));
-        let row = &page[row_start..page[row_start..].find("</tr>").unwrap() + row_start];
-        for metric in [
-            "fits",
-            "weights_gib_per_gpu",
-            "kv_cache_tokens",
-            "max_concurrency",
-        ] {
-            let cell = format!("data-metric=\"{metric}\" data-value=\"{}\"", json[metric]);
-            assert!(row.contains(&cell), "{d:?}: {cell} not in {row}");
-        }
+        assert_eq!(planner, cli_json(&args), "{query}");
     }
 }

@@ -1,0 +1,549 @@
+//! The page's components. State lives at the top (the selection, mirrored in the URL); the
+//! sizing is a `Memo` that several parts read; components format what `plan` and `measure`
+//! return and draw charts in Effects.
+
+use jauge::catalogue::{Catalogue, ModelSpec};
+use jauge::dataset::{Dataset, Index};
+use jauge::units::thousands;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::chart;
+use crate::measure::{self, Filters, Loaded, Metric};
+use crate::plan::{self, raw, Selection};
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let selection = RwSignal::new(Selection::from_query(&current_query()));
+    // A pasted or dropped config.json, used when the model is `custom`.
+    let custom_model: RwSignal<Option<ModelSpec>> = RwSignal::new(None);
+
+    // The URL mirrors the selection (a shareable link); back and forward restore it.
+    Effect::new(move |previous: Option<String>| {
+        let query = selection.with(Selection::to_query);
+        if previous.is_some()
+            && previous.as_deref() != Some(query.as_str())
+            && current_query() != query
+        {
+            if let Ok(history) = window().history() {
+                let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&query));
+            }
+        }
+        query
+    });
+    let _ = window_event_listener(leptos::ev::popstate, move |_| {
+        selection.set(Selection::from_query(&current_query()))
+    });
+
+    view! {
+        <header>
+            <h1>"jauge"</h1>
+            <p class="tagline">
+                "With this model, this GPU and this quantisation: how many people at once, how fast, with how much context?"
+            </p>
+        </header>
+        <Planner selection custom_model/>
+        <Measurements/>
+        <footer>
+            <p>
+                "Predictions come from jauge's sizing model (vLLM's memory accounting), the same code as "
+                <code>"jauge size"</code> ". Simulated datasets are drawn dashed and labelled; they are not measurements."
+            </p>
+        </footer>
+    }
+}
+
+fn current_query() -> String {
+    window().location().search().unwrap_or_default()
+}
+
+/// The capacity planner: inputs, headline numbers, memory bar, advice, ranking.
+#[component]
+fn Planner(
+    selection: RwSignal<Selection>,
+    custom_model: RwSignal<Option<ModelSpec>>,
+) -> impl IntoView {
+    let cat = Catalogue::builtin();
+    let config_error = RwSignal::new(None::<String>);
+    // The model the selection names, or the pasted one.
+    let model = Memo::new(move |_| {
+        let id = selection.with(|s| s.model.clone());
+        if id == "custom" {
+            custom_model
+                .get()
+                .ok_or_else(|| "paste or drop a config.json to size a custom model".to_string())
+        } else {
+            cat.model(&id).cloned().map_err(|e| e.to_string())
+        }
+    });
+    // Read by the headline, the bar, the advice and the ranking: worth memoising.
+    let sizing = Memo::new(move |_| {
+        let m = model.get()?;
+        selection.with(|s| s.size_with(&m))
+    });
+    let ranking = Memo::new(move |_| {
+        let m = model.get().ok()?;
+        Some(selection.with(|s| plan::ranking(s, &m)))
+    });
+
+    let set = move |f: &dyn Fn(&mut Selection)| selection.update(|s| f(s));
+    let on_config = move |text: String| match ModelSpec::from_hf_config(&text, "custom") {
+        Ok(spec) => {
+            custom_model.set(Some(spec));
+            config_error.set(None);
+            selection.update(|s| s.model = "custom".to_string());
+        }
+        Err(e) => config_error.set(Some(e.to_string())),
+    };
+
+    view! {
+        <section class="planner" aria-labelledby="planner-title">
+            <h2 id="planner-title">"Capacity planner"</h2>
+            <form class="inputs" on:submit=|ev| ev.prevent_default()>
+                <label>
+                    "Model"
+                    <input
+                        id="model"
+                        list="models"
+                        prop:value=move || selection.with(|s| s.model.clone())
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            let id = cat.model(&v).map(|m| m.id.clone()).unwrap_or(v);
+                            set(&|s| s.model = id.clone());
+                        }
+                    />
+                    <datalist id="models">
+                        {cat.models.iter().map(|m| view! { <option value=m.id.clone()>{m.name.clone()}</option> }).collect_view()}
+                    </datalist>
+                </label>
+                <label>
+                    "GPU"
+                    <select id="gpu" on:change=move |ev| { let v = event_target_value(&ev); set(&|s| s.gpu = v.clone()) }>
+                        {cat.gpus.iter().map(|g| {
+                            let id = g.id.clone();
+                            let selected = move || selection.with(|s| s.gpu == id);
+                            view! { <option value=g.id.clone() selected=selected>{g.name.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "GPUs"
+                    <select id="gpus" on:change=move |ev| { let v = event_target_value(&ev); set(&|s| s.gpus = v.parse().unwrap_or(1)) }>
+                        {plan::GPU_COUNTS.iter().map(|&n| {
+                            let selected = move || selection.with(|s| s.gpus == n);
+                            view! { <option value=n.to_string() selected=selected>{n}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Quantisation"
+                    <select id="quant" on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        set(&|s| s.quant = (v != "auto").then(|| v.clone()))
+                    }>
+                        <option value="auto" selected=move || selection.with(|s| s.quant.is_none())>"checkpoint dtype"</option>
+                        {cat.quants.iter().map(|q| {
+                            let id = q.id.clone();
+                            let selected = move || selection.with(|s| s.quant.as_deref() == Some(id.as_str()));
+                            view! { <option value=q.id.clone() selected=selected>{q.name.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "KV cache"
+                    <select id="kv" on:change=move |ev| { let v = event_target_value(&ev); set(&|s| s.kv_cache_dtype = v.clone()) }>
+                        {["auto", "fp16", "bf16", "fp8"].into_iter().map(|k| {
+                            let selected = move || selection.with(|s| s.kv_cache_dtype == k);
+                            view! { <option value=k selected=selected>{k}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Context (tokens)"
+                    <input
+                        id="context"
+                        type="number"
+                        min="1"
+                        step="1"
+                        prop:value=move || {
+                            let context = selection.with(|s| s.context);
+                            context.or_else(|| model.get().ok().map(|m| m.max_position_embeddings.min(plan::DEFAULT_CONTEXT))).map(|c| c.to_string()).unwrap_or_default()
+                        }
+                        on:change=move |ev| { let v = event_target_value(&ev); set(&|s| s.context = v.parse().ok().filter(|c| *c > 0)) }
+                    />
+                </label>
+                <label>
+                    "GPU memory utilisation"
+                    <input
+                        id="util"
+                        type="number"
+                        min="0.05"
+                        max="1"
+                        step="0.01"
+                        prop:value=move || selection.with(|s| s.gpu_memory_utilization.to_string())
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            set(&|s| s.gpu_memory_utilization = v.parse().unwrap_or(0.9))
+                        }
+                    />
+                </label>
+                <details class="custom">
+                    <summary>"Or paste a Hugging Face config.json"</summary>
+                    <textarea
+                        id="config"
+                        aria-label="config.json"
+                        rows="6"
+                        placeholder="{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 4096, …}"
+                        on:change=move |ev| on_config(event_target_value(&ev))
+                    ></textarea>
+                    <p class="error" role="alert">{move || config_error.get()}</p>
+                </details>
+            </form>
+            {move || match sizing.get() {
+                Err(message) => view! { <p class="error" role="alert" data-metric="error">{message}</p> }.into_any(),
+                Ok(s) => view! { <Outputs sizing=s/> }.into_any(),
+            }}
+            <h3>"Every GPU configuration, by users served"</h3>
+            {move || ranking.get().map(|(rows, left_out)| view! {
+                <div class="scroll">
+                <table class="ranking">
+                    <thead><tr><th>"GPU"</th><th>"GPUs"</th><th>"requests at once"</th><th>"KV-cache tokens"</th><th>"weights / GPU (GiB)"</th></tr></thead>
+                    <tbody>
+                        {rows.into_iter().map(|r| view! {
+                            <tr data-gpu=r.gpu.clone() data-gpus=r.gpus>
+                                <td>{r.gpu.clone()}</td>
+                                <td>{r.gpus}</td>
+                                <td>{format!("{:.1}", r.max_concurrency)}</td>
+                                <td>{thousands(r.kv_cache_tokens)}</td>
+                                <td>{format!("{:.2}", r.weights_gib_per_gpu)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                </div>
+                <p class="note">{format!("{left_out} configurations do not fit or cannot run this format.")}</p>
+            })}
+        </section>
+    }
+}
+
+/// The headline numbers, the memory bar and the advice for one sizing.
+#[component]
+fn Outputs(sizing: jauge::sizing::Sizing) -> impl IntoView {
+    let s = sizing;
+    let bar = plan::memory_bar(&s);
+    let metric = |name: &'static str, value: String, shown: String| {
+        view! { <span class="value" data-metric=name data-value=value>{shown}</span> }
+    };
+    view! {
+        <div class="outputs" aria-live="polite">
+            <p class=if s.fits { "verdict fits" } else { "verdict no-fit" }>
+                <span data-metric="fits" data-value=s.fits.to_string()>{if s.fits { "Fits" } else { "Does not fit" }}</span>
+                {(!s.fits).then(|| format!(": {:.2} GiB per GPU short of one request of {} tokens.", s.shortfall_gib_per_gpu, thousands(u64::from(s.max_model_len))))}
+            </p>
+            <dl class="headline">
+                <div><dt>"Requests at once"</dt><dd>{metric("max_concurrency", raw(s.max_concurrency), format!("{:.1}", s.max_concurrency))}" at "{thousands(u64::from(s.context_tokens))}" tokens"</dd></div>
+                <div><dt>"KV-cache capacity"</dt><dd>{metric("kv_cache_tokens", s.kv_cache_tokens.to_string(), thousands(s.kv_cache_tokens))}" tokens ("{metric("kv_cache_blocks", s.kv_cache_blocks.to_string(), thousands(s.kv_cache_blocks))}" blocks)"</dd></div>
+                <div><dt>"Weights per GPU"</dt><dd>{metric("weights_gib_per_gpu", raw(s.weights_gib_per_gpu), format!("{:.2}", s.weights_gib_per_gpu))}" GiB"</dd></div>
+                <div><dt>"KV bytes per token"</dt><dd>{metric("kv_bytes_per_token", s.kv_bytes_per_token.to_string(), thousands(s.kv_bytes_per_token))}</dd></div>
+            </dl>
+            <figure class="bar" aria-label="memory per GPU">
+                <div class="track">
+                    {bar.iter().map(|b| view! {
+                        <div class=format!("segment {}", b.class) style=format!("width: {:.2}%", b.percent) title=format!("{}: {:.2} GiB", b.label, b.gib)></div>
+                    }).collect_view()}
+                </div>
+                <figcaption>
+                    {bar.iter().map(|b| view! {
+                        <span class=format!("key {}", b.class)>{format!("{} {:.2} GiB", b.label, b.gib)}</span>
+                    }).collect_view()}
+                    <span data-metric="memory_gib_per_gpu.total" data-value=raw(s.memory_gib_per_gpu.total)>{format!("of {:.2} GiB per GPU", s.memory_gib_per_gpu.total)}</span>
+                </figcaption>
+            </figure>
+            {(!s.advice.is_empty()).then(|| view! {
+                <h3>"Would fit with"</h3>
+                <ul class="advice">
+                    {s.advice.iter().map(|a| view! { <li><code>{a.flag.clone()}</code>": "{a.effect.clone()}</li> }).collect_view()}
+                </ul>
+            })}
+            <ul class="notes">{s.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
+        </div>
+    }
+}
+
+/// The published datasets, the reader's own, and the charts.
+#[component]
+fn Measurements() -> impl IntoView {
+    let index: RwSignal<Option<Result<Index, String>>> = RwSignal::new(None);
+    let filters = RwSignal::new(Filters::default());
+    let loaded: RwSignal<Vec<Loaded>> = RwSignal::new(Vec::new());
+    let load_error = RwSignal::new(None::<String>);
+
+    leptos::task::spawn_local(async move {
+        index.set(Some(fetch_index().await));
+    });
+
+    let toggle = move |file: String, on: bool| {
+        if !on {
+            loaded.update(|l| l.retain(|d| d.own || d.name != file));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            match fetch_dataset(&file).await {
+                Ok(dataset) => loaded.update(|l| {
+                    l.push(Loaded {
+                        name: file,
+                        dataset,
+                        own: false,
+                    })
+                }),
+                Err(e) => load_error.set(Some(e)),
+            }
+        });
+    };
+    let on_file = move |name: String, text: String| match Dataset::from_json(&text) {
+        Ok(dataset) => {
+            load_error.set(None);
+            loaded.update(|l| {
+                l.push(Loaded {
+                    name,
+                    dataset,
+                    own: true,
+                })
+            });
+        }
+        Err(e) => load_error.set(Some(format!(
+            "{name}: {}",
+            e.violations()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))),
+    };
+    let read_files = move |files: Option<web_sys::FileList>| {
+        let Some(files) = files else { return };
+        for i in 0..files.length() {
+            let Some(file) = files.item(i) else { continue };
+            leptos::task::spawn_local(async move {
+                let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .unwrap_or_default();
+                on_file(file.name(), text);
+            });
+        }
+    };
+
+    view! {
+        <section class="measurements" aria-labelledby="measurements-title">
+            <h2 id="measurements-title">"Measurements"</h2>
+            {move || match index.get() {
+                None => view! { <p>"Loading datasets/index.json…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Some(Ok(ix)) if ix.datasets.is_empty() => view! { <p class="empty">"No published datasets yet. Drop your own below."</p> }.into_any(),
+                Some(Ok(ix)) => {
+                    let field = |f: fn(&jauge::dataset::IndexEntry) -> String| measure::choices(&ix, f);
+                    let filter_select = move |label: &'static str, id: &'static str, values: Vec<String>, apply: fn(&mut Filters, String)| view! {
+                        <label>{label}
+                            <select id=id on:change=move |ev| { let v = event_target_value(&ev); filters.update(|f| apply(f, v.clone())) }>
+                                <option value="">"all"</option>
+                                {values.into_iter().map(|v| view! { <option value=v.clone()>{v.clone()}</option> }).collect_view()}
+                            </select>
+                        </label>
+                    };
+                    let ix2 = ix.clone();
+                    view! {
+                        <div class="filters">
+                            {filter_select("Model", "f-model", field(|e| e.model.clone()), |f, v| f.model = v)}
+                            {filter_select("GPU", "f-gpu", field(|e| e.gpu.clone()), |f, v| f.gpu = v)}
+                            {filter_select("Quantisation", "f-quant", field(|e| e.quantization.clone()), |f, v| f.quant = v)}
+                            {filter_select("Engine", "f-engine", field(|e| e.engine.clone()), |f, v| f.engine = v)}
+                            {filter_select("Source", "f-source", field(|e| e.source.to_string()), |f, v| f.source = v)}
+                        </div>
+                        <ul class="datasets">
+                            {move || filters.with(|f| f.apply(&ix2).into_iter().cloned().collect::<Vec<_>>()).into_iter().map(|e| {
+                                let file = e.file.clone();
+                                view! {
+                                    <li>
+                                        <label>
+                                            <input type="checkbox" on:change=move |ev| toggle(file.clone(), event_target_checked(&ev))/>
+                                            {format!("{} · {}×{} · {} · {} · {}", e.model, e.gpu_count, e.gpu, e.quantization, e.engine, e.created_at)}
+                                            <span class=format!("source {}", if e.source.to_string() == "measured" { "measured" } else { "simulated" })>{e.source.to_string()}</span>
+                                        </label>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }
+            }}
+            <div
+                class="drop"
+                on:dragover=|ev: web_sys::DragEvent| ev.prevent_default()
+                on:drop=move |ev: web_sys::DragEvent| {
+                    ev.prevent_default();
+                    read_files(ev.data_transfer().and_then(|d| d.files()));
+                }
+            >
+                <label>
+                    "Your own dataset (it never leaves this page): "
+                    <input id="own-dataset" type="file" accept=".json,application/json" on:change=move |ev| {
+                        let input: web_sys::HtmlInputElement = event_target(&ev);
+                        read_files(input.files());
+                    }/>
+                </label>
+                <p class="error" role="alert" id="dataset-error">{move || load_error.get()}</p>
+            </div>
+            {move || {
+                let chosen = loaded.get();
+                if chosen.is_empty() {
+                    return view! { <p class="empty">"Choose or drop datasets to see their curves."</p> }.into_any();
+                }
+                view! {
+                    <LimitsTable datasets=chosen.clone()/>
+                    <div class="charts">
+                        {Metric::ALL.into_iter().map(|m| view! { <Chart metric=m datasets=chosen.clone()/> }).collect_view()}
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// How many users each row held, and why it stopped.
+#[component]
+fn LimitsTable(datasets: Vec<Loaded>) -> impl IntoView {
+    view! {
+        <div class="scroll">
+        <table class="limits">
+            <thead><tr><th>"dataset"</th><th>"prompt tokens"</th><th>"max users held"</th><th>"stopped by"</th></tr></thead>
+            <tbody>
+                {datasets.into_iter().flat_map(|l| {
+                    let name = l.name.clone();
+                    l.dataset.limits.into_iter().map(move |limit| view! {
+                        <tr>
+                            <td>{name.clone()}</td>
+                            <td>{limit.prompt_tokens}</td>
+                            <td>{limit.max_concurrency_ok.map_or("-".to_string(), |c| c.to_string())}</td>
+                            <td title=limit.detail.clone().unwrap_or_default()>{format!("{:?}", limit.reason)}</td>
+                        </tr>
+                    })
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+}
+
+/// One chart on a canvas, with its exports and the exact values on hover.
+#[component]
+fn Chart(metric: Metric, datasets: Vec<Loaded>) -> impl IntoView {
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let series = measure::series(&datasets, metric);
+    let hover = RwSignal::new(String::new());
+    let empty = series.is_empty();
+    let drawn = series.clone();
+    let layout = StoredValue::new(None::<chart::Layout>);
+    Effect::new(move |_| {
+        if let Some(el) = canvas.get() {
+            let element: web_sys::HtmlCanvasElement = el.unchecked_into();
+            layout.set_value(chart::draw(&element, metric, &drawn).ok());
+        }
+    });
+    let csv = measure::csv(&series, metric);
+    let on_move = move |ev: web_sys::MouseEvent| {
+        let (Some(l), Some(el)) = (layout.get_value(), canvas.get()) else {
+            return;
+        };
+        let element: web_sys::HtmlCanvasElement = el.unchecked_into();
+        // The canvas may be drawn smaller than its pixel size (narrow screens).
+        let scale = f64::from(element.width()) / f64::from(element.client_width().max(1));
+        let (x, y) = (
+            f64::from(ev.offset_x()) * scale,
+            f64::from(ev.offset_y()) * scale,
+        );
+        hover.set(chart::nearest(&l, x, y).unwrap_or_default());
+    };
+    let export_png = move |_| {
+        if let Some(el) = canvas.get() {
+            let element: web_sys::HtmlCanvasElement = el.unchecked_into();
+            if let Ok(url) = element.to_data_url() {
+                download(&url, &format!("{}.png", metric.slug()));
+            }
+        }
+    };
+    let export_csv = move |_| {
+        download(
+            &format!("data:text/csv;charset=utf-8,{}", plan_encode(&csv)),
+            &format!("{}.csv", metric.slug()),
+        )
+    };
+    view! {
+        <figure class="chart" data-chart=metric.slug()>
+            <figcaption>{format!("{} ({})", metric.title(), metric.unit())}</figcaption>
+            {if empty {
+                view! { <p class="empty">"No data for this metric in the chosen datasets."</p> }.into_any()
+            } else {
+                view! {
+                    <canvas node_ref=canvas width="560" height="320" role="img" aria-label=format!("{} against concurrency", metric.title()) on:mousemove=on_move></canvas>
+                    <p class="hover" aria-live="polite">{move || hover.get()}</p>
+                    <ul class="legend">
+                        {series.iter().map(|line| view! {
+                            <li class=if line.simulated { "simulated" } else { "measured" }>{line.label.clone()}</li>
+                        }).collect_view()}
+                    </ul>
+                    <button type="button" on:click=export_png>"PNG"</button>
+                    <button type="button" on:click=export_csv>"CSV"</button>
+                }.into_any()
+            }}
+        </figure>
+    }
+}
+
+fn download(href: &str, name: &str) {
+    let Some(document) = window().document() else {
+        return;
+    };
+    let Ok(a) = document.create_element("a") else {
+        return;
+    };
+    let a: web_sys::HtmlAnchorElement = a.unchecked_into();
+    a.set_href(href);
+    a.set_download(name);
+    a.click();
+}
+
+fn plan_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn fetch_index() -> Result<Index, String> {
+    let text = fetch_text("datasets/index.json").await?;
+    Index::from_json(&text).map_err(|e| format!("datasets/index.json: {e}"))
+}
+
+async fn fetch_dataset(file: &str) -> Result<Dataset, String> {
+    let text = fetch_text(&format!("datasets/{file}")).await?;
+    Dataset::from_json(&text).map_err(|e| format!("{file}: {e}"))
+}
+
+async fn fetch_text(path: &str) -> Result<String, String> {
+    let response = gloo_net::http::Request::get(path)
+        .send()
+        .await
+        .map_err(|e| format!("{path}: {e}"))?;
+    if !response.ok() {
+        return Err(format!("{path}: HTTP {}", response.status()));
+    }
+    response.text().await.map_err(|e| format!("{path}: {e}"))
+}

@@ -1,0 +1,317 @@
+//! The planner's view-model: the selection (what the URL holds), its sizing, the memory bar
+//! and the ranking of GPU configurations. Pure functions, tested natively; components only
+//! format what these return.
+
+use jauge::catalogue::{Catalogue, ModelSpec};
+use jauge::sizing::{size, KvCacheDtype, Sizing, SizingRequest};
+
+/// The context the planner starts with (or the model's maximum when shorter).
+pub const DEFAULT_CONTEXT: u32 = 8192;
+
+/// GPU counts the planner and the ranking consider.
+pub const GPU_COUNTS: [u32; 4] = [1, 2, 4, 8];
+
+/// What the reader chose. The planner sizes it as
+/// `jauge size --model M --gpu G --gpus N [--quant Q] --kv-cache-dtype K
+/// --max-model-len C --context C --gpu-memory-utilization U`: the server is configured for
+/// the context the reader wants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Catalogue model id, or `custom` for a pasted `config.json`.
+    pub model: String,
+    /// Catalogue GPU id.
+    pub gpu: String,
+    /// GPUs (tensor parallelism).
+    pub gpus: u32,
+    /// Quantisation id; `None` for the checkpoint's dtype.
+    pub quant: Option<String>,
+    /// KV-cache dtype (`auto`, `fp16`, `bf16`, `fp8`).
+    pub kv_cache_dtype: String,
+    /// Tokens per request (and the server's `--max-model-len`); `None` for the default.
+    pub context: Option<u32>,
+    /// `gpu_memory_utilization`.
+    pub gpu_memory_utilization: f64,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection {
+            model: "mistral-7b-v0.3".to_string(),
+            gpu: "a100-40gb".to_string(),
+            gpus: 1,
+            quant: None,
+            kv_cache_dtype: "auto".to_string(),
+            context: None,
+            gpu_memory_utilization: 0.9,
+        }
+    }
+}
+
+impl Selection {
+    /// Reads a URL query (`?model=…&gpu=…&gpus=…&quant=…&context=…&kv=…&util=…`); missing or
+    /// unreadable values keep their defaults.
+    pub fn from_query(query: &str) -> Selection {
+        let mut s = Selection::default();
+        for pair in query.trim_start_matches('?').split('&') {
+            let Some((key, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let value = decode(value);
+            match key {
+                "model" if !value.is_empty() => s.model = value,
+                "gpu" if !value.is_empty() => s.gpu = value,
+                "gpus" => s.gpus = value.parse().unwrap_or(s.gpus),
+                "quant" => s.quant = (!value.is_empty() && value != "auto").then_some(value),
+                "kv" => s.kv_cache_dtype = value,
+                "context" => s.context = value.parse().ok().filter(|c| *c > 0),
+                "util" => {
+                    s.gpu_memory_utilization = value.parse().unwrap_or(s.gpu_memory_utilization)
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// The URL query for this selection.
+    pub fn to_query(&self) -> String {
+        let mut q = format!(
+            "?model={}&gpu={}&gpus={}",
+            encode(&self.model),
+            encode(&self.gpu),
+            self.gpus
+        );
+        if let Some(quant) = &self.quant {
+            q.push_str(&format!("&quant={}", encode(quant)));
+        }
+        if let Some(context) = self.context {
+            q.push_str(&format!("&context={context}"));
+        }
+        if self.kv_cache_dtype != "auto" {
+            q.push_str(&format!("&kv={}", encode(&self.kv_cache_dtype)));
+        }
+        if self.gpu_memory_utilization != 0.9 {
+            q.push_str(&format!("&util={}", self.gpu_memory_utilization));
+        }
+        q
+    }
+
+    /// The context sized: the chosen one, else 8,192 or the model's maximum when shorter.
+    pub fn context_for(&self, model: &ModelSpec) -> u32 {
+        self.context
+            .unwrap_or(DEFAULT_CONTEXT.min(model.max_position_embeddings))
+    }
+
+    /// Sizes the selection for `model` (the catalogue's, or a pasted one).
+    ///
+    /// # Errors
+    /// The message `jauge size` would print (unknown GPU, unsupported format, bad settings).
+    pub fn size_with(&self, model: &ModelSpec) -> Result<Sizing, String> {
+        self.size_on(model, &self.gpu, self.gpus)
+    }
+
+    /// Sizes the selection with another GPU kind and count (for the ranking).
+    fn size_on(&self, model: &ModelSpec, gpu: &str, gpus: u32) -> Result<Sizing, String> {
+        let cat = Catalogue::builtin();
+        let gpu = cat.gpu(gpu).map_err(|e| e.to_string())?;
+        let quant = match &self.quant {
+            Some(q) => Some(cat.quant(q).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let kv_cache_dtype: KvCacheDtype = self
+            .kv_cache_dtype
+            .parse()
+            .map_err(|e: String| format!("KV cache: {e}"))?;
+        let context = self.context_for(model);
+        let request = SizingRequest {
+            gpu_count: gpus,
+            quant,
+            kv_cache_dtype,
+            max_model_len: Some(context),
+            context_tokens: Some(context),
+            gpu_memory_utilization: self.gpu_memory_utilization,
+            ..SizingRequest::new(model, gpu)
+        };
+        size(&request).map_err(|e| e.to_string())
+    }
+}
+
+/// One segment of the per-GPU memory bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarSegment {
+    /// What it holds.
+    pub label: &'static str,
+    /// CSS class.
+    pub class: &'static str,
+    /// Its size, GiB.
+    pub gib: f64,
+    /// Its share of the GPU's memory, percent (0–100).
+    pub percent: f64,
+}
+
+/// The per-GPU memory bar: weights, activations, runtime overhead, KV cache, headroom (where
+/// CUDA graphs live before vLLM 0.20); clipped to the GPU's memory when it does not fit.
+pub fn memory_bar(s: &Sizing) -> Vec<BarSegment> {
+    let m = &s.memory_gib_per_gpu;
+    let parts = [
+        ("weights", "weights", m.weights),
+        ("activations", "activations", m.activation_peak),
+        ("runtime overhead", "overhead", m.non_torch),
+        ("KV cache", "kv", m.kv_cache.max(0.0)),
+        ("headroom", "headroom", m.headroom),
+    ];
+    let mut left = 100.0;
+    parts
+        .into_iter()
+        .map(|(label, class, gib)| {
+            let percent = (gib / m.total * 100.0).clamp(0.0, left);
+            left -= percent;
+            BarSegment {
+                label,
+                class,
+                gib,
+                percent,
+            }
+        })
+        .collect()
+}
+
+/// One GPU configuration in the ranking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankRow {
+    /// GPU id.
+    pub gpu: String,
+    /// GPU count.
+    pub gpus: u32,
+    /// Requests of the chosen context served at once.
+    pub max_concurrency: f64,
+    /// KV-cache tokens.
+    pub kv_cache_tokens: u64,
+    /// Weights per GPU, GiB.
+    pub weights_gib_per_gpu: f64,
+}
+
+/// Every catalogue GPU × {1, 2, 4, 8} on which the selection fits, most users first; and how
+/// many configurations were left out (not fitting, or the format does not run there).
+pub fn ranking(selection: &Selection, model: &ModelSpec) -> (Vec<RankRow>, usize) {
+    let mut rows = Vec::new();
+    let mut left_out = 0;
+    for gpu in &Catalogue::builtin().gpus {
+        for gpus in GPU_COUNTS {
+            match selection.size_on(model, &gpu.id, gpus) {
+                Ok(s) if s.fits => rows.push(RankRow {
+                    gpu: gpu.id.clone(),
+                    gpus,
+                    max_concurrency: s.max_concurrency,
+                    kv_cache_tokens: s.kv_cache_tokens,
+                    weights_gib_per_gpu: s.weights_gib_per_gpu,
+                }),
+                _ => left_out += 1,
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        b.max_concurrency
+            .total_cmp(&a.max_concurrency)
+            .then(a.gpus.cmp(&b.gpus))
+    });
+    (rows, left_out)
+}
+
+/// A number exactly as `jauge size --json` writes it, for `data-value`.
+pub fn raw(value: f64) -> String {
+    serde_json::Value::from(value).to_string()
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(id: &str) -> &'static ModelSpec {
+        Catalogue::builtin().model(id).unwrap()
+    }
+
+    #[test]
+    fn the_query_round_trips() {
+        let s = Selection {
+            model: "mistralai/Mistral-7B-v0.3".into(),
+            gpu: "h100-80gb".into(),
+            gpus: 2,
+            quant: Some("awq".into()),
+            kv_cache_dtype: "fp8".into(),
+            context: Some(4096),
+            gpu_memory_utilization: 0.85,
+        };
+        assert_eq!(Selection::from_query(&s.to_query()), s);
+        assert_eq!(Selection::from_query(""), Selection::default());
+        assert_eq!(Selection::from_query("?gpus=two&context=-3").gpus, 1);
+    }
+
+    #[test]
+    fn mixtral_on_two_a100s_in_awq_fits_and_ranks() {
+        let s = Selection::from_query("?model=mixtral-8x7b-v0.1&gpu=a100-40gb&gpus=2&quant=awq");
+        let sizing = s.size_with(model("mixtral-8x7b-v0.1")).unwrap();
+        assert!(sizing.fits);
+        let (rows, left_out) = ranking(&s, model("mixtral-8x7b-v0.1"));
+        assert!(rows.iter().any(|r| r.gpu == "a100-40gb" && r.gpus == 2));
+        assert!(rows
+            .windows(2)
+            .all(|w| w[0].max_concurrency >= w[1].max_concurrency));
+        assert_eq!(
+            rows.len() + left_out,
+            Catalogue::builtin().gpus.len() * GPU_COUNTS.len()
+        );
+    }
+
+    #[test]
+    fn the_bar_never_exceeds_the_gpu() {
+        let s = Selection::from_query("?model=llama-3-70b&gpu=a100-40gb");
+        let sizing = s.size_with(model("llama-3-70b")).unwrap();
+        let bar = memory_bar(&sizing);
+        let total: f64 = bar.iter().map(|b| b.percent).sum();
+        assert!(total <= 100.0 + 1e-9, "{total}");
+        assert_eq!(bar[0].percent, 100.0, "weights alone fill the GPU");
+    }
+
+    #[test]
+    fn percent_encoding_round_trips() {
+        assert_eq!(
+            decode(&encode("meta-llama/Llama 3 & co")),
+            "meta-llama/Llama 3 & co"
+        );
+        assert_eq!(decode("100%"), "100%");
+    }
+}

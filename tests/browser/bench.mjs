@@ -1,0 +1,47 @@
+// Benchmark (not a test) of the built explorer: the .wasm's gzip size, the time from
+// navigation to the planner's first numbers, and the time to redraw after a selection
+// change, as medians over several runs in Debian's headless Chromium.
+import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { serve, launch, root } from './harness.mjs';
+
+const RUNS = 7;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const wasm = readdirSync(join(root, 'dist')).find((f) => f.endsWith('.wasm'));
+const bytes = readFileSync(join(root, 'dist', wasm));
+const gzip = gzipSync(bytes, { level: 9 }).length;
+
+const site = await serve();
+const browser = await launch();
+const firstNumbers = [];
+const redraws = [];
+for (let i = 0; i < RUNS; i++) {
+  const page = await browser.newPage();
+  const start = Date.now();
+  await page.goto(`${site.base}/?model=mixtral-8x7b-v0.1&gpu=a100-40gb&gpus=2&quant=awq`);
+  await page.waitForSelector('[data-metric="max_concurrency"]');
+  firstNumbers.push(Date.now() - start);
+  for (const gpu of ['h100-80gb', 'a100-40gb']) {
+    const old = await page.$eval('[data-metric="max_concurrency"]', (e) => e.dataset.value);
+    const t = await page.evaluate(async ([gpu, old]) => {
+      const select = document.querySelector('#gpu');
+      const t0 = performance.now();
+      select.value = gpu;
+      select.dispatchEvent(new Event('change', { bubbles: true }));
+      while (document.querySelector('[data-metric="max_concurrency"]').dataset.value === old) {
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+      return performance.now() - t0;
+    }, [gpu, old]);
+    redraws.push(t);
+  }
+  await page.close();
+}
+await browser.close();
+site.stop();
+
+console.log(`wasm: ${(bytes.length / 1024).toFixed(0)} KiB, gzip -9: ${(gzip / 1024).toFixed(0)} KiB`);
+console.log(`navigation → first planner numbers: median ${median(firstNumbers)} ms over ${RUNS} loads`);
+console.log(`selection change → new numbers (incl. the ranking of 48 configurations): median ${median(redraws).toFixed(1)} ms over ${redraws.length} changes`);

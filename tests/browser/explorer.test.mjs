@@ -1,0 +1,96 @@
+// The built explorer in a real headless Chromium: URL state, numbers equal to `jauge size
+// --json`, a selection change, the back button, a drawn chart, a malformed dropped dataset,
+// a phone-width layout. Screenshots go to target/browser-screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve, launch, jaugeSize, readMetrics, root } from './harness.mjs';
+
+const shots = join(root, 'target/browser-screenshots');
+mkdirSync(shots, { recursive: true });
+let site, browser, page;
+const errors = [];
+
+before(async () => {
+  site = await serve();
+  browser = await launch();
+  page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  page.on('pageerror', (e) => errors.push(String(e)));
+});
+
+after(async () => {
+  await browser?.close();
+  site?.stop();
+});
+
+const mixtral = ['--model', 'mixtral-8x7b-v0.1', '--gpu', 'a100-40gb', '--gpus', '2', '--quant', 'awq', '--max-model-len', '8192', '--context', '8192'];
+
+function assertSameNumbers(shown, cli) {
+  for (const field of ['fits', 'max_concurrency', 'kv_cache_tokens', 'kv_cache_blocks', 'weights_gib_per_gpu', 'kv_bytes_per_token']) {
+    assert.equal(shown[field], JSON.stringify(cli[field]), field);
+  }
+}
+
+test('a link with query state shows the numbers of jauge size --json', async () => {
+  await page.goto(`${site.base}/?model=mixtral-8x7b-v0.1&gpu=a100-40gb&gpus=2&quant=awq`);
+  await page.waitForSelector('[data-metric="max_concurrency"]');
+  assertSameNumbers(await readMetrics(page), jaugeSize(mixtral));
+  await page.screenshot({ path: join(shots, 'planner-mixtral-2xa100-awq.png'), fullPage: true });
+});
+
+test('changing a selection updates the numbers and the URL; back restores them', async () => {
+  const before = await readMetrics(page);
+  await page.selectOption('#gpu', 'h100-80gb');
+  await page.waitForFunction(() => location.search.includes('gpu=h100-80gb'));
+  await page.waitForFunction((old) => document.querySelector('[data-metric="max_concurrency"]').dataset.value !== old, before.max_concurrency);
+  const h100 = mixtral.map((a) => (a === 'a100-40gb' ? 'h100-80gb' : a));
+  assertSameNumbers(await readMetrics(page), jaugeSize(h100));
+  await page.goBack();
+  await page.waitForFunction(() => location.search.includes('gpu=a100-40gb'));
+  await page.waitForFunction((old) => document.querySelector('[data-metric="max_concurrency"]').dataset.value === old, before.max_concurrency);
+  assert.equal(await page.$eval('#gpu', (s) => s.value), 'a100-40gb');
+});
+
+test('a deployment that does not fit says by how much and what would fit', async () => {
+  await page.goto(`${site.base}/?model=llama-3-70b&gpu=a100-40gb`);
+  await page.waitForSelector('[data-metric="fits"]');
+  const shown = await readMetrics(page);
+  assert.equal(shown.fits, 'false');
+  assert.match(await page.textContent('.verdict'), /GiB per GPU short/);
+  assert.match(await page.textContent('.advice'), /--gpus 4/);
+});
+
+test('a published dataset is charted on a non-blank canvas', async () => {
+  await page.goto(`${site.base}/`);
+  await page.waitForSelector('.datasets input[type=checkbox]');
+  await page.check('.datasets input[type=checkbox] >> nth=0');
+  const canvas = await page.waitForSelector('[data-chart="output_tok_s"] canvas');
+  await page.waitForTimeout(200);
+  const inked = await canvas.evaluate((c) => {
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let coloured = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i] < 200 || data[i + 1] < 200 || data[i + 2] < 200) coloured++;
+    return coloured;
+  });
+  assert.ok(inked > 2000, `only ${inked} inked pixels`);
+  assert.match(await page.textContent('.charts'), /simulated/i);
+  await page.screenshot({ path: join(shots, 'measurements.png'), fullPage: true });
+});
+
+test('a malformed dropped dataset shows its error with the JSON path', async () => {
+  await page.setInputFiles('#own-dataset', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"schema": "jauge.dataset/v1", "source": "measured"}') });
+  await page.waitForFunction(() => document.querySelector('#dataset-error').textContent.length > 0);
+  assert.match(await page.textContent('#dataset-error'), /bad\.json: .*missing field `provenance`/);
+});
+
+test('the page reads on a phone', async () => {
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await phone.goto(`${site.base}/?model=mistral-7b-v0.3&gpu=l4`);
+  await phone.waitForSelector('[data-metric="max_concurrency"]');
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the page is ${overflow}px wider than the screen`);
+  await phone.screenshot({ path: join(shots, 'phone.png'), fullPage: false });
+  await phone.close();
+  assert.deepEqual(errors, []);
+});
