@@ -197,7 +197,18 @@ fn Planner(
                         placeholder="{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 4096, …}"
                         on:change=move |ev| on_config(event_target_value(&ev))
                     ></textarea>
-                    <p class="error" role="alert">{move || config_error.get()}</p>
+                    <label>
+                        "or choose the file: "
+                        <input id="config-file" type="file" accept=".json,application/json" on:change=move |ev| {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            let Some(file) = input.files().and_then(|f| f.item(0)) else { return };
+                            leptos::task::spawn_local(async move {
+                                let text = wasm_bindgen_futures::JsFuture::from(file.text()).await.ok().and_then(|v| v.as_string()).unwrap_or_default();
+                                on_config(text);
+                            });
+                        }/>
+                    </label>
+                    <p class="error" role="alert" id="config-error">{move || config_error.get()}</p>
                 </details>
             </form>
             {move || match sizing.get() {

@@ -84,6 +84,24 @@ test('a malformed dropped dataset shows its error with the JSON path', async () 
   assert.match(await page.textContent('#dataset-error'), /bad\.json: .*missing field `provenance`/);
 });
 
+test('a pasted config.json is sized like jauge size --model config.json', async () => {
+  const config = JSON.stringify({ architectures: ['LlamaForCausalLM'], hidden_size: 4096, num_hidden_layers: 32,
+    num_attention_heads: 32, num_key_value_heads: 8, intermediate_size: 14336, vocab_size: 128256,
+    max_position_embeddings: 8192, torch_dtype: 'bfloat16' });
+  await page.goto(`${site.base}/?gpu=l40s`);
+  await page.waitForSelector('[data-metric="max_concurrency"]');
+  await page.click('details.custom summary');
+  await page.fill('#config', config);
+  await page.dispatchEvent('#config', 'change');
+  await page.waitForFunction(() => location.search.includes('model=custom'));
+  const shown = await readMetrics(page);
+  const cli = jaugeSize(['--model', 'llama-3-8b', '--gpu', 'l40s', '--max-model-len', '8192', '--context', '8192']);
+  for (const field of ['max_concurrency', 'kv_cache_tokens', 'weights_gib_per_gpu']) assert.equal(shown[field], JSON.stringify(cli[field]), field);
+  await page.fill('#config', '{"architectures": ["FooForCausalLM"]}');
+  await page.dispatchEvent('#config', 'change');
+  await page.waitForFunction(() => document.querySelector('#config-error').textContent.includes('missing field'));
+});
+
 test('the page reads on a phone', async () => {
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
   await phone.goto(`${site.base}/?model=mistral-7b-v0.3&gpu=l4`);
