@@ -147,6 +147,8 @@ pub fn step(
         },
         gpu: None,
         server: None,
+        energy_j_per_output_token: None,
+        client: None,
     }
 }
 

@@ -234,12 +234,32 @@ pub struct RunArgs {
     /// server, the model it simulates. Default: looked up from the served name.
     #[arg(long)]
     pub catalog_model: Option<String>,
-    /// The GPU kind (catalogue id): simulated by the built-in server, recorded for a real one.
+    /// The GPU kind (catalogue id): simulated by the built-in server, recorded for a real one
+    /// (default: read from NVML).
     #[arg(long)]
     pub gpu: Option<String>,
-    /// GPUs serving the model.
-    #[arg(long, default_value_t = 1)]
-    pub gpus: u32,
+    /// GPUs serving the model: simulated, or recorded when NVML cannot tell (default: the GPUs
+    /// sampled, else 1).
+    #[arg(long)]
+    pub gpu_count: Option<u32>,
+    /// Local GPUs to read with NVML, by index (e.g. 0,1). Default: all.
+    #[arg(long, value_delimiter = ',', value_name = "INDICES")]
+    pub gpus: Option<Vec<u32>>,
+    /// Do not read the GPUs.
+    #[arg(long)]
+    pub no_gpu: bool,
+    /// GPU readings per second.
+    #[arg(long, default_value_t = 10.0)]
+    pub gpu_sample_hz: f64,
+    /// Where the server's Prometheus metrics are. Default: URL/metrics.
+    #[arg(long)]
+    pub metrics_url: Option<String>,
+    /// Do not scrape the server's /metrics.
+    #[arg(long)]
+    pub no_server_metrics: bool,
+    /// A row stops when the server starts preempting requests (its KV cache is full).
+    #[arg(long)]
+    pub stop_on_preemption: bool,
     /// Weight format (catalogue id): simulated, or recorded for a real server.
     #[arg(long)]
     pub quant: Option<String>,

@@ -8,8 +8,10 @@ pub mod cli;
 pub mod client;
 pub mod exit;
 pub mod files;
+pub mod gpu;
 pub mod index;
 pub mod load;
+pub mod metrics;
 pub mod openai;
 pub mod probe;
 pub mod progress;
@@ -22,6 +24,7 @@ pub mod sse;
 pub mod summary;
 pub mod sweep;
 pub mod table;
+pub mod telemetry;
 pub mod validate;
 
 use std::process::ExitCode;

@@ -9,8 +9,9 @@ use std::time::SystemTime;
 use anyhow::Context;
 use jauge::catalogue::Catalogue;
 use jauge::dataset::{
-    Arrival, Dataset, Deployment, Endpoint, Engine, EngineSettings, GpuInfo, Limit, LimitReason,
-    ModelInfo, Provenance, RunStatus, Source, Step, Workload, SCHEMA_V1,
+    Arrival, Dataset, Deployment, Endpoint, Engine, EngineSettings, GpuInfo, GpuTelemetry, Limit,
+    LimitReason, ModelInfo, Provenance, RunStatus, Source, Step, TelemetryStatus, Workload,
+    SCHEMA_V1,
 };
 use jauge::redact::{redact, redact_args};
 use tokio::sync::watch;
@@ -20,6 +21,7 @@ use crate::cli::{ArrivalArg, EndpointArg, RunArgs};
 use crate::client::{ApiKey, Target};
 use crate::exit::bad_input;
 use crate::files::write_atomic;
+use crate::gpu::Sampler;
 use crate::load::{self, Rate, StepBound, StepLoad};
 use crate::probe;
 use crate::progress::Progress;
@@ -28,6 +30,7 @@ use crate::record::RequestRecord;
 use crate::serve_sim::{SimOptions, SimServer};
 use crate::summary;
 use crate::sweep::{judge, StopRules, Verdict};
+use crate::telemetry::Telemetry;
 
 /// Runs `jauge run`; exit 0 when the sweep completed, 130 when interrupted.
 pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
@@ -64,7 +67,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     .gpu
                     .clone()
                     .unwrap_or_else(|| SimOptions::default().gpu),
-                gpus: args.gpus,
+                gpus: args.gpu_count.unwrap_or(1),
                 quant: args.quant.clone(),
                 time_scale: args.time_scale,
                 max_model_len: args.max_model_len,
@@ -137,6 +140,41 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             let _ = cancel_tx.send(true);
         }
     });
+
+    let origin = std::time::Instant::now();
+    let (sampler, gpu_telemetry) = start_gpu_telemetry(args, sim.is_some(), origin);
+    if let Some(sampler) = &sampler {
+        fill_deployment_from_nvml(&mut dataset, sampler, args);
+    }
+    let metrics_url = match (args.no_server_metrics, &args.metrics_url) {
+        (true, _) => None,
+        (false, Some(url)) => Some(url.clone()),
+        (false, None) => Some(format!("{base_url}/metrics")),
+    };
+    let metrics_url = match metrics_url {
+        Some(url) if crate::metrics::scrape(&http, &url).await.is_some() => Some(url),
+        Some(url) => {
+            let note =
+                "Server telemetry: none (its /metrics is missing or has no metric jauge knows)."
+                    .to_string();
+            if !dataset.notes.contains(&note) {
+                dataset.notes.push(note);
+            }
+            drop(url);
+            None
+        }
+        None => None,
+    };
+    let telemetry = Telemetry::new(origin, sampler, metrics_url, http.clone());
+    if !args.resume || dataset.gpu_telemetry.is_none() {
+        let mut status = gpu_telemetry;
+        if status.status == TelemetryStatus::Available {
+            status.idle_power_w = telemetry
+                .idle_power(std::time::Duration::from_secs(1))
+                .await;
+        }
+        dataset.gpu_telemetry = Some(status);
+    }
 
     let mut maker = match &args.tokenizer {
         Some(path) => PromptMaker::with_tokenizer(path, args.seed, args.shared_prefix_tokens)
@@ -287,6 +325,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     .seed
                     .wrapping_add(u64::from(concurrency) << 32 | u64::from(prompt_tokens)),
             };
+            let probe = telemetry.begin_step().await;
             let run = load::run_step(&http, &target, &step_load, prompts, &cancel, |r| {
                 progress.record(r)
             })
@@ -305,6 +344,8 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 &run.records,
                 rules.slo,
             );
+            let mut step = step;
+            telemetry.end_step(probe, &mut step, &run.records).await;
             progress.finish_step(&step_line(&step));
             if let Some(note) = prompt_count_note(&step, target.endpoint) {
                 if !dataset.notes.contains(&note) {
@@ -312,7 +353,21 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     dataset.notes.push(note);
                 }
             }
-            let verdict = judge(&step, best, &rules);
+            let mut verdict = judge(&step, best, &rules);
+            if verdict == Verdict::Climb && args.stop_on_preemption {
+                if let Some(n) = step
+                    .server
+                    .as_ref()
+                    .and_then(|s| s.preemptions)
+                    .filter(|n| *n > 0)
+                {
+                    verdict = Verdict::Stop {
+                        reason: LimitReason::Preemption,
+                        held: false,
+                        detail: format!("the server preempted {n} requests: its KV cache is full"),
+                    };
+                }
+            }
             best = Some(best.unwrap_or(0.0).max(step.throughput.output_tok_s));
             dataset.steps.push(step);
             match verdict {
@@ -416,6 +471,65 @@ fn prompt_count_note(step: &Step, endpoint: Endpoint) -> Option<String> {
     ))
 }
 
+/// Starts the NVML sampler unless the run cannot or should not read GPUs; says why not.
+fn start_gpu_telemetry(
+    args: &RunArgs,
+    simulated: bool,
+    origin: std::time::Instant,
+) -> (Option<Sampler>, GpuTelemetry) {
+    let unavailable = |reason: String| {
+        (
+            None,
+            GpuTelemetry {
+                status: TelemetryStatus::Unavailable,
+                reason: Some(reason),
+                sample_hz: None,
+                idle_power_w: Vec::new(),
+            },
+        )
+    };
+    if args.no_gpu {
+        return unavailable("--no-gpu".to_string());
+    }
+    if simulated {
+        return unavailable("the built-in simulated server uses no GPU".to_string());
+    }
+    match Sampler::start(args.gpus.as_deref(), args.gpu_sample_hz, origin) {
+        Ok(sampler) => {
+            let hz = sampler.hz;
+            (
+                Some(sampler),
+                GpuTelemetry {
+                    status: TelemetryStatus::Available,
+                    reason: None,
+                    sample_hz: Some(hz),
+                    idle_power_w: Vec::new(),
+                },
+            )
+        }
+        Err(reason) => unavailable(reason),
+    }
+}
+
+/// The deployment's GPUs as NVML reports them, so datasets from GPU nodes need no typing.
+fn fill_deployment_from_nvml(dataset: &mut Dataset, sampler: &Sampler, args: &RunArgs) {
+    let devices = &sampler.devices;
+    let Some((_, _, name, memory_mib)) = devices.gpus.first() else {
+        return;
+    };
+    let gpus = &mut dataset.deployment.gpus;
+    gpus.name = name.clone();
+    gpus.memory_mib = Some(*memory_mib);
+    gpus.driver_version = devices.driver_version.clone();
+    gpus.cuda_version = devices.cuda_version.clone();
+    if args.gpu_count.is_none() {
+        gpus.count = devices.gpus.len() as u32;
+    }
+    if args.gpu.is_none() {
+        gpus.catalogue_id = crate::telemetry::catalogue_gpu_id(name).map(str::to_string);
+    }
+}
+
 fn set_limit(
     dataset: &mut Dataset,
     prompt_tokens: u32,
@@ -496,7 +610,7 @@ fn new_dataset(
                     Some((server, _)) => server.settings.clone(),
                     None => EngineSettings {
                         max_model_len: facts.max_model_len,
-                        tensor_parallel_size: Some(args.gpus),
+                        tensor_parallel_size: Some(args.gpu_count.unwrap_or(1)),
                         ..EngineSettings::default()
                     },
                 },
@@ -507,7 +621,7 @@ fn new_dataset(
                     |g| g.name.clone(),
                 ),
                 catalogue_id: gpu.map(|g| g.id.clone()),
-                count: args.gpus,
+                count: args.gpu_count.unwrap_or(1),
                 memory_mib: gpu.map(|g| (g.memory_gib * 1024.0).round() as u64),
                 driver_version: None,
                 cuda_version: None,
@@ -532,6 +646,7 @@ fn new_dataset(
             min_throughput_gain: (!args.full_grid).then_some(args.min_throughput_gain),
         },
         status: RunStatus::Running,
+        gpu_telemetry: None,
         steps: Vec::new(),
         limits: Vec::new(),
         notes,

@@ -66,6 +66,7 @@ fn reason(r: LimitReason) -> &'static str {
         LimitReason::OutOfMemory => "out of memory",
         LimitReason::ServerDown => "server down",
         LimitReason::Interrupted => "interrupted",
+        LimitReason::Preemption => "preemptions",
     }
 }
 

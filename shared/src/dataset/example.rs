@@ -56,6 +56,8 @@ pub fn example() -> Dataset {
         },
         gpu: None,
         server: None,
+        energy_j_per_output_token: None,
+        client: None,
     };
     Dataset {
         schema: SCHEMA_V1.to_string(),
@@ -111,6 +113,7 @@ pub fn example() -> Dataset {
             min_throughput_gain: Some(0.02),
         },
         status: RunStatus::Complete,
+        gpu_telemetry: None,
         steps: vec![step(1, 120.0, 12.0, 80.0), step(8, 180.0, 15.0, 520.0)],
         limits: vec![Limit {
             prompt_tokens: 1024,

@@ -27,6 +27,9 @@ pub struct Dataset {
     /// Whether the run finished, is still going, or was interrupted (and can be resumed).
     #[serde(default, skip_serializing_if = "RunStatus::is_complete")]
     pub status: RunStatus,
+    /// Whether GPU readings were taken, and if not, why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_telemetry: Option<GpuTelemetry>,
     /// One entry per (concurrency, prompt tokens) point that was run.
     pub steps: Vec<Step>,
     /// Where each row of the grid stopped climbing, and why.
@@ -35,6 +38,33 @@ pub struct Dataset {
     /// Free-form remarks a reader should see (e.g. "weights are random").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// How the GPUs were read during the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GpuTelemetry {
+    /// `available` or `unavailable`.
+    pub status: TelemetryStatus,
+    /// Why it is unavailable (no NVML library, no GPU, `--no-gpu`, a simulated server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Readings per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_hz: Option<f64>,
+    /// Mean power of each GPU before the load started, watts (so energy above idle can be
+    /// derived).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub idle_power_w: Vec<f64>,
+}
+
+/// Whether a kind of telemetry was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TelemetryStatus {
+    /// Readings were taken.
+    Available,
+    /// No readings; `reason` says why.
+    Unavailable,
 }
 
 /// Where a run stands.
@@ -339,6 +369,28 @@ pub struct Step {
     /// The server's own counters, when it exposes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerStep>,
+    /// GPU energy per output token over the step, all GPUs, joules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_j_per_output_token: Option<f64>,
+    /// How hard the load generator itself worked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientAudit>,
+}
+
+/// The load generator's own load during a step: a busy client inflates latencies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClientAudit {
+    /// CPU time the runner used over the step's wall time, percent of one core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_pct: Option<f64>,
+    /// Cores the runner could use.
+    pub cores: u32,
+    /// Mean delay between a request's intended and actual send, ms.
+    pub send_lag_ms_mean: f64,
+    /// Largest such delay, ms.
+    pub send_lag_ms_max: f64,
+    /// The client, not the server, was the bottleneck (CPU nearly saturated, or sends late).
+    pub client_bound: bool,
 }
 
 /// Request counts of a step.
@@ -605,4 +657,6 @@ pub enum LimitReason {
     ServerDown,
     /// The run was interrupted.
     Interrupted,
+    /// The server started preempting requests (its KV cache was full).
+    Preemption,
 }

@@ -317,6 +317,21 @@ fn steps(c: &mut Checker, dataset: &Dataset) {
                 ),
             );
         }
+        c.opt_non_negative(
+            &format!("{path}.energy_j_per_output_token"),
+            step.energy_j_per_output_token,
+        );
+        if let Some(audit) = &step.client {
+            c.opt_non_negative(&format!("{path}.client.cpu_pct"), audit.cpu_pct);
+            c.non_negative(
+                &format!("{path}.client.send_lag_ms_mean"),
+                audit.send_lag_ms_mean,
+            );
+            c.non_negative(
+                &format!("{path}.client.send_lag_ms_max"),
+                audit.send_lag_ms_max,
+            );
+        }
         if let Some(gpus) = &step.gpu {
             gpu_readings(c, &path, gpus);
         }
