@@ -187,6 +187,9 @@ pub struct ServeSimArgs {
     /// Share of GPU memory the simulated vLLM may use.
     #[arg(long, default_value_t = 0.9)]
     pub gpu_memory_utilization: f64,
+    /// The simulated server's --max-num-seqs (default: vLLM's for this GPU).
+    #[arg(long)]
+    pub max_num_seqs: Option<u32>,
     /// Simulated seconds per real second: 10 runs ten times faster than the modelled GPU.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
@@ -212,6 +215,7 @@ impl ServeSimArgs {
             quant: self.quant.clone(),
             max_model_len: self.max_model_len,
             gpu_memory_utilization: self.gpu_memory_utilization,
+            max_num_seqs: self.max_num_seqs,
             time_scale: self.time_scale,
             faults: self.fault.clone(),
             die_after: self.die_after,
@@ -339,6 +343,9 @@ pub struct RunArgs {
     /// Built-in server only: its --max-model-len (default: the model's maximum).
     #[arg(long)]
     pub max_model_len: Option<u32>,
+    /// Built-in server only: its --max-num-seqs (default: vLLM's for the GPU).
+    #[arg(long)]
+    pub max_num_seqs: Option<u32>,
     /// Built-in server only: inject faults (see jauge serve-sim --help).
     #[arg(long, value_name = "KIND:RATE[:ARG]")]
     pub fault: Vec<crate::serve_sim::faults::Fault>,

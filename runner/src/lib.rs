@@ -19,6 +19,7 @@ pub mod prompts;
 pub mod record;
 pub mod run;
 pub mod serve_sim;
+pub mod session;
 pub mod size;
 pub mod sse;
 pub mod summary;

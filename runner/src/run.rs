@@ -1,193 +1,19 @@
-//! `jauge run`: the sweep from the command line to the dataset on disk.
+//! `jauge run`: the sweep over a fixed grid, from the command line to the dataset on disk.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::SystemTime;
 
-use anyhow::Context;
-use jauge::catalogue::Catalogue;
-use jauge::dataset::{
-    Arrival, Dataset, Deployment, Endpoint, Engine, EngineSettings, GpuInfo, GpuTelemetry, Limit,
-    LimitReason, ModelInfo, Provenance, RunStatus, Source, Step, TelemetryStatus, Workload,
-    SCHEMA_V1,
-};
-use jauge::redact::{redact, redact_args};
-use tokio::sync::watch;
+use jauge::dataset::LimitReason;
 
-use crate::aggregate::{self, Slo};
-use crate::cli::{ArrivalArg, EndpointArg, RunArgs};
-use crate::client::{ApiKey, Target};
-use crate::exit::bad_input;
-use crate::files::write_atomic;
-use crate::gpu::Sampler;
-use crate::load::{self, Rate, StepBound, StepLoad};
-use crate::probe;
-use crate::progress::Progress;
-use crate::prompts::PromptMaker;
-use crate::record::RequestRecord;
-use crate::serve_sim::{SimOptions, SimServer};
+use crate::aggregate::Slo;
+use crate::cli::RunArgs;
+use crate::session::{set_limit, Session};
 use crate::summary;
 use crate::sweep::{judge, StopRules, Verdict};
-use crate::telemetry::Telemetry;
 
 /// Runs `jauge run`; exit 0 when the sweep completed, 130 when interrupted.
 pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    check_grid(args)?;
-    let api_key = read_api_key(args)?;
-    let out = args.out.clone().unwrap_or_else(default_out);
-    match (args.resume, out.exists()) {
-        (false, true) => {
-            return Err(bad_input(format!(
-                "{} exists: pass --resume to continue it, or choose another --out",
-                out.display()
-            )))
-        }
-        (true, false) => {
-            return Err(bad_input(format!(
-                "--resume: {} does not exist",
-                out.display()
-            )))
-        }
-        _ => {}
-    }
-
-    // The target: a real server, or the built-in simulation started here.
-    let mut sim = None;
-    let base_url = match &args.url {
-        Some(url) => normalise_url(url)?,
-        None => {
-            let options = SimOptions {
-                model: args
-                    .catalog_model
-                    .clone()
-                    .unwrap_or_else(|| SimOptions::default().model),
-                gpu: args
-                    .gpu
-                    .clone()
-                    .unwrap_or_else(|| SimOptions::default().gpu),
-                gpus: args.gpu_count.unwrap_or(1),
-                quant: args.quant.clone(),
-                time_scale: args.time_scale,
-                max_model_len: args.max_model_len,
-                faults: args.fault.clone(),
-                die_after: args.die_after,
-                seed: args.seed,
-                ..SimOptions::default()
-            };
-            let server = SimServer::start(&options, 0).await?;
-            let url = server.url();
-            sim = Some((server, options));
-            url
-        }
-    };
-    if args.url.is_some()
-        && (!args.fault.is_empty()
-            || args.die_after.is_some()
-            || args.time_scale != 1.0
-            || args.max_model_len.is_some())
-    {
-        return Err(bad_input(
-            "--fault, --die-after, --time-scale and --max-model-len apply to the built-in server only (no --url)",
-        ));
-    }
-    let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(max_concurrency as usize)
-        .tcp_nodelay(true)
-        .build()
-        .context("building the HTTP client")?;
-    let mut target = Target {
-        base_url: base_url.clone(),
-        api_key,
-        endpoint: match args.endpoint {
-            EndpointArg::Completions => Endpoint::Completions,
-            EndpointArg::Chat => Endpoint::Chat,
-        },
-        model: String::new(),
-        force_output_length: !args.no_force_output,
-        timeout: args.timeout,
-    };
-    let facts = probe::probe(&http, &target).await?;
-    target.model = match (&args.model, &facts.served_model) {
-        (Some(m), _) => m.clone(),
-        (None, Some(m)) => m.clone(),
-        (None, None) => {
-            return Err(bad_input(format!(
-                "{}/v1/models lists no model: pass --model",
-                redact(&base_url)
-            )))
-        }
-    };
-
-    let mut dataset = if args.resume {
-        let text =
-            std::fs::read_to_string(&out).with_context(|| format!("reading {}", out.display()))?;
-        let existing = Dataset::from_json(&text)
-            .map_err(|e| bad_input(format!("--resume: {}: {e}", out.display())))?;
-        let fresh = new_dataset(args, &target, &facts, sim.as_ref().map(|(s, o)| (s, o)));
-        check_resumable(&existing, &fresh)?;
-        existing
-    } else {
-        new_dataset(args, &target, &facts, sim.as_ref().map(|(s, o)| (s, o)))
-    };
-    let records_path = records_path(&out);
-
-    let (cancel_tx, cancel) = watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = cancel_tx.send(true);
-        }
-    });
-
-    let origin = std::time::Instant::now();
-    let (sampler, gpu_telemetry) = start_gpu_telemetry(args, sim.is_some(), origin);
-    if let Some(sampler) = &sampler {
-        fill_deployment_from_nvml(&mut dataset, sampler, args);
-    }
-    let metrics_url = match (args.no_server_metrics, &args.metrics_url) {
-        (true, _) => None,
-        (false, Some(url)) => Some(url.clone()),
-        (false, None) => Some(format!("{base_url}/metrics")),
-    };
-    let metrics_url = match metrics_url {
-        Some(url) if crate::metrics::scrape(&http, &url).await.is_some() => Some(url),
-        Some(url) => {
-            let note =
-                "Server telemetry: none (its /metrics is missing or has no metric jauge knows)."
-                    .to_string();
-            if !dataset.notes.contains(&note) {
-                dataset.notes.push(note);
-            }
-            drop(url);
-            None
-        }
-        None => None,
-    };
-    let telemetry = Telemetry::new(origin, sampler, metrics_url, http.clone());
-    if !args.resume || dataset.gpu_telemetry.is_none() {
-        let mut status = gpu_telemetry;
-        if status.status == TelemetryStatus::Available {
-            status.idle_power_w = telemetry
-                .idle_power(std::time::Duration::from_secs(1))
-                .await;
-        }
-        dataset.gpu_telemetry = Some(status);
-    }
-
-    let mut maker = match &args.tokenizer {
-        Some(path) => PromptMaker::with_tokenizer(path, args.seed, args.shared_prefix_tokens)
-            .map_err(bad_input)?,
-        None => PromptMaker::calibrate(&http, &target, args.seed, args.shared_prefix_tokens).await,
-    };
-    let calibration_note = format!("Prompts: {}.", maker.calibration().describe());
-    if !dataset.notes.contains(&calibration_note) {
-        dataset.notes.push(calibration_note);
-    }
-    dataset.status = RunStatus::Running;
-    write_atomic(&out, &dataset.to_json())?;
-
+    let total_steps = (args.concurrency.len() * args.prompt_tokens.len()) as u64;
+    let mut session = Session::open(args, "run", total_steps, 1).await?;
     let rules = StopRules {
         max_error_rate: args.max_error_rate,
         slo: Slo {
@@ -196,18 +22,7 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         },
         min_throughput_gain: (!args.full_grid).then_some(args.min_throughput_gain),
     };
-    let total_steps = (args.concurrency.len() * args.prompt_tokens.len()) as u64;
-    let mut progress = Progress::new(total_steps, args.quiet);
-    progress.say(&format!(
-        "jauge run → {} ({}, model {}){}",
-        redact(&base_url),
-        facts.engine,
-        target.model,
-        sim.as_ref()
-            .map(|(s, _)| format!("\n  {}", s.description))
-            .unwrap_or_default()
-    ));
-    progress.say(&format!(
+    session.progress.say(&format!(
         "  grid: concurrency {:?} × prompt tokens {:?}, {} output tokens; stops at > {:.0} % errors{}{}{}",
         args.concurrency,
         args.prompt_tokens,
@@ -218,141 +33,32 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         if args.full_grid { String::new() } else { format!(", throughput gain < {:.0} %", args.min_throughput_gain * 100.0) },
     ));
 
-    let mut interrupted = false;
     let mut server_down = false;
     'rows: for &prompt_tokens in &args.prompt_tokens {
-        if dataset
-            .limits
-            .iter()
-            .any(|l| l.prompt_tokens == prompt_tokens)
-        {
-            progress.skip(args.concurrency.len() as u64);
+        if session.row_blocked(prompt_tokens, server_down)? {
+            session.progress.skip(args.concurrency.len() as u64);
             continue;
-        }
-        if server_down {
-            set_limit(
-                &mut dataset,
-                prompt_tokens,
-                None,
-                None,
-                LimitReason::ServerDown,
-                "not run: the server stopped answering".into(),
-            );
-            progress.skip(args.concurrency.len() as u64);
-            continue;
-        }
-        if let Some(max_len) = facts.max_model_len {
-            if u64::from(prompt_tokens) + u64::from(args.output_tokens) > u64::from(max_len) {
-                let detail = format!(
-                    "skipped: {prompt_tokens} prompt + {} output tokens exceed the server's max_model_len {max_len}",
-                    args.output_tokens
-                );
-                progress.say(&format!("prompt {prompt_tokens}: {detail}"));
-                set_limit(
-                    &mut dataset,
-                    prompt_tokens,
-                    None,
-                    None,
-                    LimitReason::ContextLength,
-                    detail,
-                );
-                write_atomic(&out, &dataset.to_json())?;
-                progress.skip(args.concurrency.len() as u64);
-                continue;
-            }
         }
         let mut best: Option<f64> = None;
         let mut last_ok: Option<u32> = None;
-        let mut warmed = false;
         for (position, &concurrency) in args.concurrency.iter().enumerate() {
-            if let Some(done) = dataset
-                .steps
-                .iter()
-                .find(|s| s.concurrency == concurrency && s.prompt_tokens == prompt_tokens)
-            {
+            if let Some(done) = session.done_step(concurrency, prompt_tokens) {
                 // Resumed: this step is on disk; replay its verdict.
                 best = Some(best.unwrap_or(0.0).max(done.throughput.output_tok_s));
                 last_ok = Some(concurrency);
-                progress.skip(1);
+                session.progress.skip(1);
                 continue;
             }
             let requests = match args.duration_per_step {
                 Some(_) => None,
                 None => Some(args.requests_per_step.unwrap_or((2 * concurrency).max(8))),
             };
-            let pool = requests.unwrap_or(concurrency * 8).max(1);
-            let mut prompts = Vec::with_capacity(pool as usize);
-            for _ in 0..pool {
-                prompts.push(maker.make(&http, &target, prompt_tokens).await);
-            }
-            let prompts = Arc::new(prompts);
-            let label = format!("prompt {prompt_tokens} · {concurrency} users");
-            if !warmed && args.warmup > 0 {
-                progress.start_step(&format!("{label} (warm-up)"), Some(args.warmup));
-                let warm = StepLoad {
-                    concurrency: concurrency.min(args.warmup),
-                    prompt_tokens,
-                    output_tokens: args.output_tokens,
-                    bound: StepBound::Requests(args.warmup),
-                    rate: None,
-                    warmup: true,
-                    seed: args.seed,
-                };
-                let run =
-                    load::run_step(&http, &target, &warm, prompts.clone(), &cancel, |_| {}).await;
-                append_records(&records_path, &run.records)?;
-                if run.interrupted {
-                    interrupted = true;
-                    break 'rows;
-                }
-                warmed = true;
-            }
-            progress.start_step(&label, requests);
-            let step_load = StepLoad {
-                concurrency,
-                prompt_tokens,
-                output_tokens: args.output_tokens,
-                bound: match args.duration_per_step {
-                    Some(d) => StepBound::Duration(d),
-                    None => StepBound::Requests(requests.unwrap_or(1)),
-                },
-                rate: args.rate.map(|rps| Rate {
-                    rps,
-                    arrival: arrival(args.arrival),
-                }),
-                warmup: false,
-                seed: args
-                    .seed
-                    .wrapping_add(u64::from(concurrency) << 32 | u64::from(prompt_tokens)),
-            };
-            let probe = telemetry.begin_step().await;
-            let run = load::run_step(&http, &target, &step_load, prompts, &cancel, |r| {
-                progress.record(r)
-            })
-            .await;
-            append_records(&records_path, &run.records)?;
-            if run.interrupted {
-                progress
-                    .say("interrupted: the unfinished step is dropped, the finished ones are kept");
-                interrupted = true;
+            let Some(step) = session
+                .measure(concurrency, prompt_tokens, requests, rules.slo)
+                .await?
+            else {
                 break 'rows;
-            }
-            let step = aggregate::step(
-                concurrency,
-                prompt_tokens,
-                args.output_tokens,
-                &run.records,
-                rules.slo,
-            );
-            let mut step = step;
-            telemetry.end_step(probe, &mut step, &run.records).await;
-            progress.finish_step(&step_line(&step));
-            if let Some(note) = prompt_count_note(&step, target.endpoint) {
-                if !dataset.notes.contains(&note) {
-                    progress.say(&note);
-                    dataset.notes.push(note);
-                }
-            }
+            };
             let mut verdict = judge(&step, best, &rules);
             if verdict == Verdict::Climb && args.stop_on_preemption {
                 if let Some(n) = step
@@ -369,11 +75,11 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             best = Some(best.unwrap_or(0.0).max(step.throughput.output_tok_s));
-            dataset.steps.push(step);
+            session.dataset.steps.push(step);
             match verdict {
                 Verdict::Climb => {
                     last_ok = Some(concurrency);
-                    write_atomic(&out, &dataset.to_json())?;
+                    session.save()?;
                 }
                 Verdict::Stop {
                     reason,
@@ -385,452 +91,36 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     } else {
                         (last_ok, Some(concurrency))
                     };
-                    progress.say(&format!(
+                    session.progress.say(&format!(
                         "prompt {prompt_tokens}: row stops at {concurrency} users: {detail}"
                     ));
                     server_down |= reason == LimitReason::ServerDown;
-                    set_limit(&mut dataset, prompt_tokens, ok, stopped, reason, detail);
-                    write_atomic(&out, &dataset.to_json())?;
-                    progress.skip((args.concurrency.len() - position - 1) as u64);
+                    set_limit(
+                        &mut session.dataset,
+                        prompt_tokens,
+                        ok,
+                        stopped,
+                        reason,
+                        detail,
+                    );
+                    session.save()?;
+                    session
+                        .progress
+                        .skip((args.concurrency.len() - position - 1) as u64);
                     continue 'rows;
                 }
             }
         }
         set_limit(
-            &mut dataset,
+            &mut session.dataset,
             prompt_tokens,
             last_ok,
             None,
             LimitReason::GridEnd,
             "every concurrency of the grid held".into(),
         );
-        write_atomic(&out, &dataset.to_json())?;
+        session.save()?;
     }
-    progress.finish();
-    dataset.status = if interrupted {
-        RunStatus::Interrupted
-    } else {
-        RunStatus::Complete
-    };
-    write_atomic(&out, &dataset.to_json())?;
-    if let Some((server, _)) = &sim {
-        server.stop();
-    }
-    print!("{}", summary::table(&dataset));
-    print!("{}", summary::errors(&dataset));
-    println!(
-        "\n{} dataset: {} ({} steps){}\nper-request records: {}",
-        dataset.source,
-        out.display(),
-        dataset.steps.len(),
-        if interrupted {
-            ", interrupted: continue with --resume"
-        } else {
-            ""
-        },
-        records_path.display()
-    );
-    Ok(if interrupted {
-        ExitCode::from(130)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn step_line(step: &Step) -> String {
-    let p95 =
-        |s: Option<jauge::dataset::Summary>| s.map_or("-".to_string(), |s| format!("{:.0}", s.p95));
-    format!(
-        "prompt {} · {} users: {}/{} ok · {:.1} tok/s · TTFT p95 {} ms · TPOT p95 {} ms",
-        step.prompt_tokens,
-        step.concurrency,
-        step.requests.completed,
-        step.requests.sent,
-        step.throughput.output_tok_s,
-        p95(step.latency.ttft_ms),
-        step.latency
-            .tpot_ms
-            .map_or("-".to_string(), |s| format!("{:.1}", s.p95)),
-    )
-}
-
-/// A note when the server counted other prompt lengths than the ones asked for (verified
-/// against `usage.prompt_tokens`): expected for chat templates, a calibration problem otherwise.
-fn prompt_count_note(step: &Step, endpoint: Endpoint) -> Option<String> {
-    let counted = step.token_counts?.prompt_tokens_mean;
-    let asked = f64::from(step.prompt_tokens);
-    if (counted - asked).abs() < 0.5 {
-        return None;
-    }
-    let why = match endpoint {
-        Endpoint::Chat => "the chat template adds its tokens",
-        Endpoint::Completions => "prompt calibration was not exact for this server",
-    };
-    Some(format!(
-        "Prompt tokens: asked {asked:.0}, the server counted {counted:.1} on average (usage.prompt_tokens; {why})."
-    ))
-}
-
-/// Starts the NVML sampler unless the run cannot or should not read GPUs; says why not.
-fn start_gpu_telemetry(
-    args: &RunArgs,
-    simulated: bool,
-    origin: std::time::Instant,
-) -> (Option<Sampler>, GpuTelemetry) {
-    let unavailable = |reason: String| {
-        (
-            None,
-            GpuTelemetry {
-                status: TelemetryStatus::Unavailable,
-                reason: Some(reason),
-                sample_hz: None,
-                idle_power_w: Vec::new(),
-            },
-        )
-    };
-    if args.no_gpu {
-        return unavailable("--no-gpu".to_string());
-    }
-    if simulated {
-        return unavailable("the built-in simulated server uses no GPU".to_string());
-    }
-    match Sampler::start(args.gpus.as_deref(), args.gpu_sample_hz, origin) {
-        Ok(sampler) => {
-            let hz = sampler.hz;
-            (
-                Some(sampler),
-                GpuTelemetry {
-                    status: TelemetryStatus::Available,
-                    reason: None,
-                    sample_hz: Some(hz),
-                    idle_power_w: Vec::new(),
-                },
-            )
-        }
-        Err(reason) => unavailable(reason),
-    }
-}
-
-/// The deployment's GPUs as NVML reports them, so datasets from GPU nodes need no typing.
-fn fill_deployment_from_nvml(dataset: &mut Dataset, sampler: &Sampler, args: &RunArgs) {
-    let devices = &sampler.devices;
-    let Some((_, _, name, memory_mib)) = devices.gpus.first() else {
-        return;
-    };
-    let gpus = &mut dataset.deployment.gpus;
-    gpus.name = name.clone();
-    gpus.memory_mib = Some(*memory_mib);
-    gpus.driver_version = devices.driver_version.clone();
-    gpus.cuda_version = devices.cuda_version.clone();
-    if args.gpu_count.is_none() {
-        gpus.count = devices.gpus.len() as u32;
-    }
-    if args.gpu.is_none() {
-        gpus.catalogue_id = crate::telemetry::catalogue_gpu_id(name).map(str::to_string);
-    }
-}
-
-fn set_limit(
-    dataset: &mut Dataset,
-    prompt_tokens: u32,
-    max_concurrency_ok: Option<u32>,
-    stopped_at_concurrency: Option<u32>,
-    reason: LimitReason,
-    detail: String,
-) {
-    dataset.limits.retain(|l| l.prompt_tokens != prompt_tokens);
-    dataset.limits.push(Limit {
-        prompt_tokens,
-        max_concurrency_ok,
-        stopped_at_concurrency,
-        reason,
-        detail: Some(redact(&detail)),
-    });
-    dataset.limits.sort_by_key(|l| l.prompt_tokens);
-}
-
-fn new_dataset(
-    args: &RunArgs,
-    target: &Target,
-    facts: &probe::ServerFacts,
-    sim: Option<(&SimServer, &SimOptions)>,
-) -> Dataset {
-    let cat = Catalogue::builtin();
-    let catalogue_model = args
-        .catalog_model
-        .clone()
-        .or_else(|| sim.map(|(_, o)| o.model.clone()))
-        .and_then(|id| cat.model(&id).ok())
-        .or_else(|| cat.model(&target.model).ok());
-    let gpu_id = args.gpu.clone().or_else(|| sim.map(|(_, o)| o.gpu.clone()));
-    let gpu = gpu_id.as_deref().and_then(|id| cat.gpu(id).ok());
-    let quant = args
-        .quant
-        .clone()
-        .or_else(|| sim.map(|(server, _)| server.quant.clone()))
-        .unwrap_or_else(|| "unknown".to_string());
-    let mut notes = Vec::new();
-    if let Some((server, options)) = sim {
-        notes.push(format!(
-            "Simulated: measured against jauge's built-in server ({}), not a GPU. Its timing is jauge's first-order roofline model.",
-            server.description
-        ));
-        if options.time_scale != 1.0 {
-            notes.push(format!(
-                "Time scale {}: the simulated server ran {}× faster than the modelled GPU, so latencies are that much shorter.",
-                options.time_scale, options.time_scale
-            ));
-        }
-    }
-    Dataset {
-        schema: SCHEMA_V1.to_string(),
-        source: if sim.is_some() {
-            Source::Simulated
-        } else {
-            Source::Measured
-        },
-        provenance: Provenance {
-            tool: "jauge".to_string(),
-            tool_version: jauge::VERSION.to_string(),
-            created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            command_line: redact_args(std::env::args()),
-        },
-        deployment: Deployment {
-            model: ModelInfo {
-                served_name: target.model.clone(),
-                catalogue_id: catalogue_model.map(|m| m.id.clone()),
-                hf_repo: catalogue_model.and_then(|m| m.hf_repos.first().cloned()),
-            },
-            quantization: quant,
-            kv_cache_dtype: "auto".to_string(),
-            engine: Engine {
-                name: facts.engine.clone(),
-                version: facts.version.clone(),
-                settings: match sim {
-                    Some((server, _)) => server.settings.clone(),
-                    None => EngineSettings {
-                        max_model_len: facts.max_model_len,
-                        tensor_parallel_size: Some(args.gpu_count.unwrap_or(1)),
-                        ..EngineSettings::default()
-                    },
-                },
-            },
-            gpus: GpuInfo {
-                name: gpu.map_or_else(
-                    || gpu_id.clone().unwrap_or_else(|| "unknown".to_string()),
-                    |g| g.name.clone(),
-                ),
-                catalogue_id: gpu.map(|g| g.id.clone()),
-                count: args.gpu_count.unwrap_or(1),
-                memory_mib: gpu.map(|g| (g.memory_gib * 1024.0).round() as u64),
-                driver_version: None,
-                cuda_version: None,
-            },
-        },
-        workload: Workload {
-            endpoint: target.endpoint,
-            concurrency: args.concurrency.clone(),
-            prompt_tokens: args.prompt_tokens.clone(),
-            output_tokens: args.output_tokens,
-            requests_per_step: args.requests_per_step,
-            duration_per_step_s: args.duration_per_step.map(|d| d.as_secs_f64()),
-            warmup_requests: args.warmup,
-            rate_rps: args.rate,
-            arrival: args.rate.map(|_| arrival(args.arrival)),
-            timeout_s: Some(args.timeout.as_secs_f64()),
-            shared_prefix_tokens: (args.shared_prefix_tokens > 0)
-                .then_some(args.shared_prefix_tokens),
-            slo_ttft_ms: args.slo_ttft_ms,
-            slo_tpot_ms: args.slo_tpot_ms,
-            max_error_rate: Some(args.max_error_rate),
-            min_throughput_gain: (!args.full_grid).then_some(args.min_throughput_gain),
-        },
-        status: RunStatus::Running,
-        gpu_telemetry: None,
-        steps: Vec::new(),
-        limits: Vec::new(),
-        notes,
-    }
-}
-
-/// A resumed run must measure the same thing as the run it continues.
-fn check_resumable(existing: &Dataset, fresh: &Dataset) -> anyhow::Result<()> {
-    let (a, b) = (&existing.workload, &fresh.workload);
-    let show = |v: &dyn std::fmt::Debug| format!("{v:?}");
-    let settings = [
-        ("--concurrency", show(&a.concurrency), show(&b.concurrency)),
-        (
-            "--prompt-tokens",
-            show(&a.prompt_tokens),
-            show(&b.prompt_tokens),
-        ),
-        (
-            "--output-tokens",
-            show(&a.output_tokens),
-            show(&b.output_tokens),
-        ),
-        (
-            "--requests-per-step",
-            show(&a.requests_per_step),
-            show(&b.requests_per_step),
-        ),
-        (
-            "--duration-per-step",
-            show(&a.duration_per_step_s),
-            show(&b.duration_per_step_s),
-        ),
-        ("--endpoint", show(&a.endpoint), show(&b.endpoint)),
-        ("--rate", show(&a.rate_rps), show(&b.rate_rps)),
-        ("--slo-ttft-ms", show(&a.slo_ttft_ms), show(&b.slo_ttft_ms)),
-        ("--slo-tpot-ms", show(&a.slo_tpot_ms), show(&b.slo_tpot_ms)),
-        (
-            "--max-error-rate",
-            show(&a.max_error_rate),
-            show(&b.max_error_rate),
-        ),
-        (
-            "--min-throughput-gain",
-            show(&a.min_throughput_gain),
-            show(&b.min_throughput_gain),
-        ),
-        (
-            "model",
-            show(&existing.deployment.model.served_name),
-            show(&fresh.deployment.model.served_name),
-        ),
-        (
-            "source",
-            existing.source.to_string(),
-            fresh.source.to_string(),
-        ),
-    ];
-    let differences: Vec<String> = settings
-        .into_iter()
-        .filter(|(_, old, new)| old != new)
-        .map(|(name, old, new)| format!("{name} was {old}, now {new}"))
-        .collect();
-    if differences.is_empty() {
-        Ok(())
-    } else {
-        Err(bad_input(format!(
-            "--resume: the settings differ from the dataset's ({}); resume with the same settings or start a new --out",
-            differences.join("; ")
-        )))
-    }
-}
-
-fn check_grid(args: &RunArgs) -> anyhow::Result<()> {
-    for (flag, values) in [
-        ("--concurrency", &args.concurrency),
-        ("--prompt-tokens", &args.prompt_tokens),
-    ] {
-        if values.is_empty() || values.contains(&0) {
-            return Err(bad_input(format!(
-                "{flag}: give whole numbers above 0, e.g. 1,2,4"
-            )));
-        }
-        if values.windows(2).any(|w| w[1] <= w[0]) {
-            return Err(bad_input(format!(
-                "{flag}: {values:?} must increase strictly"
-            )));
-        }
-    }
-    if args.output_tokens == 0 {
-        return Err(bad_input("--output-tokens: must be at least 1"));
-    }
-    if args.requests_per_step == Some(0) {
-        return Err(bad_input("--requests-per-step: must be at least 1"));
-    }
-    if args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        return Err(bad_input("--rate: must be above 0 requests per second"));
-    }
-    if !(0.0..=1.0).contains(&args.max_error_rate) {
-        return Err(bad_input("--max-error-rate: must be between 0 and 1"));
-    }
-    Ok(())
-}
-
-fn read_api_key(args: &RunArgs) -> anyhow::Result<Option<ApiKey>> {
-    if let Some(var) = &args.api_key_env {
-        let key = std::env::var(var).map_err(|_| {
-            bad_input(format!(
-                "--api-key-env: the environment variable {var} is not set"
-            ))
-        })?;
-        return Ok(Some(ApiKey::new(key)));
-    }
-    if let Some(path) = &args.api_key_file {
-        let key = std::fs::read_to_string(path).map_err(|e| {
-            bad_input(format!(
-                "--api-key-file {}: cannot read it: {e}",
-                path.display()
-            ))
-        })?;
-        return Ok(Some(ApiKey::new(key)));
-    }
-    Ok(None)
-}
-
-fn normalise_url(url: &str) -> anyhow::Result<String> {
-    let trimmed = url.trim().trim_end_matches('/');
-    let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
-    if trimmed.starts_with("https://") {
-        return Err(bad_input(format!(
-            "--url {}: https is not supported by this build; run jauge on the server's host over http",
-            redact(url)
-        )));
-    }
-    if !trimmed.starts_with("http://") || trimmed.len() <= "http://".len() {
-        return Err(bad_input(format!(
-            "--url {}: expected http://HOST:PORT",
-            redact(url)
-        )));
-    }
-    Ok(trimmed.to_string())
-}
-
-fn arrival(a: ArrivalArg) -> Arrival {
-    match a {
-        ArrivalArg::Poisson => Arrival::Poisson,
-        ArrivalArg::Gamma => Arrival::Gamma,
-        ArrivalArg::Constant => Arrival::Constant,
-    }
-}
-
-fn default_out() -> PathBuf {
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
-        .to_string()
-        .replace(':', "");
-    PathBuf::from(format!("jauge-run-{}.json", stamp.trim_end_matches('Z')))
-}
-
-/// `x.json` → `x.requests.jsonl`.
-pub fn records_path(out: &Path) -> PathBuf {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-    out.with_file_name(format!("{stem}.requests.jsonl"))
-}
-
-/// Appends records, one JSON object a line, and flushes them to disk.
-fn append_records(path: &Path, records: &[RequestRecord]) -> anyhow::Result<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let mut text = String::new();
-    for r in records {
-        text.push_str(&serde_json::to_string(r)?);
-        text.push('\n');
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.sync_data()
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    let table = summary::table(&session.dataset);
+    session.finish(&table)
 }

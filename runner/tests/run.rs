@@ -81,10 +81,19 @@ fn a_sweep_writes_a_valid_dataset_that_agrees_with_its_records() {
         .all(|l| l.reason == LimitReason::GridEnd && l.max_concurrency_ok == Some(4)));
     assert!(d.notes.iter().any(|n| n.contains("Simulated")));
     let telemetry = d.gpu_telemetry.as_ref().unwrap();
-    assert_eq!(telemetry.status, jauge::dataset::TelemetryStatus::Unavailable);
-    assert_eq!(telemetry.reason.as_deref(), Some("the built-in simulated server uses no GPU"));
+    assert_eq!(
+        telemetry.status,
+        jauge::dataset::TelemetryStatus::Unavailable
+    );
+    assert_eq!(
+        telemetry.reason.as_deref(),
+        Some("the built-in simulated server uses no GPU")
+    );
     for step in &d.steps {
-        let server = step.server.as_ref().expect("the simulated server's /metrics were scraped");
+        let server = step
+            .server
+            .as_ref()
+            .expect("the simulated server's /metrics were scraped");
         assert!(server.running_peak.unwrap() >= 1, "{server:?}");
         assert!(server.kv_cache_usage_pct_peak.unwrap() > 0.0);
         assert!(step.client.is_some());
@@ -514,20 +523,64 @@ fn a_full_kv_cache_stops_the_row_when_asked() {
     // it, and the simulated server preempts.
     let out = dir("preempt").join("p.json");
     let o = Command::new(JAUGE)
-        .args(["run", "--out", out.to_str().unwrap(), "--catalog-model", "llama-3-8b", "--gpu", "l4"])
-        .args(["--concurrency", "4,64", "--prompt-tokens", "1024", "--output-tokens", "32", "--requests-per-step", "64"])
-        .args(["--time-scale", "50", "--warmup", "0", "--stop-on-preemption", "--full-grid", "-q"])
+        .args([
+            "run",
+            "--out",
+            out.to_str().unwrap(),
+            "--catalog-model",
+            "llama-3-8b",
+            "--gpu",
+            "l4",
+        ])
+        .args([
+            "--concurrency",
+            "4,64",
+            "--prompt-tokens",
+            "1024",
+            "--output-tokens",
+            "32",
+            "--requests-per-step",
+            "64",
+        ])
+        .args([
+            "--time-scale",
+            "50",
+            "--warmup",
+            "0",
+            "--stop-on-preemption",
+            "--full-grid",
+            "-q",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let d = dataset(&out);
     let step = d.steps.iter().find(|s| s.concurrency == 64).unwrap();
-    assert!(step.server.as_ref().unwrap().preemptions.unwrap() > 0, "{:?}", step.server);
+    assert!(
+        step.server.as_ref().unwrap().preemptions.unwrap() > 0,
+        "{:?}",
+        step.server
+    );
     assert_eq!(d.limits[0].reason, LimitReason::Preemption);
-    assert_eq!((d.limits[0].max_concurrency_ok, d.limits[0].stopped_at_concurrency), (Some(4), Some(64)));
+    assert_eq!(
+        (
+            d.limits[0].max_concurrency_ok,
+            d.limits[0].stopped_at_concurrency
+        ),
+        (Some(4), Some(64))
+    );
 
     let out = dir("no-metrics").join("n.json");
-    let o = run(&out, &["--no-server-metrics", "--prompt-tokens", "16", "--concurrency", "1"]);
+    let o = run(
+        &out,
+        &[
+            "--no-server-metrics",
+            "--prompt-tokens",
+            "16",
+            "--concurrency",
+            "1",
+        ],
+    );
     assert!(o.status.success());
     let d = dataset(&out);
     assert!(d.steps.iter().all(|s| s.server.is_none()));

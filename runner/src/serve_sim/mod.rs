@@ -42,6 +42,8 @@ pub struct SimOptions {
     pub max_model_len: Option<u32>,
     /// Share of GPU memory the simulated vLLM may use.
     pub gpu_memory_utilization: f64,
+    /// `--max-num-seqs`: most requests in a batch (default: vLLM's for this GPU).
+    pub max_num_seqs: Option<u32>,
     /// Simulated seconds per real second.
     pub time_scale: f64,
     /// Injected faults.
@@ -61,6 +63,7 @@ impl Default for SimOptions {
             quant: None,
             max_model_len: None,
             gpu_memory_utilization: 0.9,
+            max_num_seqs: None,
             time_scale: 1.0,
             faults: Vec::new(),
             die_after: None,
@@ -125,6 +128,7 @@ impl SimServer {
             quant,
             max_model_len: options.max_model_len,
             gpu_memory_utilization: options.gpu_memory_utilization,
+            max_num_seqs: options.max_num_seqs,
             ..SizingRequest::new(model, gpu)
         };
         let sizing = size(&request).map_err(|e| bad_input(e.to_string()))?;
