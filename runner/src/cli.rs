@@ -63,6 +63,20 @@ pub enum Command {
     ///   jauge run --url http://gpu-node:8000 --api-key-env VLLM_API_KEY --resume --out a100.json
     #[command(verbatim_doc_comment)]
     Run(Box<RunArgs>),
+    /// The most simultaneous users whose requests meet latency objectives, per prompt size.
+    ///
+    /// For each prompt size: probe 1, 2, 4, … users until a probe breaks the objectives
+    /// (--slo-ttft-ms, --slo-tpot-ms at --percentile, and --max-error-rate), then bisect
+    /// between the last that held and the first that broke. Each probe is a measured step
+    /// (3 requests per user, at least --min-requests) written to the dataset; the result goes
+    /// into its limits with the share of requests that met the objectives and its 95 %
+    /// confidence interval. Takes jauge run's options for the target and the load
+    /// (--concurrency, --full-grid and --min-throughput-gain do not apply).
+    ///
+    /// Example:
+    ///   jauge limit --slo-ttft-ms 2000 --slo-tpot-ms 100 --prompt-tokens 512,4096 --out limit.json
+    #[command(verbatim_doc_comment)]
+    Limit(Box<LimitArgs>),
     /// Run the simulated OpenAI-compatible server (timing from jauge's models).
     ///
     /// Serves /v1/models, /v1/completions, /v1/chat/completions (streamed or not), /tokenize,
@@ -375,4 +389,21 @@ pub enum ArrivalArg {
     Gamma,
     /// Equal gaps.
     Constant,
+}
+
+/// `jauge limit`.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// The target and the load, as for jauge run.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The percentile of TTFT and TPOT that must meet the objectives (50, 90, 95, 99).
+    #[arg(long, default_value_t = 95)]
+    pub percentile: u32,
+    /// The most users to try.
+    #[arg(long, default_value_t = 256)]
+    pub max_concurrency: u32,
+    /// Fewest requests per probe (a probe sends 3 per user, at least this many).
+    #[arg(long, default_value_t = 40)]
+    pub min_requests: u32,
 }

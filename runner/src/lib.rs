@@ -10,6 +10,7 @@ pub mod exit;
 pub mod files;
 pub mod gpu;
 pub mod index;
+pub mod limit;
 pub mod load;
 pub mod metrics;
 pub mod openai;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(args) => index::schema(&args),
         Command::Index(args) => index::run(&args),
         Command::Run(args) => runtime()?.block_on(run::run(&args)),
+        Command::Limit(args) => runtime()?.block_on(limit::run(&args)),
         Command::ServeSim(args) => runtime()?.block_on(serve_sim::run(&args)),
     }
 }

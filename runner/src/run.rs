@@ -6,14 +6,14 @@ use jauge::dataset::LimitReason;
 
 use crate::aggregate::Slo;
 use crate::cli::RunArgs;
-use crate::session::{set_limit, Session};
+use crate::session::{set_limit, Grid, Session};
 use crate::summary;
 use crate::sweep::{judge, StopRules, Verdict};
 
 /// Runs `jauge run`; exit 0 when the sweep completed, 130 when interrupted.
 pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let total_steps = (args.concurrency.len() * args.prompt_tokens.len()) as u64;
-    let mut session = Session::open(args, "run", total_steps, 1).await?;
+    let mut session = Session::open(args, "run", total_steps, 1, Grid::Fixed).await?;
     let rules = StopRules {
         max_error_rate: args.max_error_rate,
         slo: Slo {

@@ -33,6 +33,15 @@ use crate::serve_sim::{SimOptions, SimServer};
 use crate::summary;
 use crate::telemetry::Telemetry;
 
+/// Whether the concurrencies are given (`jauge run`) or found by a search (`jauge limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grid {
+    /// `--concurrency` lists them.
+    Fixed,
+    /// The search adds each one it probes.
+    Searched,
+}
+
 /// Everything a measuring command holds while it runs.
 pub struct Session<'a> {
     /// The command's arguments.
@@ -67,6 +76,7 @@ impl<'a> Session<'a> {
         command: &str,
         total_steps: u64,
         max_concurrency: u32,
+        grid: Grid,
     ) -> anyhow::Result<Session<'a>> {
         check_grid(args)?;
         let api_key = read_api_key(args)?;
@@ -169,11 +179,19 @@ impl<'a> Session<'a> {
                 .with_context(|| format!("reading {}", out.display()))?;
             let existing = Dataset::from_json(&text)
                 .map_err(|e| bad_input(format!("--resume: {}: {e}", out.display())))?;
-            let fresh = new_dataset(args, &target, &facts, sim.as_ref().map(|(s, o)| (s, o)));
+            let mut fresh = new_dataset(args, &target, &facts, sim.as_ref().map(|(s, o)| (s, o)));
+            if grid == Grid::Searched {
+                fresh.workload.concurrency = existing.workload.concurrency.clone();
+            }
             check_resumable(&existing, &fresh)?;
             existing
         } else {
-            new_dataset(args, &target, &facts, sim.as_ref().map(|(s, o)| (s, o)))
+            let mut fresh = new_dataset(args, &target, &facts, sim.as_ref().map(|(s, o)| (s, o)));
+            if grid == Grid::Searched {
+                // Grows with the probes; every search starts at one user.
+                fresh.workload.concurrency = vec![1];
+            }
+            fresh
         };
 
         let (cancel_tx, cancel) = watch::channel(false);

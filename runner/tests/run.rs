@@ -585,3 +585,30 @@ fn a_full_kv_cache_stops_the_row_when_asked() {
     let d = dataset(&out);
     assert!(d.steps.iter().all(|s| s.server.is_none()));
 }
+
+/// The simulated server runs at most 10 requests at once (--max-num-seqs 10): an 11th waits a
+/// whole request (~80 ms at time scale 5), far above a 25 ms TTFT objective, while 10 users
+/// get their first token in a few ms. The search must find 10, within one probe step.
+#[test]
+fn the_limit_search_finds_the_simulated_servers_known_limit() {
+    let out = dir("limit").join("limit.json");
+    let o = Command::new(JAUGE)
+        .args(["limit", "--out", out.to_str().unwrap(), "--slo-ttft-ms", "25", "--max-num-seqs", "10"])
+        .args(["--time-scale", "5", "--prompt-tokens", "64", "--output-tokens", "32", "--min-requests", "20", "--warmup", "1", "-q"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let d = dataset(&out);
+    let limit = &d.limits[0];
+    let found = limit.max_concurrency_ok.unwrap();
+    assert!((9..=11).contains(&found), "found {found}: {limit:?}");
+    assert_eq!(limit.stopped_at_concurrency, Some(found + 1));
+    assert_eq!(limit.reason, LimitReason::SloTtft);
+    assert!(limit.detail.as_deref().unwrap().contains("95 % CI"));
+    assert!(d.steps.iter().all(|s| d.workload.concurrency.contains(&s.concurrency)));
+    assert!(text(&o).contains("Max simultaneous users under the objectives"));
+
+    let o = Command::new(JAUGE).args(["limit", "--out", dir("limit-bad").join("x.json").to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("needs an objective"), "{}", text(&o));
+}

@@ -1,0 +1,315 @@
+//! `jauge limit`: the largest number of simultaneous users whose requests meet latency
+//! objectives, per prompt size — an exponential climb, then a bisection, each probe a
+//! measured step written to the dataset.
+
+use std::process::ExitCode;
+
+use jauge::dataset::{LimitReason, Step};
+
+use crate::aggregate::Slo;
+use crate::cli::LimitArgs;
+use crate::exit::bad_input;
+use crate::session::{set_limit, Grid, Session};
+use crate::table::render;
+
+/// A probe's verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe {
+    /// Met every objective.
+    Pass,
+    /// Broke one: why, in words.
+    Fail(LimitReason, String),
+}
+
+/// Whether a step meets the objectives at the chosen percentile and the error budget.
+pub fn judge(step: &Step, slo: Slo, percentile: u32, max_error_rate: f64) -> Probe {
+    let sent = step.requests.sent.max(1);
+    if f64::from(step.requests.failed) / f64::from(sent) > max_error_rate {
+        let context = step
+            .errors
+            .keys()
+            .any(|k| *k == jauge::dataset::ErrorKind::ContextLength);
+        let reason = if context {
+            LimitReason::ContextLength
+        } else {
+            LimitReason::Errors
+        };
+        return Probe::Fail(
+            reason,
+            format!("{} of {sent} requests failed", step.requests.failed),
+        );
+    }
+    let pick = |s: Option<jauge::dataset::Summary>| {
+        s.map(|s| match percentile {
+            50 => s.p50,
+            90 => s.p90,
+            99 => s.p99,
+            _ => s.p95,
+        })
+    };
+    if let (Some(limit), Some(v)) = (slo.ttft_ms, pick(step.latency.ttft_ms)) {
+        if v > limit {
+            return Probe::Fail(
+                LimitReason::SloTtft,
+                format!("TTFT p{percentile} {v:.0} ms > {limit:.0} ms"),
+            );
+        }
+    }
+    if let (Some(limit), Some(v)) = (slo.tpot_ms, pick(step.latency.tpot_ms)) {
+        if v > limit {
+            return Probe::Fail(
+                LimitReason::SloTpot,
+                format!("TPOT p{percentile} {v:.1} ms > {limit:.1} ms"),
+            );
+        }
+    }
+    Probe::Pass
+}
+
+/// The next concurrency to probe, given the largest that passed and the smallest that failed
+/// so far; `None` when the limit is found (they are adjacent) or the ceiling held.
+pub fn next_probe(passed: Option<u32>, failed: Option<u32>, ceiling: u32) -> Option<u32> {
+    match (passed, failed) {
+        (None, None) => Some(1),
+        (Some(p), None) if p >= ceiling => None,
+        (Some(p), None) => Some((p * 2).min(ceiling)),
+        (None, Some(1)) => None,
+        (None, Some(f)) => Some(f / 2),
+        (Some(p), Some(f)) if f - p <= 1 => None,
+        (Some(p), Some(f)) => Some(p + (f - p) / 2),
+    }
+}
+
+/// Wilson score interval (95 %) of a share `k` of `n`.
+pub fn wilson(k: f64, n: f64) -> (f64, f64) {
+    if n <= 0.0 {
+        return (0.0, 1.0);
+    }
+    let z = 1.96_f64;
+    let p = k / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z * ((p * (1.0 - p) / n) + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// Runs `jauge limit`.
+pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
+    let run = &args.run;
+    if run.slo_ttft_ms.is_none() && run.slo_tpot_ms.is_none() {
+        return Err(bad_input(
+            "jauge limit needs an objective: --slo-ttft-ms and/or --slo-tpot-ms",
+        ));
+    }
+    if ![50, 90, 95, 99].contains(&args.percentile) {
+        return Err(bad_input("--percentile: one of 50, 90, 95, 99"));
+    }
+    if args.max_concurrency == 0 {
+        return Err(bad_input("--max-concurrency: at least 1"));
+    }
+    let slo = Slo {
+        ttft_ms: run.slo_ttft_ms,
+        tpot_ms: run.slo_tpot_ms,
+    };
+    let probes_per_row = 2 * (32 - args.max_concurrency.leading_zeros()) as u64 + 1;
+    let mut session = Session::open(
+        run,
+        "limit",
+        probes_per_row * run.prompt_tokens.len() as u64,
+        args.max_concurrency,
+        Grid::Searched,
+    )
+    .await?;
+    session.progress.say(&format!(
+        "  search: prompt tokens {:?}, {} output tokens, up to {} users; a probe passes when p{} of {} and fewer than {:.0} % errors",
+        run.prompt_tokens,
+        run.output_tokens,
+        args.max_concurrency,
+        args.percentile,
+        [slo.ttft_ms.map(|v| format!("TTFT ≤ {v} ms")), slo.tpot_ms.map(|v| format!("TPOT ≤ {v} ms"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" and "),
+        run.max_error_rate * 100.0
+    ));
+    let mut server_down = false;
+    'rows: for &prompt_tokens in &run.prompt_tokens {
+        if session.row_blocked(prompt_tokens, server_down)? {
+            continue;
+        }
+        let (mut passed, mut failed): (Option<u32>, Option<(u32, LimitReason, String)>) =
+            (None, None);
+        let mut probes = 0;
+        while let Some(concurrency) =
+            next_probe(passed, failed.as_ref().map(|f| f.0), args.max_concurrency)
+        {
+            let step = match session.done_step(concurrency, prompt_tokens) {
+                Some(done) => done.clone(),
+                None => {
+                    let requests = run
+                        .requests_per_step
+                        .unwrap_or((3 * concurrency).max(args.min_requests));
+                    let Some(step) = session
+                        .measure(concurrency, prompt_tokens, Some(requests), slo)
+                        .await?
+                    else {
+                        break 'rows;
+                    };
+                    session.dataset.steps.push(step.clone());
+                    grid_add(&mut session, concurrency);
+                    session.save()?;
+                    step
+                }
+            };
+            probes += 1;
+            match judge(&step, slo, args.percentile, run.max_error_rate) {
+                Probe::Pass => passed = Some(concurrency),
+                Probe::Fail(reason, detail) => {
+                    server_down |= step.requests.completed == 0
+                        && step
+                            .errors
+                            .keys()
+                            .all(|k| *k == jauge::dataset::ErrorKind::Connection);
+                    session.progress.say(&format!(
+                        "prompt {prompt_tokens} · {concurrency} users: fails: {detail}"
+                    ));
+                    failed = Some((concurrency, reason, detail));
+                }
+            }
+        }
+        let confidence = passed
+            .and_then(|c| session.done_step(c, prompt_tokens))
+            .map(|s| {
+                let good = s.throughput.goodput_requests_s.unwrap_or(0.0) * s.duration_s;
+                let n = f64::from(s.requests.sent);
+                let (lo, hi) = wilson(good.round(), n);
+                format!(
+                    "at {} users {:.1} % of {} requests met the objectives (95 % CI {:.1}–{:.1} %)",
+                    s.concurrency,
+                    good / n.max(1.0) * 100.0,
+                    s.requests.sent,
+                    lo * 100.0,
+                    hi * 100.0
+                )
+            })
+            .unwrap_or_else(|| "no concurrency met the objectives".to_string());
+        let (reason, stopped, why) = match failed {
+            Some((c, reason, why)) => (reason, Some(c), why),
+            None => (
+                LimitReason::GridEnd,
+                None,
+                format!("held up to --max-concurrency {}", args.max_concurrency),
+            ),
+        };
+        set_limit(
+            &mut session.dataset,
+            prompt_tokens,
+            passed,
+            stopped,
+            reason,
+            format!("limit search, {probes} probes: {why}; {confidence}"),
+        );
+        session.save()?;
+    }
+    let table = table(&session);
+    session.finish(&table)
+}
+
+/// Keeps the workload's grid the set of concurrencies probed, so every step is on it.
+fn grid_add(session: &mut Session<'_>, concurrency: u32) {
+    let grid = &mut session.dataset.workload.concurrency;
+    if !grid.contains(&concurrency) {
+        grid.push(concurrency);
+        grid.sort_unstable();
+    }
+}
+
+fn table(session: &Session<'_>) -> String {
+    let d = &session.dataset;
+    let rows: Vec<Vec<String>> = d
+        .workload
+        .prompt_tokens
+        .iter()
+        .map(|&p| {
+            let limit = d.limits.iter().find(|l| l.prompt_tokens == p);
+            vec![
+                p.to_string(),
+                limit
+                    .and_then(|l| l.max_concurrency_ok)
+                    .map_or("-".into(), |c| c.to_string()),
+                limit
+                    .and_then(|l| l.stopped_at_concurrency)
+                    .map_or("-".into(), |c| c.to_string()),
+                limit
+                    .and_then(|l| l.detail.clone())
+                    .unwrap_or_else(|| "not searched".into()),
+            ]
+        })
+        .collect();
+    format!(
+        "Max simultaneous users under the objectives\n{}",
+        render(
+            &[
+                " prompt tokens",
+                " max users",
+                " breaks at",
+                "how it was found"
+            ],
+            &rows
+        )
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The true limit 10 under a ceiling of 256: climb 1, 2, 4, 8, 16 (fails), then bisect
+    /// 12 (fails), 10 (passes), 11 (fails).
+    #[test]
+    fn the_search_climbs_then_bisects_to_adjacent_values() {
+        let truth = 10;
+        let (mut passed, mut failed, mut probed) = (None, None, Vec::new());
+        while let Some(c) = next_probe(passed, failed, 256) {
+            probed.push(c);
+            if c <= truth {
+                passed = Some(c);
+            } else {
+                failed = Some(c);
+            }
+        }
+        assert_eq!(probed, [1, 2, 4, 8, 16, 12, 10, 11]);
+        assert_eq!((passed, failed), (Some(10), Some(11)));
+    }
+
+    #[test]
+    fn the_ceiling_and_the_floor_end_the_search() {
+        assert_eq!(next_probe(Some(64), None, 64), None);
+        assert_eq!(next_probe(Some(32), None, 48), Some(48));
+        assert_eq!(next_probe(None, Some(1), 64), None);
+    }
+
+    /// 19 of 20: p̂ = 0.95, Wilson 95 % interval ≈ [0.764, 0.991].
+    #[test]
+    fn wilson_interval_by_hand() {
+        let (lo, hi) = wilson(19.0, 20.0);
+        assert!(
+            (lo - 0.7639).abs() < 1e-3 && (hi - 0.9911).abs() < 1e-3,
+            "{lo} {hi}"
+        );
+    }
+
+    #[test]
+    fn probes_are_judged_at_the_chosen_percentile() {
+        let step = jauge::dataset::example().steps[0].clone(); // TTFT p50 120, p95 204 ms
+        let slo = Slo {
+            ttft_ms: Some(150.0),
+            tpot_ms: None,
+        };
+        assert_eq!(judge(&step, slo, 50, 0.05), Probe::Pass);
+        assert!(matches!(
+            judge(&step, slo, 95, 0.05),
+            Probe::Fail(LimitReason::SloTtft, _)
+        ));
+    }
+}
