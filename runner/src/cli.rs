@@ -77,6 +77,16 @@ pub enum Command {
     ///   jauge limit --slo-ttft-ms 2000 --slo-tpot-ms 100 --prompt-tokens 512,4096 --out limit.json
     #[command(verbatim_doc_comment)]
     Limit(Box<LimitArgs>),
+    /// Compare two runs step by step; exit 1 when B is worse than A beyond a threshold.
+    ///
+    /// Compares output tok/s, TTFT p95, TPOT p95 and the error rate of every step both have,
+    /// and the users each row held. Refuses datasets of different models or hardware unless
+    /// --force. Made for CI regression checks of a deployment.
+    ///
+    /// Example:
+    ///   jauge compare baseline.json today.json --threshold 5%
+    #[command(verbatim_doc_comment)]
+    Compare(CompareArgs),
     /// Run the simulated OpenAI-compatible server (timing from jauge's models).
     ///
     /// Serves /v1/models, /v1/completions, /v1/chat/completions (streamed or not), /tokenize,
@@ -406,4 +416,19 @@ pub struct LimitArgs {
     /// Fewest requests per probe (a probe sends 3 per user, at least this many).
     #[arg(long, default_value_t = 40)]
     pub min_requests: u32,
+}
+
+/// `jauge compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The reference run.
+    pub a: PathBuf,
+    /// The run compared with it.
+    pub b: PathBuf,
+    /// How much worse B may be before it counts (5%, 0.05).
+    #[arg(long, default_value = "5%")]
+    pub threshold: String,
+    /// Compare even when the model or the hardware differ.
+    #[arg(long)]
+    pub force: bool,
 }

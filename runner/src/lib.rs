@@ -6,6 +6,7 @@
 pub mod aggregate;
 pub mod cli;
 pub mod client;
+pub mod compare;
 pub mod exit;
 pub mod files;
 pub mod gpu;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(args) => index::schema(&args),
         Command::Index(args) => index::run(&args),
         Command::Run(args) => runtime()?.block_on(run::run(&args)),
+        Command::Compare(args) => compare::run(&args),
         Command::Limit(args) => runtime()?.block_on(limit::run(&args)),
         Command::ServeSim(args) => runtime()?.block_on(serve_sim::run(&args)),
     }

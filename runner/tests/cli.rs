@@ -336,3 +336,45 @@ fn help_explains_each_command() {
     assert!(help.contains("--gpu-memory-utilization"));
     assert!(help.contains("Examples:"));
 }
+
+#[test]
+fn compare_exits_1_on_a_regression_and_refuses_other_hardware() {
+    let dir = temp_dir("compare");
+    let a = jauge::dataset::example();
+    let mut slower = a.clone();
+    slower.steps[1].throughput.output_tok_s *= 0.8;
+    let mut other = a.clone();
+    other.deployment.gpus.catalogue_id = Some("h100-80gb".into());
+    let write = |name: &str, d: &jauge::dataset::Dataset| {
+        let p = dir.join(name);
+        std::fs::write(&p, d.to_json()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (pa, ps, po) = (
+        write("a.json", &a),
+        write("slower.json", &slower),
+        write("other.json", &other),
+    );
+    let same = jauge(&["compare", &pa, &pa]);
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+    let worse = jauge(&["compare", &pa, &ps, "--threshold", "5%"]);
+    assert_eq!(worse.status.code(), Some(1));
+    assert_contains(
+        &stdout(&worse),
+        "B is worse than A beyond 5.0 % on 1 figure(s)",
+    );
+    assert_contains(&stdout(&worse), "-20.0 %  WORSE");
+    assert_eq!(
+        jauge(&["compare", &pa, &ps, "--threshold", "25%"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let refused = jauge(&["compare", &pa, &po]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_contains(&stderr(&refused), "GPU: a100-40gb vs h100-80gb");
+    assert_eq!(
+        jauge(&["compare", &pa, &po, "--force"]).status.code(),
+        Some(0)
+    );
+}

@@ -593,8 +593,28 @@ fn a_full_kv_cache_stops_the_row_when_asked() {
 fn the_limit_search_finds_the_simulated_servers_known_limit() {
     let out = dir("limit").join("limit.json");
     let o = Command::new(JAUGE)
-        .args(["limit", "--out", out.to_str().unwrap(), "--slo-ttft-ms", "25", "--max-num-seqs", "10"])
-        .args(["--time-scale", "5", "--prompt-tokens", "64", "--output-tokens", "32", "--min-requests", "20", "--warmup", "1", "-q"])
+        .args([
+            "limit",
+            "--out",
+            out.to_str().unwrap(),
+            "--slo-ttft-ms",
+            "25",
+            "--max-num-seqs",
+            "10",
+        ])
+        .args([
+            "--time-scale",
+            "5",
+            "--prompt-tokens",
+            "64",
+            "--output-tokens",
+            "32",
+            "--min-requests",
+            "20",
+            "--warmup",
+            "1",
+            "-q",
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
@@ -605,10 +625,20 @@ fn the_limit_search_finds_the_simulated_servers_known_limit() {
     assert_eq!(limit.stopped_at_concurrency, Some(found + 1));
     assert_eq!(limit.reason, LimitReason::SloTtft);
     assert!(limit.detail.as_deref().unwrap().contains("95 % CI"));
-    assert!(d.steps.iter().all(|s| d.workload.concurrency.contains(&s.concurrency)));
+    assert!(d
+        .steps
+        .iter()
+        .all(|s| d.workload.concurrency.contains(&s.concurrency)));
     assert!(text(&o).contains("Max simultaneous users under the objectives"));
 
-    let o = Command::new(JAUGE).args(["limit", "--out", dir("limit-bad").join("x.json").to_str().unwrap()]).output().unwrap();
+    let o = Command::new(JAUGE)
+        .args([
+            "limit",
+            "--out",
+            dir("limit-bad").join("x.json").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("needs an objective"), "{}", text(&o));
 }
