@@ -94,8 +94,12 @@ fn a_sweep_writes_a_valid_dataset_that_agrees_with_its_records() {
             .server
             .as_ref()
             .expect("the simulated server's /metrics were scraped");
-        assert!(server.running_peak.unwrap() >= 1, "{server:?}");
-        assert!(server.kv_cache_usage_pct_peak.unwrap() > 0.0);
+        // Steps this short can fall between two 1 Hz scrapes: the block is there, its peaks
+        // may be the idle values (the preemption test checks values read mid-step).
+        assert!(
+            server.kv_cache_usage_pct_peak.is_some() && server.running_peak.is_some(),
+            "{server:?}"
+        );
         assert!(step.client.is_some());
         assert!(step.gpu.is_none() && step.energy_j_per_output_token.is_none());
     }
@@ -586,9 +590,10 @@ fn a_full_kv_cache_stops_the_row_when_asked() {
     assert!(d.steps.iter().all(|s| s.server.is_none()));
 }
 
-/// The simulated server runs at most 10 requests at once (--max-num-seqs 10): an 11th waits a
-/// whole request (~80 ms at time scale 5), far above a 25 ms TTFT objective, while 10 users
-/// get their first token in a few ms. The search must find 10, within one probe step.
+/// The simulated server runs at most 10 requests at once (--max-num-seqs 10): an 11th waits
+/// for a running request to end (up to ~200 ms at time scale 2), far above a 60 ms TTFT
+/// objective, while 10 users get their first token in well under it even on a busy machine.
+/// The search must find 10, within one probe step.
 #[test]
 fn the_limit_search_finds_the_simulated_servers_known_limit() {
     let out = dir("limit").join("limit.json");
@@ -598,13 +603,13 @@ fn the_limit_search_finds_the_simulated_servers_known_limit() {
             "--out",
             out.to_str().unwrap(),
             "--slo-ttft-ms",
-            "25",
+            "60",
             "--max-num-seqs",
             "10",
         ])
         .args([
             "--time-scale",
-            "5",
+            "2",
             "--prompt-tokens",
             "64",
             "--output-tokens",
