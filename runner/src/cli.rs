@@ -288,6 +288,9 @@ pub struct RunArgs {
     /// A row stops when the server starts preempting requests (its KV cache is full).
     #[arg(long)]
     pub stop_on_preemption: bool,
+    /// A row stops when the server's queue of waiting requests keeps growing through a step.
+    #[arg(long)]
+    pub stop_on_queue: bool,
     /// Weight format (catalogue id): simulated, or recorded for a real server.
     #[arg(long)]
     pub quant: Option<String>,

@@ -188,7 +188,19 @@ pub fn summarise(before: Option<&Snapshot>, during: &[Snapshot]) -> Option<Serve
             (Some(h), Some(q)) if q > 0.0 => Some((h / q * 100.0).clamp(0.0, 100.0)),
             _ => None,
         },
+        waiting_growing: growing(&values(|s| s.waiting)),
     })
+}
+
+/// Whether a queue grew through a step: at least three readings, the last the highest and
+/// above the first. `None` with too few readings to tell.
+fn growing(waiting: &[f64]) -> Option<bool> {
+    if waiting.len() < 3 {
+        return None;
+    }
+    let (first, last) = (waiting[0], waiting[waiting.len() - 1]);
+    let peak = waiting.iter().copied().fold(f64::MIN, f64::max);
+    Some(last > first && last >= peak)
 }
 
 /// Scrapes `url` every `period` until `stop` turns true; returns every snapshot.
@@ -277,6 +289,14 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_that_keeps_growing_is_recognised() {
+        assert_eq!(growing(&[0.0, 3.0, 7.0, 12.0]), Some(true));
+        assert_eq!(growing(&[5.0, 9.0, 4.0]), Some(false));
+        assert_eq!(growing(&[0.0, 0.0, 0.0]), Some(false));
+        assert_eq!(growing(&[1.0, 2.0]), None);
+    }
+
+    #[test]
     fn unknown_servers_yield_nothing() {
         assert!(summarise(
             None,
@@ -329,5 +349,6 @@ mod tests {
             (Some(8), Some(0), Some(4))
         );
         assert_eq!(s.prefix_cache_hit_pct, Some(25.0));
+        assert_eq!(s.waiting_growing, Some(false));
     }
 }

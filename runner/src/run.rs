@@ -74,6 +74,17 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     };
                 }
             }
+            if verdict == Verdict::Climb
+                && args.stop_on_queue
+                && step.server.as_ref().and_then(|s| s.waiting_growing) == Some(true)
+            {
+                verdict = Verdict::Stop {
+                    reason: LimitReason::QueueGrowing,
+                    held: false,
+                    detail: "the server's queue of waiting requests kept growing through the step"
+                        .into(),
+                };
+            }
             best = Some(best.unwrap_or(0.0).max(step.throughput.output_tok_s));
             session.dataset.steps.push(step);
             match verdict {

@@ -57,7 +57,6 @@ pub struct Session<'a> {
     records_path: PathBuf,
     http: reqwest::Client,
     target: Target,
-    base_url: String,
     sim: Option<(SimServer, SimOptions)>,
     cancel: watch::Receiver<bool>,
     telemetry: Telemetry,
@@ -263,7 +262,6 @@ impl<'a> Session<'a> {
             progress,
             http,
             target,
-            base_url,
             sim,
             cancel,
             telemetry,
@@ -463,7 +461,6 @@ impl<'a> Session<'a> {
             },
             self.records_path.display()
         );
-        let _ = &self.base_url;
         Ok(if self.interrupted {
             ExitCode::from(130)
         } else {

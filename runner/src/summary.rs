@@ -67,6 +67,7 @@ fn reason(r: LimitReason) -> &'static str {
         LimitReason::ServerDown => "server down",
         LimitReason::Interrupted => "interrupted",
         LimitReason::Preemption => "preemptions",
+        LimitReason::QueueGrowing => "growing queue",
     }
 }
 

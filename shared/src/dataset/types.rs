@@ -615,6 +615,9 @@ pub struct ServerStep {
     /// Prefix-cache hit rate, percent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix_cache_hit_pct: Option<f64>,
+    /// Waiting requests kept growing through the step (the server falls behind the load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_growing: Option<bool>,
 }
 
 /// Where one row of the grid (one prompt size) stopped, and why.
@@ -659,4 +662,6 @@ pub enum LimitReason {
     Interrupted,
     /// The server started preempting requests (its KV cache was full).
     Preemption,
+    /// The server's queue of waiting requests kept growing.
+    QueueGrowing,
 }
