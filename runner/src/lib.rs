@@ -3,7 +3,8 @@
 //! One module per command (`size`, `validate`, `index`), plus `cli` (the arguments), `exit`
 //! (exit codes) and `files` (atomic writes).
 
-pub mod aggregate;
+/// Request records and their summaries live in the shared library (the simulator makes them too).
+pub use jauge::{aggregate, record};
 pub mod cli;
 pub mod client;
 pub mod compare;
@@ -18,7 +19,6 @@ pub mod openai;
 pub mod probe;
 pub mod progress;
 pub mod prompts;
-pub mod record;
 pub mod run;
 pub mod serve_sim;
 pub mod session;

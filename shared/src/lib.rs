@@ -23,12 +23,15 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod catalogue;
 pub mod dataset;
 pub mod error;
 pub mod perf;
+pub mod record;
 pub mod redact;
 pub mod rng;
+pub mod sim;
 pub mod sizing;
 pub mod stats;
 pub mod units;

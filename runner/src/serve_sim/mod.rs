@@ -18,11 +18,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use jauge::catalogue::Catalogue;
-use jauge::perf::StepTimer;
 use jauge::sizing::{size, SizingRequest};
 use tokio::sync::{watch, Mutex};
 
-pub use engine::{Engine, EngineConfig, EngineEvent, EngineMetrics};
+pub use engine::{Engine, EngineEvent, EngineMetrics};
 use faults::{Fault, FaultPlan};
 
 use crate::exit::bad_input;
@@ -143,15 +142,8 @@ impl SimServer {
                 model.id, options.gpus, gpu.id, sizing.quant, sizing.shortfall_gib_per_gpu
             )));
         }
-        let timer = StepTimer::new(&request).map_err(|e| bad_input(e.to_string()))?;
-        let engine = Engine::start(EngineConfig {
-            timer,
-            kv_blocks: sizing.kv_cache_blocks,
-            block_size: u64::from(sizing.block_size),
-            max_num_seqs: sizing.max_num_seqs as usize,
-            max_num_batched_tokens: u64::from(sizing.max_num_batched_tokens),
-            time_scale: options.time_scale,
-        });
+        let config = jauge::sim::engine_for(&request).map_err(|e| bad_input(e.to_string()))?;
+        let engine = Engine::start(config, options.time_scale);
         let (kill, _) = watch::channel(false);
         let served_name = model
             .hf_repos

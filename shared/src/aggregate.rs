@@ -7,12 +7,16 @@
 
 use std::collections::BTreeMap;
 
-use jauge::dataset::{CountSource, Latency, RequestCounts, Step, Throughput, TokenCounts};
-use jauge::stats::Histogram;
-
+use crate::dataset::{CountSource, Latency, RequestCounts, Step, Throughput, TokenCounts};
 use crate::record::RequestRecord;
+use crate::stats::Histogram;
 
 /// Objectives a request must meet to count in goodput.
+///
+/// ```
+/// let slo = jauge::aggregate::Slo { ttft_ms: Some(100.0), tpot_ms: None };
+/// assert!(slo.ttft_ms.is_some());
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Slo {
     /// Most time to first token, ms.
@@ -41,6 +45,13 @@ impl Slo {
 }
 
 /// Summarises the measured (non-warm-up) records of one step.
+///
+/// ```
+/// use jauge::record::RequestRecord;
+/// let records = [RequestRecord::completed(1, 16, 0, 0.0, 100.0, 1000.0, 11)];
+/// let step = jauge::aggregate::step(1, 16, 11, &records, Default::default());
+/// assert_eq!(step.throughput.output_tok_s, 11.0);
+/// ```
 pub fn step(
     concurrency: u32,
     prompt_tokens: u32,
@@ -155,7 +166,7 @@ pub fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jauge::dataset::ErrorKind;
+    use crate::dataset::ErrorKind;
 
     fn ok(index: u32, sent: f64, first: f64, end: f64, tokens: u32) -> RequestRecord {
         RequestRecord {
@@ -245,7 +256,7 @@ mod tests {
 
     impl ViolationsFree for Step {
         fn violations_free(&self) -> bool {
-            let mut d = jauge::dataset::example();
+            let mut d = crate::dataset::example();
             d.workload.concurrency = vec![self.concurrency];
             d.workload.prompt_tokens = vec![self.prompt_tokens];
             d.limits.clear();

@@ -1,0 +1,274 @@
+//! A deterministic discrete-event simulation of a continuous-batching server: the same
+//! [`Scheduler`] that times `jauge serve-sim`, driven in virtual time by a closed loop of users
+//! (or arrivals at a rate), producing the request records and step summaries the runner
+//! measures — so predicted and measured curves share one schema and one chart.
+//!
+//! ```
+//! use jauge::catalogue::Catalogue;
+//! use jauge::sim::{simulate_step, SimLoad};
+//! use jauge::sizing::SizingRequest;
+//!
+//! let cat = Catalogue::builtin();
+//! let request = SizingRequest::new(cat.model("mistral-7b-v0.3")?, cat.gpu("a100-40gb")?);
+//! let load = SimLoad { concurrency: 8, prompt_tokens: 512, output_tokens: 64, requests: 32, rate_rps: None, seed: 0 };
+//! let (step, _) = simulate_step(&request, &load, Default::default())?;
+//! assert_eq!(step.requests.completed, 32);
+//! assert!(step.throughput.output_tok_s > 0.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod scheduler;
+
+use std::collections::{BTreeMap, VecDeque};
+
+pub use scheduler::{Counters, EngineConfig, Event, Scheduler};
+
+use crate::aggregate::{self, Slo};
+use crate::dataset::{ServerStep, Step};
+use crate::error::SizingError;
+use crate::perf::StepTimer;
+use crate::record::RequestRecord;
+use crate::rng::SplitMix64;
+use crate::sizing::{size, SizingRequest};
+
+/// The load of one simulated step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimLoad {
+    /// Users (closed loop), or most requests in flight (open loop).
+    pub concurrency: u32,
+    /// Prompt tokens per request.
+    pub prompt_tokens: u32,
+    /// Output tokens per request.
+    pub output_tokens: u32,
+    /// Requests in the step.
+    pub requests: u32,
+    /// Open-loop arrivals per second (Poisson); `None` for a closed loop.
+    pub rate_rps: Option<f64>,
+    /// Seed of the arrivals.
+    pub seed: u64,
+}
+
+/// What a simulation saw besides the requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SimStats {
+    /// Virtual seconds simulated.
+    pub duration_s: f64,
+    /// Engine steps run.
+    pub steps: u64,
+    /// Highest share of KV blocks in use, 0–1.
+    pub kv_usage_peak: f64,
+    /// Most requests running at once.
+    pub running_peak: usize,
+    /// Most requests waiting at once.
+    pub waiting_peak: usize,
+    /// The engine's counters at the end.
+    pub counters: Counters,
+}
+
+/// The engine `jauge size` describes for this request: its KV blocks, batch limits and step
+/// timing.
+///
+/// # Errors
+/// The [`SizingError`]s of [`size`]; a deployment that does not fit is an
+/// [`SizingError::Unsupported`] error here, since nothing can be simulated on it.
+///
+/// ```
+/// use jauge::catalogue::Catalogue;
+/// let cat = Catalogue::builtin();
+/// let r = jauge::sizing::SizingRequest::new(cat.model("mistral-7b-v0.3")?, cat.gpu("a100-40gb")?);
+/// assert_eq!(jauge::sim::engine_for(&r)?.kv_blocks, jauge::sizing::size(&r)?.kv_cache_blocks);
+/// let too_big = jauge::sizing::SizingRequest::new(cat.model("llama-3-70b")?, cat.gpu("l4")?);
+/// assert!(jauge::sim::engine_for(&too_big).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn engine_for(request: &SizingRequest<'_>) -> Result<EngineConfig, SizingError> {
+    let sizing = size(request)?;
+    if !sizing.fits {
+        return Err(SizingError::Unsupported {
+            reason: format!(
+                "{} on {} × {} ({}) does not fit: {:.2} GiB per GPU short",
+                sizing.model, sizing.gpus, sizing.gpu, sizing.quant, sizing.shortfall_gib_per_gpu
+            ),
+            nearest: sizing.advice.iter().map(|a| a.flag.clone()).collect(),
+        });
+    }
+    Ok(EngineConfig {
+        timer: StepTimer::new(request)?,
+        kv_blocks: sizing.kv_cache_blocks,
+        block_size: u64::from(sizing.block_size),
+        max_num_seqs: sizing.max_num_seqs as usize,
+        max_num_batched_tokens: u64::from(sizing.max_num_batched_tokens),
+    })
+}
+
+/// Simulates one step on an engine: every request's timeline, and what the engine saw.
+///
+/// ```
+/// # use jauge::catalogue::Catalogue;
+/// # let cat = Catalogue::builtin();
+/// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("h100-80gb")?);
+/// let engine = jauge::sim::engine_for(&r)?;
+/// let load = jauge::sim::SimLoad { concurrency: 4, prompt_tokens: 128, output_tokens: 16, requests: 8, rate_rps: None, seed: 1 };
+/// let (records, stats) = jauge::sim::simulate(&engine, &load);
+/// assert_eq!(records.len(), 8);
+/// assert!(stats.running_peak <= 4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, SimStats) {
+    let mut scheduler = Scheduler::new(engine.clone());
+    let total = load.requests.max(1);
+    let users = load.concurrency.max(1);
+    // Arrival times: all users at once (closed loop) or a Poisson process (open loop).
+    let mut due: VecDeque<f64> = VecDeque::new();
+    match load.rate_rps {
+        None => due.extend(std::iter::repeat_n(0.0, users.min(total) as usize)),
+        Some(rate) => {
+            let mut rng = SplitMix64::new(load.seed);
+            let mut t = 0.0;
+            for _ in 0..total {
+                due.push_back(t);
+                t += rng.exponential(1.0 / rate.max(1e-9));
+            }
+        }
+    }
+    struct Live {
+        intended: f64,
+        sent: f64,
+        first: Option<f64>,
+        last: f64,
+        gaps: Vec<f64>,
+        tokens: u32,
+    }
+    let mut live: BTreeMap<u64, Live> = BTreeMap::new();
+    let mut records = Vec::with_capacity(total as usize);
+    let mut stats = SimStats::default();
+    let (mut t, mut issued) = (0.0_f64, 0u32);
+    let ms = |s: f64| s * 1000.0;
+    loop {
+        // Send what is due and fits under the concurrency cap (the open loop's client side).
+        while let Some(&at) = due.front() {
+            if at > t || live.len() >= users as usize || issued >= total {
+                break;
+            }
+            due.pop_front();
+            let id = u64::from(issued);
+            issued += 1;
+            scheduler.submit(
+                id,
+                u64::from(load.prompt_tokens),
+                u64::from(load.output_tokens),
+            );
+            live.insert(
+                id,
+                Live {
+                    intended: at,
+                    sent: t,
+                    first: None,
+                    last: t,
+                    gaps: Vec::new(),
+                    tokens: 0,
+                },
+            );
+        }
+        let Some(seconds) = scheduler.plan() else {
+            match due.front() {
+                Some(&at) if issued < total => {
+                    t = t.max(at);
+                    continue;
+                }
+                _ => break,
+            }
+        };
+        t += seconds;
+        stats.steps += 1;
+        for (id, event) in scheduler.finish() {
+            let Some(r) = live.get_mut(&id) else { continue };
+            match event {
+                Event::Token => {
+                    match r.first {
+                        None => r.first = Some(t),
+                        Some(_) => r.gaps.push(ms(t - r.last)),
+                    }
+                    r.last = t;
+                    r.tokens += 1;
+                }
+                Event::Finished => {
+                    let r = live.remove(&id).expect("a live request");
+                    records.push(RequestRecord {
+                        intended_ms: ms(r.intended),
+                        gaps_ms: r.gaps,
+                        ..RequestRecord::completed(
+                            load.concurrency,
+                            load.prompt_tokens,
+                            id as u32,
+                            ms(r.sent),
+                            ms(r.first.unwrap_or(t)),
+                            ms(t),
+                            r.tokens,
+                        )
+                    });
+                    // Closed loop: the user sends the next request at once.
+                    if load.rate_rps.is_none() && issued + (due.len() as u32) < total {
+                        due.push_back(t);
+                    }
+                }
+            }
+        }
+        let c = scheduler.counters();
+        stats.kv_usage_peak = stats
+            .kv_usage_peak
+            .max(c.used_blocks as f64 / engine.kv_blocks.max(1) as f64);
+        stats.running_peak = stats.running_peak.max(c.running);
+        stats.waiting_peak = stats
+            .waiting_peak
+            .max(c.waiting + due.iter().filter(|d| **d <= t).count());
+    }
+    stats.duration_s = t;
+    stats.counters = scheduler.counters();
+    (records, stats)
+}
+
+/// Simulates one step of a deployment and summarises it as the runner would, with the
+/// engine's counters as the step's server telemetry.
+///
+/// # Errors
+/// When the deployment cannot be sized or does not fit ([`engine_for`]).
+///
+/// ```
+/// use jauge::catalogue::Catalogue;
+/// let cat = Catalogue::builtin();
+/// let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+/// let load = jauge::sim::SimLoad { concurrency: 2, prompt_tokens: 64, output_tokens: 8, requests: 4, rate_rps: None, seed: 0 };
+/// let (step, stats) = jauge::sim::simulate_step(&r, &load, Default::default())?;
+/// assert_eq!(step.server.unwrap().preemptions, Some(0));
+/// assert!(stats.duration_s > 0.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn simulate_step(
+    request: &SizingRequest<'_>,
+    load: &SimLoad,
+    slo: Slo,
+) -> Result<(Step, SimStats), SizingError> {
+    let engine = engine_for(request)?;
+    let (records, stats) = simulate(&engine, load);
+    let mut step = aggregate::step(
+        load.concurrency,
+        load.prompt_tokens,
+        load.output_tokens,
+        &records,
+        slo,
+    );
+    step.server = Some(ServerStep {
+        kv_cache_usage_pct_peak: Some((stats.kv_usage_peak * 100.0).min(100.0)),
+        kv_cache_usage_pct_mean: None,
+        running_peak: Some(stats.running_peak as u32),
+        waiting_peak: Some(stats.waiting_peak as u32),
+        preemptions: Some(stats.counters.preemptions as u32),
+        prefix_cache_hit_pct: None,
+        waiting_growing: None,
+    });
+    Ok((step, stats))
+}
+
+#[cfg(test)]
+mod tests;

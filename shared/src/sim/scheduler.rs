@@ -1,0 +1,344 @@
+//! The scheduler of a vLLM-like continuous-batching engine over a paged KV cache, as pure
+//! state: `plan` admits what fits and says how long the next step lasts; `finish` applies it.
+//! The discrete-event simulator drives it in virtual time, `jauge serve-sim` in real time.
+//!
+//! Waiting requests are admitted first come, first served while `max_num_seqs` and free KV
+//! blocks allow; prompts are prefilled in chunks within `max_num_batched_tokens` (decode tokens
+//! count first, as in vLLM V1); every request whose prompt is done gets one token per step. A
+//! request that needs a block when none is free preempts the most recently admitted one, which
+//! goes back to the front of the queue and recomputes its tokens later (recompute preemption).
+
+use std::collections::VecDeque;
+
+use crate::perf::StepTimer;
+
+/// Capacity and speed of the simulated deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Step timing.
+    pub timer: StepTimer,
+    /// KV-cache blocks of the deployment.
+    pub kv_blocks: u64,
+    /// Tokens per block.
+    pub block_size: u64,
+    /// Most running sequences.
+    pub max_num_seqs: usize,
+    /// Most tokens per step.
+    pub max_num_batched_tokens: u64,
+}
+
+/// What a step did to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// One more output token.
+    Token,
+    /// The last output token was the previous `Token`.
+    Finished,
+}
+
+/// Counters of the engine (as `/metrics` exports them).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counters {
+    /// Requests being computed.
+    pub running: usize,
+    /// Requests queued.
+    pub waiting: usize,
+    /// KV blocks in use.
+    pub used_blocks: u64,
+    /// Preemptions since start.
+    pub preemptions: u64,
+    /// Prompt tokens computed since start (recomputation included).
+    pub prompt_tokens: u64,
+    /// Tokens generated since start.
+    pub generation_tokens: u64,
+    /// Requests finished since start.
+    pub finished: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Sequence {
+    id: u64,
+    prompt_tokens: u64,
+    max_tokens: u64,
+    generated: u64,
+    /// Tokens of the prompt (and of output being recomputed) computed so far.
+    computed: u64,
+    /// Tokens to compute before decoding: the prompt, plus output after a preemption.
+    to_compute: u64,
+    blocks: u64,
+}
+
+impl Sequence {
+    fn in_prefill(&self) -> bool {
+        self.computed < self.to_compute
+    }
+
+    fn context(&self) -> u64 {
+        self.prompt_tokens + self.generated
+    }
+}
+
+/// The scheduler's state.
+///
+/// ```
+/// use jauge::catalogue::Catalogue;
+/// use jauge::perf::StepTimer;
+/// use jauge::sim::{EngineConfig, Event, Scheduler};
+/// use jauge::sizing::SizingRequest;
+///
+/// let cat = Catalogue::builtin();
+/// let r = SizingRequest::new(cat.model("mistral-7b-v0.3")?, cat.gpu("a100-40gb")?);
+/// let config = EngineConfig { timer: StepTimer::new(&r)?, kv_blocks: 100, block_size: 16, max_num_seqs: 8, max_num_batched_tokens: 2048 };
+/// let mut s = Scheduler::new(config);
+/// s.submit(7, 100, 2);
+/// let mut events = Vec::new();
+/// while let Some(seconds) = s.plan() {
+///     assert!(seconds > 0.0);
+///     events.extend(s.finish());
+/// }
+/// assert_eq!(events, [(7, Event::Token), (7, Event::Token), (7, Event::Finished)]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    config: EngineConfig,
+    waiting: VecDeque<Sequence>,
+    running: Vec<Sequence>,
+    counters: Counters,
+    planned: bool,
+}
+
+impl Scheduler {
+    /// An idle engine.
+    ///
+    /// ```
+    /// # use jauge::catalogue::Catalogue;
+    /// # let cat = Catalogue::builtin();
+    /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+    /// let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// assert_eq!(jauge::sim::Scheduler::new(config).counters().running, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(config: EngineConfig) -> Scheduler {
+        Scheduler {
+            config,
+            waiting: VecDeque::new(),
+            running: Vec::new(),
+            counters: Counters::default(),
+            planned: false,
+        }
+    }
+
+    /// The engine's configuration.
+    ///
+    /// ```
+    /// # use jauge::catalogue::Catalogue;
+    /// # let cat = Catalogue::builtin();
+    /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// assert_eq!(jauge::sim::Scheduler::new(config).config().kv_blocks, 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Queues a request.
+    ///
+    /// ```
+    /// # use jauge::catalogue::Catalogue;
+    /// # let cat = Catalogue::builtin();
+    /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// let mut s = jauge::sim::Scheduler::new(config);
+    /// s.submit(1, 32, 8);
+    /// assert_eq!(s.counters().waiting, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit(&mut self, id: u64, prompt_tokens: u64, max_tokens: u64) {
+        self.waiting.push_back(Sequence {
+            id,
+            prompt_tokens,
+            max_tokens: max_tokens.max(1),
+            generated: 0,
+            computed: 0,
+            to_compute: prompt_tokens.max(1),
+            blocks: 0,
+        });
+    }
+
+    /// Forgets a request (its client went away), freeing its blocks.
+    ///
+    /// ```
+    /// # use jauge::catalogue::Catalogue;
+    /// # let cat = Catalogue::builtin();
+    /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// let mut s = jauge::sim::Scheduler::new(config);
+    /// s.submit(1, 32, 8);
+    /// s.cancel(1);
+    /// assert_eq!(s.plan(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cancel(&mut self, id: u64) {
+        self.waiting.retain(|s| s.id != id);
+        if let Some(i) = self.running.iter().position(|s| s.id == id) {
+            let gone = self.running.remove(i);
+            self.counters.used_blocks -= gone.blocks;
+        }
+    }
+
+    /// The counters now.
+    ///
+    /// ```
+    /// # use jauge::catalogue::Catalogue;
+    /// # let cat = Catalogue::builtin();
+    /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// assert_eq!(jauge::sim::Scheduler::new(config).counters().preemptions, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn counters(&self) -> Counters {
+        Counters {
+            running: self.running.len(),
+            waiting: self.waiting.len(),
+            ..self.counters
+        }
+    }
+
+    /// Admits what fits and returns the next step's duration in seconds, or `None` when there
+    /// is nothing to compute. Call [`Scheduler::finish`] after it.
+    ///
+    /// ```
+    /// # use jauge::catalogue::Catalogue;
+    /// # let cat = Catalogue::builtin();
+    /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// let mut s = jauge::sim::Scheduler::new(config);
+    /// assert_eq!(s.plan(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn plan(&mut self) -> Option<f64> {
+        let c = &self.config;
+        while self.running.len() < c.max_num_seqs {
+            let Some(next) = self.waiting.front() else {
+                break;
+            };
+            // Enough blocks for the first chunk and its first token, as vLLM V1 allocates.
+            let first_chunk = next.to_compute.min(c.max_num_batched_tokens) + 1;
+            let needed = first_chunk.div_ceil(c.block_size);
+            if self.counters.used_blocks + needed > c.kv_blocks {
+                break;
+            }
+            let mut seq = self.waiting.pop_front().expect("front exists");
+            seq.blocks = needed;
+            self.counters.used_blocks += needed;
+            self.running.push(seq);
+        }
+        if self.running.is_empty() {
+            self.planned = false;
+            return None;
+        }
+        let decode: Vec<&Sequence> = self.running.iter().filter(|s| !s.in_prefill()).collect();
+        let decode_batch = decode.len() as u64;
+        let decode_context: u64 = decode.iter().map(|s| s.context()).sum();
+        let mut budget = c.max_num_batched_tokens.saturating_sub(decode_batch);
+        let (mut prefill_tokens, mut prefill_context) = (0u64, 0u64);
+        for s in self.running.iter().filter(|s| s.in_prefill()) {
+            let chunk = (s.to_compute - s.computed).min(budget);
+            budget -= chunk;
+            prefill_tokens += chunk;
+            prefill_context += chunk * (s.computed + chunk / 2);
+        }
+        let mean_context = prefill_context.checked_div(prefill_tokens).unwrap_or(0);
+        self.planned = true;
+        Some(
+            c.timer
+                .step_s(prefill_tokens, mean_context, decode_batch, decode_context),
+        )
+    }
+
+    /// Applies the planned step: prefill progress, one token per decoding sequence, blocks,
+    /// preemptions. Returns what happened to each request, in order.
+    ///
+    /// ```
+    /// # use jauge::catalogue::Catalogue;
+    /// # let cat = Catalogue::builtin();
+    /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// let mut s = jauge::sim::Scheduler::new(config);
+    /// assert!(s.finish().is_empty()); // nothing planned
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn finish(&mut self) -> Vec<(u64, Event)> {
+        let mut events = Vec::new();
+        if !self.planned {
+            return events;
+        }
+        self.planned = false;
+        let block_size = self.config.block_size;
+        let kv_blocks = self.config.kv_blocks;
+        let decode_count = self.running.iter().filter(|s| !s.in_prefill()).count() as u64;
+        let mut budget = self
+            .config
+            .max_num_batched_tokens
+            .saturating_sub(decode_count);
+        let mut i = 0;
+        while i < self.running.len() {
+            let emit = {
+                let s = &mut self.running[i];
+                if s.in_prefill() {
+                    let chunk = (s.to_compute - s.computed).min(budget);
+                    budget -= chunk;
+                    s.computed += chunk;
+                    self.counters.prompt_tokens += chunk;
+                    // The step that completes the prompt also samples the first token.
+                    !s.in_prefill()
+                } else {
+                    true
+                }
+            };
+            if !emit {
+                i += 1;
+                continue;
+            }
+            let needed = (self.running[i].context() + 1).div_ceil(block_size);
+            while self.running[i].blocks < needed {
+                if self.counters.used_blocks < kv_blocks {
+                    self.running[i].blocks += 1;
+                    self.counters.used_blocks += 1;
+                    continue;
+                }
+                // Out of blocks: preempt the most recently admitted sequence (maybe this one).
+                let victim_index = self.running.len() - 1;
+                let mut victim = self.running.remove(victim_index);
+                self.counters.used_blocks -= victim.blocks;
+                victim.blocks = 0;
+                victim.computed = 0;
+                victim.to_compute = victim.context().max(1);
+                self.counters.preemptions += 1;
+                self.waiting.push_front(victim);
+                if victim_index == i {
+                    break;
+                }
+            }
+            if i >= self.running.len() || self.running[i].blocks < needed {
+                continue;
+            }
+            let s = &mut self.running[i];
+            s.generated += 1;
+            s.computed = s.to_compute;
+            self.counters.generation_tokens += 1;
+            events.push((s.id, Event::Token));
+            if s.generated >= s.max_tokens {
+                events.push((s.id, Event::Finished));
+                self.counters.finished += 1;
+                let gone = self.running.remove(i);
+                self.counters.used_blocks -= gone.blocks;
+                continue;
+            }
+            i += 1;
+        }
+        events
+    }
+}

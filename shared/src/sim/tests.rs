@@ -1,0 +1,126 @@
+//! Invariants of the simulator, as properties over the catalogue.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::catalogue::Catalogue;
+
+fn engine(
+    model: &str,
+    gpu: &str,
+    kv_blocks: Option<u64>,
+    max_num_seqs: Option<usize>,
+) -> EngineConfig {
+    let cat = Catalogue::builtin();
+    let r = SizingRequest::new(cat.model(model).unwrap(), cat.gpu(gpu).unwrap());
+    let mut e = engine_for(&r).unwrap();
+    if let Some(b) = kv_blocks {
+        e.kv_blocks = b;
+    }
+    if let Some(s) = max_num_seqs {
+        e.max_num_seqs = s;
+    }
+    e
+}
+
+fn load(concurrency: u32, prompt: u32, output: u32, requests: u32) -> SimLoad {
+    SimLoad {
+        concurrency,
+        prompt_tokens: prompt,
+        output_tokens: output,
+        requests,
+        rate_rps: None,
+        seed: 3,
+    }
+}
+
+/// 10,000 requests take a fraction of a second; this checks they all finish, in order.
+#[test]
+fn every_request_finishes_with_all_its_tokens() {
+    let (records, stats) = simulate(
+        &engine("mistral-7b-v0.3", "a100-40gb", None, None),
+        &load(64, 256, 32, 2000),
+    );
+    assert_eq!(records.len(), 2000);
+    assert!(records
+        .iter()
+        .all(|r| r.output_tokens() == 32 && r.gaps_ms.len() == 31));
+    assert_eq!(stats.counters.finished, 2000);
+    assert_eq!((stats.counters.running, stats.counters.waiting), (0, 0));
+}
+
+/// The simulator and `jauge size` agree on capacity: a batch that fits in the KV cache never
+/// preempts; one that overflows it does.
+#[test]
+fn kv_capacity_is_the_sizing_models() {
+    let cat = Catalogue::builtin();
+    let r = SizingRequest::new(cat.model("llama-3-8b").unwrap(), cat.gpu("l4").unwrap());
+    let tokens = size(&r).unwrap().kv_cache_tokens as u32;
+    let per_request = 1024 + 32;
+    let fits = tokens / per_request / 2;
+    let (_, ok) = simulate(&engine_for(&r).unwrap(), &load(fits, 1024, 32, fits * 2));
+    assert_eq!(ok.counters.preemptions, 0);
+    let over = tokens / per_request * 2;
+    let (_, full) = simulate(&engine_for(&r).unwrap(), &load(over, 1024, 32, over));
+    assert!(full.counters.preemptions > 0 || full.waiting_peak > 0);
+    assert!(full.kv_usage_peak <= 1.0);
+}
+
+/// With max_num_seqs = 2, requests are served first come, first served: each request's first
+/// token comes no earlier than that of the one sent before it.
+#[test]
+fn admission_is_first_come_first_served() {
+    let (mut records, _) = simulate(
+        &engine("mistral-7b-v0.3", "a100-40gb", None, Some(2)),
+        &load(6, 64, 8, 12),
+    );
+    records.sort_by_key(|r| r.index);
+    for pair in records.windows(2) {
+        assert!(pair[1].first_token_ms.unwrap() >= pair[0].first_token_ms.unwrap() - 1e-9);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn no_request_is_lost_and_kv_never_overflows(
+        concurrency in 1u32..64, prompt in 1u32..2048, output in 1u32..64, blocks in 40u64..400, seqs in 1usize..64,
+    ) {
+        let e = engine("mistral-7b-v0.3", "h100-80gb", Some(blocks), Some(seqs));
+        // A request must fit the cache on its own, as vLLM's max_model_len check guarantees.
+        prop_assume!(u64::from(prompt + output).div_ceil(16) < blocks);
+        let (records, stats) = simulate(&e, &load(concurrency, prompt, output, 3 * concurrency));
+        prop_assert_eq!(records.len() as u32, 3 * concurrency);
+        prop_assert!(stats.kv_usage_peak <= 1.0 + 1e-12);
+        prop_assert!(stats.running_peak <= seqs.min(concurrency as usize));
+    }
+
+    #[test]
+    fn throughput_never_beats_the_roofline(concurrency in 1u32..128, prompt in 16u32..1024) {
+        let e = engine("llama-3-8b", "h100-80gb", None, None);
+        let (step, _) = {
+            let cat = Catalogue::builtin();
+            let r = SizingRequest::new(cat.model("llama-3-8b").unwrap(), cat.gpu("h100-80gb").unwrap());
+            simulate_step(&r, &load(concurrency, prompt, 32, 2 * concurrency), Slo::default()).unwrap()
+        };
+        // Each step yields at most one token per running sequence and lasts at least as long
+        // as reading the weights once: tokens/s ≤ batch / (weights / bandwidth).
+        let weight_read_s = e.timer.step_s(0, 0, 1, 0) - crate::perf::STEP_OVERHEAD_S;
+        let bound = f64::from(concurrency.min(e.max_num_seqs as u32)) / weight_read_s;
+        prop_assert!(step.throughput.output_tok_s <= bound * (1.0 + 1e-9), "{} > {}", step.throughput.output_tok_s, bound);
+    }
+
+    #[test]
+    fn latency_rises_with_load_at_saturation(extra in 2u32..8) {
+        let e = engine("mistral-7b-v0.3", "a100-40gb", None, Some(8));
+        let (a, _) = simulate(&e, &load(8, 256, 16, 32));
+        let (b, _) = simulate(&e, &load(8 * extra, 256, 16, 32 * extra));
+        let p50 = |rs: &[RequestRecord]| {
+            let mut v: Vec<f64> = rs.iter().map(|r| r.e2e_ms()).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        prop_assert!(p50(&b) >= p50(&a));
+    }
+}
