@@ -87,6 +87,17 @@ pub enum Command {
     ///   jauge compare baseline.json today.json --threshold 5%
     #[command(verbatim_doc_comment)]
     Compare(CompareArgs),
+    /// Predict a sweep with the discrete-event simulator: no server, no GPU.
+    ///
+    /// Simulates a continuous-batching vLLM-like server (the deployment's KV cache, batch
+    /// limits and first-order step times) for each concurrency × prompt size and writes a
+    /// dataset labelled "simulated" with the same schema as jauge run's. With --slo-*, the
+    /// limits give the most users whose TTFT/TPOT p95 meet the objectives.
+    ///
+    /// Example:
+    ///   jauge simulate --model llama-3-70b --gpu a100-40gb --gpus 2 --quant awq --slo-ttft-ms 2000 --out sim.json
+    #[command(verbatim_doc_comment)]
+    Simulate(Box<SimulateArgs>),
     /// Run the simulated OpenAI-compatible server (timing from jauge's models).
     ///
     /// Serves /v1/models, /v1/completions, /v1/chat/completions (streamed or not), /tokenize,
@@ -102,12 +113,29 @@ pub enum Command {
 /// `jauge size`.
 #[derive(Debug, Args)]
 pub struct SizeArgs {
+    /// The deployment.
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// Tokens per request (prompt + output) for the concurrency figure. Default: --max-model-len.
+    #[arg(long)]
+    pub context: Option<u32>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// List the catalogue instead of sizing.
+    #[arg(long, value_enum, conflicts_with_all = ["model", "gpu"])]
+    pub list: Option<ListWhat>,
+}
+
+/// A deployment as vLLM would serve it (`jauge size`, `jauge simulate`).
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
     /// Model: a catalogue id (mistral-7b-v0.3), a Hugging Face repo (mistralai/Mistral-7B-v0.3),
-    /// or the path to a config.json.
-    #[arg(long, required_unless_present = "list")]
+    /// or the path to a config.json. Required.
+    #[arg(long)]
     pub model: Option<String>,
-    /// GPU kind: a catalogue id (a100-40gb, h100-80gb, l40s, …; see --list gpus).
-    #[arg(long, required_unless_present = "list")]
+    /// GPU kind: a catalogue id (a100-40gb, h100-80gb, l40s, …; see --list gpus). Required.
+    #[arg(long)]
     pub gpu: Option<String>,
     /// GPUs serving one copy of the model (tensor parallelism).
     #[arg(long, default_value_t = 1)]
@@ -122,9 +150,6 @@ pub struct SizeArgs {
     /// The server's --max-model-len, tokens. Default: the model's maximum.
     #[arg(long)]
     pub max_model_len: Option<u32>,
-    /// Tokens per request (prompt + output) for the concurrency figure. Default: --max-model-len.
-    #[arg(long)]
-    pub context: Option<u32>,
     /// Share of each GPU's memory vLLM may use, in (0, 1].
     #[arg(long, default_value_t = 0.9)]
     pub gpu_memory_utilization: f64,
@@ -141,12 +166,6 @@ pub struct SizeArgs {
     /// The vLLM release whose memory accounting to follow (0.6.5 or later).
     #[arg(long, default_value = "0.19.0")]
     pub vllm_version: String,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
-    /// List the catalogue instead of sizing.
-    #[arg(long, value_enum, conflicts_with_all = ["model", "gpu"])]
-    pub list: Option<ListWhat>,
 }
 
 /// What `--list` lists.
@@ -419,6 +438,10 @@ pub struct LimitArgs {
     /// Fewest requests per probe (a probe sends 3 per user, at least this many).
     #[arg(long, default_value_t = 40)]
     pub min_requests: u32,
+    /// Answer from the discrete-event simulator instead of a server, for the deployment given
+    /// by --catalog-model, --gpu, --gpu-count and --quant (hardware you do not have).
+    #[arg(long)]
+    pub simulate: bool,
 }
 
 /// `jauge compare`.
@@ -434,4 +457,43 @@ pub struct CompareArgs {
     /// Compare even when the model or the hardware differ.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `jauge simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The deployment.
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// Simultaneous users, increasing.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,2,4,8,16,32,64,128,256"
+    )]
+    pub concurrency: Vec<u32>,
+    /// Prompt sizes in tokens, increasing.
+    #[arg(long, value_delimiter = ',', default_value = "128,1024,4096")]
+    pub prompt_tokens: Vec<u32>,
+    /// Output tokens per request.
+    #[arg(long, default_value_t = 256)]
+    pub output_tokens: u32,
+    /// Requests per step. Default: 4 per user, at least 32.
+    #[arg(long)]
+    pub requests_per_step: Option<u32>,
+    /// Objective on TTFT p95, ms.
+    #[arg(long)]
+    pub slo_ttft_ms: Option<f64>,
+    /// Objective on TPOT p95, ms.
+    #[arg(long)]
+    pub slo_tpot_ms: Option<f64>,
+    /// Write the simulated dataset here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the dataset as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed (arrivals).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

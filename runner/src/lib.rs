@@ -22,6 +22,7 @@ pub mod prompts;
 pub mod run;
 pub mod serve_sim;
 pub mod session;
+pub mod simulate;
 pub mod size;
 pub mod sse;
 pub mod summary;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => index::run(&args),
         Command::Run(args) => runtime()?.block_on(run::run(&args)),
         Command::Compare(args) => compare::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
         Command::Limit(args) => runtime()?.block_on(limit::run(&args)),
         Command::ServeSim(args) => runtime()?.block_on(serve_sim::run(&args)),
     }

@@ -110,6 +110,9 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
         ttft_ms: run.slo_ttft_ms,
         tpot_ms: run.slo_tpot_ms,
     };
+    if args.simulate {
+        return simulated(args, slo);
+    }
     let probes_per_row = 2 * (32 - args.max_concurrency.leading_zeros()) as u64 + 1;
     let mut session = Session::open(
         run,
@@ -312,4 +315,80 @@ mod tests {
             Probe::Fail(LimitReason::SloTtft, _)
         ));
     }
+}
+
+/// `jauge limit --simulate`: the same search, each probe a simulated step.
+fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
+    let run = &args.run;
+    let cat = jauge::catalogue::Catalogue::builtin();
+    let model_id = run
+        .catalog_model
+        .as_deref()
+        .ok_or_else(|| bad_input("--simulate needs --catalog-model"))?;
+    let gpu_id = run
+        .gpu
+        .as_deref()
+        .ok_or_else(|| bad_input("--simulate needs --gpu"))?;
+    let model = cat.model(model_id).map_err(|e| bad_input(e.to_string()))?;
+    let gpu = cat.gpu(gpu_id).map_err(|e| bad_input(e.to_string()))?;
+    let quant = match &run.quant {
+        Some(q) => Some(cat.quant(q).map_err(|e| bad_input(e.to_string()))?),
+        None => None,
+    };
+    let request = jauge::sizing::SizingRequest {
+        gpu_count: run.gpu_count.unwrap_or(1),
+        quant,
+        max_num_seqs: run.max_num_seqs,
+        max_model_len: run.max_model_len,
+        ..jauge::sizing::SizingRequest::new(model, gpu)
+    };
+    let mut rows = Vec::new();
+    for &prompt_tokens in &run.prompt_tokens {
+        let (mut passed, mut failed): (Option<u32>, Option<u32>) = (None, None);
+        let mut why = String::from("held up to --max-concurrency");
+        while let Some(concurrency) = next_probe(passed, failed, args.max_concurrency) {
+            let load = jauge::sim::SimLoad {
+                concurrency,
+                prompt_tokens,
+                output_tokens: run.output_tokens,
+                requests: run
+                    .requests_per_step
+                    .unwrap_or((3 * concurrency).max(args.min_requests)),
+                rate_rps: None,
+                seed: run.seed,
+            };
+            let (step, _) = jauge::sim::simulate_step(&request, &load, slo)
+                .map_err(|e| bad_input(e.to_string()))?;
+            match judge(&step, slo, args.percentile, run.max_error_rate) {
+                Probe::Pass => passed = Some(concurrency),
+                Probe::Fail(_, detail) => {
+                    failed = Some(concurrency);
+                    why = detail;
+                }
+            }
+        }
+        rows.push(vec![
+            prompt_tokens.to_string(),
+            passed.map_or("-".into(), |c| c.to_string()),
+            failed.map_or("-".into(), |c| c.to_string()),
+            why,
+        ]);
+    }
+    println!(
+        "Max simultaneous users under the objectives (SIMULATED: {} on {} × {}, {} output tokens)",
+        model.id, request.gpu_count, gpu.id, run.output_tokens
+    );
+    print!(
+        "{}",
+        render(
+            &[
+                " prompt tokens",
+                " max users",
+                " breaks at",
+                "why it breaks"
+            ],
+            &rows
+        )
+    );
+    Ok(ExitCode::SUCCESS)
 }

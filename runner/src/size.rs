@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use jauge::catalogue::{Catalogue, InterconnectKind, ModelSpec};
 use jauge::sizing::{size, KvCacheDtype, Sizing, SizingRequest, VllmVersion};
 
-use crate::cli::{ListWhat, SizeArgs};
+use crate::cli::{DeploymentArgs, ListWhat, SizeArgs};
 use crate::exit::bad_input;
 use crate::table::{render, thousands};
 
@@ -27,15 +27,26 @@ pub fn run(args: &SizeArgs) -> anyhow::Result<ExitCode> {
 
 /// The sizing that the arguments ask for; every input problem is a bad-input error.
 pub fn size_from_args(args: &SizeArgs) -> anyhow::Result<Sizing> {
+    with_request(&args.deployment, args.context, |request| {
+        size(request).map_err(|e| bad_input(e.to_string()))
+    })?
+}
+
+/// Builds the sizing request the deployment arguments describe (with `context` tokens per
+/// request) and hands it to `f`; every input problem is a bad-input error.
+pub fn with_request<T>(
+    args: &DeploymentArgs,
+    context: Option<u32>,
+    f: impl FnOnce(&SizingRequest<'_>) -> T,
+) -> anyhow::Result<T> {
     let cat = Catalogue::builtin();
-    let model_arg = args
-        .model
-        .as_deref()
-        .ok_or_else(|| bad_input("--model is required"))?;
+    let model_arg = args.model.as_deref().ok_or_else(|| {
+        bad_input("--model is required (a catalogue id, a Hugging Face name or a config.json)")
+    })?;
     let gpu_arg = args
         .gpu
         .as_deref()
-        .ok_or_else(|| bad_input("--gpu is required"))?;
+        .ok_or_else(|| bad_input("--gpu is required (see jauge size --list gpus)"))?;
     let file_model;
     let model = match load_model_file(model_arg)? {
         Some(m) => {
@@ -62,7 +73,7 @@ pub fn size_from_args(args: &SizeArgs) -> anyhow::Result<Sizing> {
         quant,
         kv_cache_dtype,
         max_model_len: args.max_model_len,
-        context_tokens: args.context,
+        context_tokens: context,
         gpu_memory_utilization: args.gpu_memory_utilization,
         block_size: args.block_size,
         max_num_seqs: args.max_num_seqs,
@@ -70,7 +81,7 @@ pub fn size_from_args(args: &SizeArgs) -> anyhow::Result<Sizing> {
         vllm_version,
         ..SizingRequest::new(model, gpu)
     };
-    size(&request).map_err(|e| bad_input(e.to_string()))
+    Ok(f(&request))
 }
 
 /// A model described by a `config.json` path (or a folder holding one); `None` when the

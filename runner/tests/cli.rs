@@ -378,3 +378,75 @@ fn compare_exits_1_on_a_regression_and_refuses_other_hardware() {
         Some(0)
     );
 }
+
+#[test]
+fn simulate_writes_a_valid_simulated_dataset() {
+    let dir = temp_dir("simulate");
+    let out = dir.join("sim.json");
+    let o = jauge(&[
+        "simulate",
+        "--model",
+        "mistral-7b-v0.3",
+        "--gpu",
+        "a100-40gb",
+        "--concurrency",
+        "1,8,64",
+        "--prompt-tokens",
+        "128,1024",
+        "--output-tokens",
+        "64",
+        "--slo-ttft-ms",
+        "1000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "max users held");
+    let d = jauge::dataset::Dataset::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(d.source, jauge::dataset::Source::Simulated);
+    assert_eq!(d.steps.len(), 6);
+    assert!(d
+        .steps
+        .iter()
+        .all(|s| s.requests.completed == s.requests.sent && s.server.is_some()));
+    // More users never lower the total throughput of a row below one user's.
+    for prompt in [128, 1024] {
+        let row: Vec<f64> = d
+            .steps
+            .iter()
+            .filter(|s| s.prompt_tokens == prompt)
+            .map(|s| s.throughput.output_tok_s)
+            .collect();
+        assert!(row.iter().all(|t| *t >= row[0] * 0.99), "{row:?}");
+    }
+    let too_big = jauge(&["simulate", "--model", "llama-3-70b", "--gpu", "l4"]);
+    assert_eq!(too_big.status.code(), Some(2));
+    assert_contains(&stderr(&too_big), "does not fit");
+}
+
+#[test]
+fn limit_can_answer_from_the_simulator() {
+    let o = jauge(&[
+        "limit",
+        "--simulate",
+        "--catalog-model",
+        "mistral-7b-v0.3",
+        "--gpu",
+        "a100-40gb",
+        "--slo-ttft-ms",
+        "2000",
+        "--prompt-tokens",
+        "512",
+        "--output-tokens",
+        "128",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_contains(&out, "SIMULATED");
+    let row = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("512"))
+        .unwrap();
+    let users: u32 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(users > 1, "{row}");
+}

@@ -1,0 +1,64 @@
+//! Benchmark (not a test): how long the discrete-event simulator takes for 10,000 requests at
+//! concurrency 256, and the explorer's ranking of every GPU configuration for one model.
+//! Run with `cargo run --release -p jauge --example sim_bench`.
+
+use std::time::Instant;
+
+use jauge::catalogue::Catalogue;
+use jauge::sim::{engine_for, simulate, SimLoad};
+use jauge::sizing::{size, SizingRequest};
+
+fn median_ms(mut f: impl FnMut(), runs: usize) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
+}
+
+fn main() {
+    let cat = Catalogue::builtin();
+    let request = SizingRequest::new(
+        cat.model("llama-3-8b").unwrap(),
+        cat.gpu("h100-80gb").unwrap(),
+    );
+    let engine = engine_for(&request).unwrap();
+    let load = SimLoad {
+        concurrency: 256,
+        prompt_tokens: 512,
+        output_tokens: 128,
+        requests: 10_000,
+        rate_rps: None,
+        seed: 0,
+    };
+    let sim = median_ms(
+        || {
+            let (records, _) = simulate(&engine, &load);
+            assert_eq!(records.len(), 10_000);
+        },
+        5,
+    );
+    println!(
+        "simulate 10,000 requests at concurrency 256: {sim:.1} ms (goal < 100 ms: ratio {:.2})",
+        sim / 100.0
+    );
+    let model = cat.model("mixtral-8x7b-v0.1").unwrap();
+    let ranking = median_ms(
+        || {
+            for gpu in &cat.gpus {
+                for gpus in [1, 2, 4, 8] {
+                    let _ = size(&SizingRequest {
+                        gpu_count: gpus,
+                        ..SizingRequest::new(model, gpu)
+                    });
+                }
+            }
+        },
+        9,
+    );
+    println!("size every catalogue GPU × {{1, 2, 4, 8}} for one model: {ranking:.2} ms (goal < 50 ms: ratio {:.3})", ranking / 50.0);
+}
