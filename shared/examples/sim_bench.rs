@@ -2,6 +2,9 @@
 //! concurrency 256, and the explorer's ranking of every GPU configuration for one model.
 //! Run with `cargo run --release -p jauge --example sim_bench`.
 
+// A benchmark needs a clock; the library it measures still takes none (shared/clippy.toml).
+#![allow(clippy::disallowed_methods)]
+
 use std::time::Instant;
 
 use jauge::catalogue::Catalogue;
