@@ -263,60 +263,6 @@ fn table(session: &Session<'_>) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The true limit 10 under a ceiling of 256: climb 1, 2, 4, 8, 16 (fails), then bisect
-    /// 12 (fails), 10 (passes), 11 (fails).
-    #[test]
-    fn the_search_climbs_then_bisects_to_adjacent_values() {
-        let truth = 10;
-        let (mut passed, mut failed, mut probed) = (None, None, Vec::new());
-        while let Some(c) = next_probe(passed, failed, 256) {
-            probed.push(c);
-            if c <= truth {
-                passed = Some(c);
-            } else {
-                failed = Some(c);
-            }
-        }
-        assert_eq!(probed, [1, 2, 4, 8, 16, 12, 10, 11]);
-        assert_eq!((passed, failed), (Some(10), Some(11)));
-    }
-
-    #[test]
-    fn the_ceiling_and_the_floor_end_the_search() {
-        assert_eq!(next_probe(Some(64), None, 64), None);
-        assert_eq!(next_probe(Some(32), None, 48), Some(48));
-        assert_eq!(next_probe(None, Some(1), 64), None);
-    }
-
-    /// 19 of 20: p̂ = 0.95, Wilson 95 % interval ≈ [0.764, 0.991].
-    #[test]
-    fn wilson_interval_by_hand() {
-        let (lo, hi) = wilson(19.0, 20.0);
-        assert!(
-            (lo - 0.7639).abs() < 1e-3 && (hi - 0.9911).abs() < 1e-3,
-            "{lo} {hi}"
-        );
-    }
-
-    #[test]
-    fn probes_are_judged_at_the_chosen_percentile() {
-        let step = jauge::dataset::example().steps[0].clone(); // TTFT p50 120, p95 204 ms
-        let slo = Slo {
-            ttft_ms: Some(150.0),
-            tpot_ms: None,
-        };
-        assert_eq!(judge(&step, slo, 50, 0.05), Probe::Pass);
-        assert!(matches!(
-            judge(&step, slo, 95, 0.05),
-            Probe::Fail(LimitReason::SloTtft, _)
-        ));
-    }
-}
-
 /// `jauge limit --simulate`: the same search, each probe a simulated step.
 fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
     let run = &args.run;
@@ -391,4 +337,58 @@ fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
         )
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The true limit 10 under a ceiling of 256: climb 1, 2, 4, 8, 16 (fails), then bisect
+    /// 12 (fails), 10 (passes), 11 (fails).
+    #[test]
+    fn the_search_climbs_then_bisects_to_adjacent_values() {
+        let truth = 10;
+        let (mut passed, mut failed, mut probed) = (None, None, Vec::new());
+        while let Some(c) = next_probe(passed, failed, 256) {
+            probed.push(c);
+            if c <= truth {
+                passed = Some(c);
+            } else {
+                failed = Some(c);
+            }
+        }
+        assert_eq!(probed, [1, 2, 4, 8, 16, 12, 10, 11]);
+        assert_eq!((passed, failed), (Some(10), Some(11)));
+    }
+
+    #[test]
+    fn the_ceiling_and_the_floor_end_the_search() {
+        assert_eq!(next_probe(Some(64), None, 64), None);
+        assert_eq!(next_probe(Some(32), None, 48), Some(48));
+        assert_eq!(next_probe(None, Some(1), 64), None);
+    }
+
+    /// 19 of 20: p̂ = 0.95, Wilson 95 % interval ≈ [0.764, 0.991].
+    #[test]
+    fn wilson_interval_by_hand() {
+        let (lo, hi) = wilson(19.0, 20.0);
+        assert!(
+            (lo - 0.7639).abs() < 1e-3 && (hi - 0.9911).abs() < 1e-3,
+            "{lo} {hi}"
+        );
+    }
+
+    #[test]
+    fn probes_are_judged_at_the_chosen_percentile() {
+        let step = jauge::dataset::example().steps[0].clone(); // TTFT p50 120, p95 204 ms
+        let slo = Slo {
+            ttft_ms: Some(150.0),
+            tpot_ms: None,
+        };
+        assert_eq!(judge(&step, slo, 50, 0.05), Probe::Pass);
+        assert!(matches!(
+            judge(&step, slo, 95, 0.05),
+            Probe::Fail(LimitReason::SloTtft, _)
+        ));
+    }
 }
