@@ -82,6 +82,11 @@ fn Planner(
         let m = model.get()?;
         selection.with(|s| s.size_with(&m))
     });
+    // The simulator's answer under load; several parts read it.
+    let prediction = Memo::new(move |_| {
+        let m = model.get()?;
+        selection.with(|s| s.predict(&m))
+    });
     let ranking = Memo::new(move |_| {
         let m = model.get().ok()?;
         Some(selection.with(|s| plan::ranking(s, &m)))
@@ -215,6 +220,7 @@ fn Planner(
                 Err(message) => view! { <p class="error" role="alert" data-metric="error">{message}</p> }.into_any(),
                 Ok(s) => view! { <Outputs sizing=s/> }.into_any(),
             }}
+            <Predicted selection prediction/>
             <h3>"Every GPU configuration, by users served"</h3>
             {move || ranking.get().map(|(rows, left_out)| view! {
                 <div class="scroll">
@@ -416,7 +422,7 @@ fn Measurements() -> impl IntoView {
                 view! {
                     <LimitsTable datasets=chosen.clone()/>
                     <div class="charts">
-                        {Metric::ALL.into_iter().map(|m| view! { <Chart metric=m datasets=chosen.clone()/> }).collect_view()}
+                        {Metric::ALL.into_iter().map(|m| view! { <Chart metric=m series=measure::series(&chosen, m)/> }).collect_view()}
                     </div>
                 }.into_any()
             }}
@@ -451,9 +457,8 @@ fn LimitsTable(datasets: Vec<Loaded>) -> impl IntoView {
 
 /// One chart on a canvas, with its exports and the exact values on hover.
 #[component]
-fn Chart(metric: Metric, datasets: Vec<Loaded>) -> impl IntoView {
+fn Chart(metric: Metric, series: Vec<measure::Series>) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
-    let series = measure::series(&datasets, metric);
     let hover = RwSignal::new(String::new());
     let empty = series.is_empty();
     let drawn = series.clone();
@@ -557,4 +562,77 @@ async fn fetch_text(path: &str) -> Result<String, String> {
         return Err(format!("{path}: HTTP {}", response.status()));
     }
     response.text().await.map_err(|e| format!("{path}: {e}"))
+}
+
+/// The simulator's prediction: objectives and request shape in, most users under them and
+/// curves out. Labelled simulated everywhere.
+#[component]
+fn Predicted(
+    selection: RwSignal<Selection>,
+    prediction: Memo<Result<plan::Prediction, String>>,
+) -> impl IntoView {
+    let number = move |label: &'static str,
+                       id: &'static str,
+                       get: fn(&Selection) -> f64,
+                       put: fn(&mut Selection, f64)| {
+        view! {
+            <label>
+                {label}
+                <input
+                    id=id
+                    type="number"
+                    min="1"
+                    prop:value=move || selection.with(|s| get(s).to_string())
+                    on:change=move |ev| {
+                        if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                            if v > 0.0 {
+                                selection.update(|s| put(s, v));
+                            }
+                        }
+                    }
+                />
+            </label>
+        }
+    };
+    view! {
+        <section class="prediction" aria-labelledby="prediction-title">
+            <h3 id="prediction-title">"Under load (simulated prediction)"</h3>
+            <form class="inputs" on:submit=|ev| ev.prevent_default()>
+                {number("Prompt tokens", "prompt", |s| f64::from(s.prompt_tokens), |s, v| s.prompt_tokens = v as u32)}
+                {number("Output tokens", "output", |s| f64::from(s.output_tokens), |s, v| s.output_tokens = v as u32)}
+                {number("TTFT p95 objective (ms)", "ttft", |s| s.slo_ttft_ms, |s, v| s.slo_ttft_ms = v)}
+                {number("TPOT p95 objective (ms)", "tpot", |s| s.slo_tpot_ms, |s, v| s.slo_tpot_ms = v)}
+            </form>
+            {move || match prediction.get() {
+                Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                Ok(p) => {
+                    let users = p.max_users.map_or("none".to_string(), |u| u.to_string());
+                    let series = |points: Vec<(f64, f64)>, what: &str| vec![measure::Series {
+                        label: format!("{what} (simulated prediction)"),
+                        dataset: "prediction".into(),
+                        prompt_tokens: selection.with(|s| s.prompt_tokens),
+                        points,
+                        simulated: true,
+                    }];
+                    view! {
+                        <dl class="headline">
+                            <div><dt>"Users under the objectives (simulated)"</dt><dd>
+                                <span class="value" data-metric="predicted_max_users" data-value=p.max_users.map_or("null".to_string(), |u| u.to_string())>{users}</span>
+                                {p.breaks.clone().map(|(at, why)| format!(" · at {at}: {why}"))}
+                            </dd></div>
+                            <div><dt>"Output at that load (simulated)"</dt><dd>
+                                <span class="value" data-metric="predicted_output_tok_s" data-value=p.output_tok_s.map_or("null".to_string(), raw)>{p.output_tok_s.map_or("-".into(), |v| format!("{v:.0}"))}</span>" tok/s in all, "
+                                <span data-metric="predicted_per_user_output_tok_s" data-value=p.per_user_tok_s.map_or("null".to_string(), raw)>{p.per_user_tok_s.map_or("-".into(), |v| format!("{v:.1}"))}</span>" per user"
+                            </dd></div>
+                        </dl>
+                        <div class="charts">
+                            <Chart metric=Metric::OutputTokS series=series(p.throughput_curve.clone(), "output tok/s")/>
+                            <Chart metric=Metric::TtftP95 series=series(p.ttft_curve.clone(), "TTFT p95")/>
+                        </div>
+                        <p class="note">"A first-order prediction (roofline step times, vLLM-like scheduling), not yet calibrated on measurements."</p>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
 }

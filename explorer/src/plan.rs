@@ -31,6 +31,14 @@ pub struct Selection {
     pub context: Option<u32>,
     /// `gpu_memory_utilization`.
     pub gpu_memory_utilization: f64,
+    /// Prompt tokens of the predicted chat request.
+    pub prompt_tokens: u32,
+    /// Output tokens of the predicted chat request.
+    pub output_tokens: u32,
+    /// Objective on TTFT p95, ms.
+    pub slo_ttft_ms: f64,
+    /// Objective on TPOT p95, ms.
+    pub slo_tpot_ms: f64,
 }
 
 impl Default for Selection {
@@ -43,9 +51,27 @@ impl Default for Selection {
             kv_cache_dtype: "auto".to_string(),
             context: None,
             gpu_memory_utilization: 0.9,
+            prompt_tokens: DEFAULT_PROMPT,
+            output_tokens: DEFAULT_OUTPUT,
+            slo_ttft_ms: DEFAULT_SLO_TTFT_MS,
+            slo_tpot_ms: DEFAULT_SLO_TPOT_MS,
         }
     }
 }
+
+/// A chat request the prediction assumes unless told otherwise: a page of context, a few
+/// paragraphs of answer.
+pub const DEFAULT_PROMPT: u32 = 1024;
+/// See [`DEFAULT_PROMPT`].
+pub const DEFAULT_OUTPUT: u32 = 256;
+/// What a chat user accepts before the answer starts: 2 s.
+pub const DEFAULT_SLO_TTFT_MS: f64 = 2000.0;
+/// What a chat user accepts between tokens: 100 ms (10 tokens/s, faster than reading).
+pub const DEFAULT_SLO_TPOT_MS: f64 = 100.0;
+/// The most users a prediction searches up to.
+pub const PREDICTION_CEILING: u32 = 256;
+/// Fewest simulated requests per probe, as `jauge limit --min-requests`'s default.
+pub const PREDICTION_MIN_REQUESTS: u32 = 40;
 
 impl Selection {
     /// Reads a URL query (`?model=…&gpu=…&gpus=…&quant=…&context=…&kv=…&util=…`); missing or
@@ -66,6 +92,34 @@ impl Selection {
                 "context" => s.context = value.parse().ok().filter(|c| *c > 0),
                 "util" => {
                     s.gpu_memory_utilization = value.parse().unwrap_or(s.gpu_memory_utilization)
+                }
+                "prompt" => {
+                    s.prompt_tokens = value
+                        .parse()
+                        .ok()
+                        .filter(|v| *v > 0)
+                        .unwrap_or(s.prompt_tokens)
+                }
+                "output" => {
+                    s.output_tokens = value
+                        .parse()
+                        .ok()
+                        .filter(|v| *v > 0)
+                        .unwrap_or(s.output_tokens)
+                }
+                "ttft" => {
+                    s.slo_ttft_ms = value
+                        .parse()
+                        .ok()
+                        .filter(|v: &f64| *v > 0.0)
+                        .unwrap_or(s.slo_ttft_ms)
+                }
+                "tpot" => {
+                    s.slo_tpot_ms = value
+                        .parse()
+                        .ok()
+                        .filter(|v: &f64| *v > 0.0)
+                        .unwrap_or(s.slo_tpot_ms)
                 }
                 _ => {}
             }
@@ -92,6 +146,24 @@ impl Selection {
         }
         if self.gpu_memory_utilization != 0.9 {
             q.push_str(&format!("&util={}", self.gpu_memory_utilization));
+        }
+        for (key, value, default) in [
+            (
+                "prompt",
+                f64::from(self.prompt_tokens),
+                f64::from(DEFAULT_PROMPT),
+            ),
+            (
+                "output",
+                f64::from(self.output_tokens),
+                f64::from(DEFAULT_OUTPUT),
+            ),
+            ("ttft", self.slo_ttft_ms, DEFAULT_SLO_TTFT_MS),
+            ("tpot", self.slo_tpot_ms, DEFAULT_SLO_TPOT_MS),
+        ] {
+            if value != default {
+                q.push_str(&format!("&{key}={value}"));
+            }
         }
         q
     }
@@ -133,6 +205,109 @@ impl Selection {
             ..SizingRequest::new(model, gpu)
         };
         size(&request).map_err(|e| e.to_string())
+    }
+}
+
+/// What the simulator predicts for the selection under load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// The most users whose TTFT and TPOT p95 meet the objectives.
+    pub max_users: Option<u32>,
+    /// The fewest that do not, and why.
+    pub breaks: Option<(u32, String)>,
+    /// Output tok/s, all users, at `max_users`.
+    pub output_tok_s: Option<f64>,
+    /// Output tok/s one user sees at `max_users`.
+    pub per_user_tok_s: Option<f64>,
+    /// (users, output tok/s) over 1, 2, 4, … 256 users.
+    pub throughput_curve: Vec<(f64, f64)>,
+    /// (users, TTFT p95 ms) over the same.
+    pub ttft_curve: Vec<(f64, f64)>,
+}
+
+impl Selection {
+    /// Predicts the selection under load with the discrete-event simulator: the most users
+    /// under the objectives (the search of `jauge limit --simulate`) and the curves.
+    ///
+    /// # Errors
+    /// The sizing's message, or "does not fit".
+    pub fn predict(&self, model: &ModelSpec) -> Result<Prediction, String> {
+        let cat = Catalogue::builtin();
+        let gpu = cat.gpu(&self.gpu).map_err(|e| e.to_string())?;
+        let quant = match &self.quant {
+            Some(q) => Some(cat.quant(q).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let kv_cache_dtype: KvCacheDtype = self
+            .kv_cache_dtype
+            .parse()
+            .map_err(|e: String| format!("KV cache: {e}"))?;
+        let context = self.context_for(model);
+        let request = SizingRequest {
+            gpu_count: self.gpus,
+            quant,
+            kv_cache_dtype,
+            max_model_len: Some(context),
+            gpu_memory_utilization: self.gpu_memory_utilization,
+            ..SizingRequest::new(model, gpu)
+        };
+        if self.prompt_tokens + self.output_tokens > context {
+            return Err(format!(
+                "a request of {} + {} tokens does not fit the {context}-token context",
+                self.prompt_tokens, self.output_tokens
+            ));
+        }
+        let slo = jauge::aggregate::Slo {
+            ttft_ms: Some(self.slo_ttft_ms),
+            tpot_ms: Some(self.slo_tpot_ms),
+        };
+        let found = jauge::sim::max_users(
+            &request,
+            self.prompt_tokens,
+            self.output_tokens,
+            slo,
+            95,
+            PREDICTION_CEILING,
+            PREDICTION_MIN_REQUESTS,
+        )
+        .map_err(|e| e.to_string())?;
+        let engine = jauge::sim::engine_for(&request).map_err(|e| e.to_string())?;
+        let (mut throughput_curve, mut ttft_curve) = (Vec::new(), Vec::new());
+        let mut users = 1;
+        while users <= PREDICTION_CEILING {
+            let load = jauge::sim::SimLoad {
+                concurrency: users,
+                prompt_tokens: self.prompt_tokens,
+                output_tokens: self.output_tokens,
+                requests: (2 * users).max(16),
+                rate_rps: None,
+                seed: 0,
+            };
+            let (records, _) = jauge::sim::simulate(&engine, &load);
+            let step = jauge::aggregate::step(
+                users,
+                self.prompt_tokens,
+                self.output_tokens,
+                &records,
+                slo,
+            );
+            throughput_curve.push((f64::from(users), step.throughput.output_tok_s));
+            if let Some(t) = step.latency.ttft_ms {
+                ttft_curve.push((f64::from(users), t.p95));
+            }
+            users *= 2;
+        }
+        Ok(Prediction {
+            max_users: found.max_users,
+            breaks: found.breaks_at.zip(found.why),
+            output_tok_s: found.at_max.as_ref().map(|s| s.throughput.output_tok_s),
+            per_user_tok_s: found
+                .at_max
+                .as_ref()
+                .and_then(|s| s.throughput.per_user_output_tok_s),
+            throughput_curve,
+            ttft_curve,
+        })
     }
 }
 
@@ -274,6 +449,10 @@ mod tests {
             kv_cache_dtype: "fp8".into(),
             context: Some(4096),
             gpu_memory_utilization: 0.85,
+            prompt_tokens: 2000,
+            output_tokens: 100,
+            slo_ttft_ms: 500.0,
+            slo_tpot_ms: 50.0,
         };
         assert_eq!(Selection::from_query(&s.to_query()), s);
         assert_eq!(Selection::from_query(""), Selection::default());
@@ -304,6 +483,29 @@ mod tests {
         let total: f64 = bar.iter().map(|b| b.percent).sum();
         assert!(total <= 100.0 + 1e-9, "{total}");
         assert_eq!(bar[0].percent, 100.0, "weights alone fill the GPU");
+    }
+
+    #[test]
+    fn the_prediction_matches_the_simulated_limit_search() {
+        let s = Selection::from_query("?model=mistral-7b-v0.3&gpu=a100-40gb&prompt=512&output=128");
+        let m = model("mistral-7b-v0.3");
+        let p = s.predict(m).unwrap();
+        let cat = Catalogue::builtin();
+        let request = SizingRequest {
+            max_model_len: Some(8192),
+            ..SizingRequest::new(m, cat.gpu("a100-40gb").unwrap())
+        };
+        let slo = jauge::aggregate::Slo {
+            ttft_ms: Some(2000.0),
+            tpot_ms: Some(100.0),
+        };
+        let found = jauge::sim::max_users(&request, 512, 128, slo, 95, 256, 40).unwrap();
+        assert_eq!(p.max_users, found.max_users);
+        assert_eq!(p.throughput_curve.len(), 9);
+        assert!(p
+            .throughput_curve
+            .windows(2)
+            .all(|w| w[1].1 >= w[0].1 * 0.99));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::cli::LimitArgs;
 use crate::exit::bad_input;
 use crate::session::{set_limit, Grid, Session};
 use crate::table::render;
+use jauge::sim::next_probe;
 
 /// A probe's verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,44 +40,10 @@ pub fn judge(step: &Step, slo: Slo, percentile: u32, max_error_rate: f64) -> Pro
             format!("{} of {sent} requests failed", step.requests.failed),
         );
     }
-    let pick = |s: Option<jauge::dataset::Summary>| {
-        s.map(|s| match percentile {
-            50 => s.p50,
-            90 => s.p90,
-            99 => s.p99,
-            _ => s.p95,
-        })
-    };
-    if let (Some(limit), Some(v)) = (slo.ttft_ms, pick(step.latency.ttft_ms)) {
-        if v > limit {
-            return Probe::Fail(
-                LimitReason::SloTtft,
-                format!("TTFT p{percentile} {v:.0} ms > {limit:.0} ms"),
-            );
-        }
-    }
-    if let (Some(limit), Some(v)) = (slo.tpot_ms, pick(step.latency.tpot_ms)) {
-        if v > limit {
-            return Probe::Fail(
-                LimitReason::SloTpot,
-                format!("TPOT p{percentile} {v:.1} ms > {limit:.1} ms"),
-            );
-        }
-    }
-    Probe::Pass
-}
-
-/// The next concurrency to probe, given the largest that passed and the smallest that failed
-/// so far; `None` when the limit is found (they are adjacent) or the ceiling held.
-pub fn next_probe(passed: Option<u32>, failed: Option<u32>, ceiling: u32) -> Option<u32> {
-    match (passed, failed) {
-        (None, None) => Some(1),
-        (Some(p), None) if p >= ceiling => None,
-        (Some(p), None) => Some((p * 2).min(ceiling)),
-        (None, Some(1)) => None,
-        (None, Some(f)) => Some(f / 2),
-        (Some(p), Some(f)) if f - p <= 1 => None,
-        (Some(p), Some(f)) => Some(p + (f - p) / 2),
+    match jauge::sim::meets(step, slo, percentile) {
+        Ok(()) => Probe::Pass,
+        Err(why) if why.starts_with("TTFT") => Probe::Fail(LimitReason::SloTtft, why),
+        Err(why) => Probe::Fail(LimitReason::SloTpot, why),
     }
 }
 
@@ -290,34 +257,23 @@ fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
     };
     let mut rows = Vec::new();
     for &prompt_tokens in &run.prompt_tokens {
-        let (mut passed, mut failed): (Option<u32>, Option<u32>) = (None, None);
-        let mut why = String::from("held up to --max-concurrency");
-        while let Some(concurrency) = next_probe(passed, failed, args.max_concurrency) {
-            let load = jauge::sim::SimLoad {
-                concurrency,
-                prompt_tokens,
-                output_tokens: run.output_tokens,
-                requests: run
-                    .requests_per_step
-                    .unwrap_or((3 * concurrency).max(args.min_requests)),
-                rate_rps: None,
-                seed: run.seed,
-            };
-            let (step, _) = jauge::sim::simulate_step(&request, &load, slo)
-                .map_err(|e| bad_input(e.to_string()))?;
-            match judge(&step, slo, args.percentile, run.max_error_rate) {
-                Probe::Pass => passed = Some(concurrency),
-                Probe::Fail(_, detail) => {
-                    failed = Some(concurrency);
-                    why = detail;
-                }
-            }
-        }
+        let found = jauge::sim::max_users(
+            &request,
+            prompt_tokens,
+            run.output_tokens,
+            slo,
+            args.percentile,
+            args.max_concurrency,
+            args.min_requests,
+        )
+        .map_err(|e| bad_input(e.to_string()))?;
         rows.push(vec![
             prompt_tokens.to_string(),
-            passed.map_or("-".into(), |c| c.to_string()),
-            failed.map_or("-".into(), |c| c.to_string()),
-            why,
+            found.max_users.map_or("-".into(), |c| c.to_string()),
+            found.breaks_at.map_or("-".into(), |c| c.to_string()),
+            found
+                .why
+                .unwrap_or_else(|| "held up to --max-concurrency".into()),
         ]);
     }
     println!(

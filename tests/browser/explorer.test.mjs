@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { serve, launch, jaugeSize, readMetrics, root } from './harness.mjs';
 
@@ -100,6 +101,18 @@ test('a pasted config.json is sized like jauge size --model config.json', async 
   await page.fill('#config', '{"architectures": ["FooForCausalLM"]}');
   await page.dispatchEvent('#config', 'change');
   await page.waitForFunction(() => document.querySelector('#config-error').textContent.includes('missing field'));
+});
+
+test('the prediction under load equals jauge limit --simulate', async () => {
+  await page.goto(`${site.base}/?model=mistral-7b-v0.3&gpu=a100-40gb`);
+  await page.waitForSelector('[data-metric="predicted_max_users"]');
+  const shown = await readMetrics(page);
+  const out = execFileSync(process.env.JAUGE_BIN ?? join(root, 'target/debug/jauge'), ['limit', '--simulate', '--catalog-model', 'mistral-7b-v0.3',
+    '--gpu', 'a100-40gb', '--max-model-len', '8192', '--slo-ttft-ms', '2000', '--slo-tpot-ms', '100', '--prompt-tokens', '1024', '--output-tokens', '256'], { encoding: 'utf8' });
+  const row = out.split('\n').find((l) => l.trim().startsWith('1024'));
+  assert.equal(shown.predicted_max_users, row.trim().split(/\s+/)[1]);
+  assert.match(await page.textContent('.prediction'), /simulated/);
+  await page.screenshot({ path: join(shots, 'prediction.png'), fullPage: true });
 });
 
 test('the page reads on a phone', async () => {

@@ -270,5 +270,129 @@ pub fn simulate_step(
     Ok((step, stats))
 }
 
+/// The next concurrency to probe in a search for the most users that meet objectives, given
+/// the largest that passed and the smallest that failed so far: double until one fails, then
+/// bisect; `None` when they are adjacent or the ceiling held.
+///
+/// ```
+/// use jauge::sim::next_probe;
+/// assert_eq!(next_probe(None, None, 64), Some(1));
+/// assert_eq!(next_probe(Some(8), None, 64), Some(16));
+/// assert_eq!(next_probe(Some(8), Some(16), 64), Some(12));
+/// assert_eq!(next_probe(Some(10), Some(11), 64), None);
+/// ```
+pub fn next_probe(passed: Option<u32>, failed: Option<u32>, ceiling: u32) -> Option<u32> {
+    match (passed, failed) {
+        (None, None) => Some(1),
+        (Some(p), None) if p >= ceiling => None,
+        (Some(p), None) => Some((p * 2).min(ceiling)),
+        (None, Some(1)) => None,
+        (None, Some(f)) => Some(f / 2),
+        (Some(p), Some(f)) if f - p <= 1 => None,
+        (Some(p), Some(f)) => Some(p + (f - p) / 2),
+    }
+}
+
+/// Whether a step meets objectives on the p-th percentile (50, 90, 95 or 99) of TTFT and TPOT
+/// with every request completed; the failed objective in words otherwise.
+///
+/// ```
+/// let step = jauge::dataset::example().steps[0].clone(); // TTFT p50 120 ms, p95 204 ms
+/// let slo = jauge::aggregate::Slo { ttft_ms: Some(150.0), tpot_ms: None };
+/// assert!(jauge::sim::meets(&step, slo, 50).is_ok());
+/// assert!(jauge::sim::meets(&step, slo, 95).is_err());
+/// ```
+pub fn meets(step: &Step, slo: Slo, percentile: u32) -> Result<(), String> {
+    let pick = |s: Option<crate::dataset::Summary>| {
+        s.map(|s| match percentile {
+            50 => s.p50,
+            90 => s.p90,
+            99 => s.p99,
+            _ => s.p95,
+        })
+    };
+    if let (Some(limit), Some(v)) = (slo.ttft_ms, pick(step.latency.ttft_ms)) {
+        if v > limit {
+            return Err(format!("TTFT p{percentile} {v:.0} ms > {limit:.0} ms"));
+        }
+    }
+    if let (Some(limit), Some(v)) = (slo.tpot_ms, pick(step.latency.tpot_ms)) {
+        if v > limit {
+            return Err(format!("TPOT p{percentile} {v:.1} ms > {limit:.1} ms"));
+        }
+    }
+    Ok(())
+}
+
+/// The answer of a simulated search for the most users under objectives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaxUsers {
+    /// The most users that met the objectives (`None`: not even one).
+    pub max_users: Option<u32>,
+    /// The fewest that did not (`None`: the ceiling held).
+    pub breaks_at: Option<u32>,
+    /// Why it breaks there.
+    pub why: Option<String>,
+    /// The step simulated at `max_users`.
+    pub at_max: Option<Step>,
+}
+
+/// The most simultaneous users whose p-th percentile TTFT and TPOT meet `slo`, simulated:
+/// the climb-and-bisect search of `jauge limit`, each probe `max(min_requests, 3 × users)`
+/// simulated requests.
+///
+/// # Errors
+/// When the deployment cannot be sized or does not fit ([`engine_for`]).
+///
+/// ```
+/// use jauge::catalogue::Catalogue;
+/// let cat = Catalogue::builtin();
+/// let r = jauge::sizing::SizingRequest::new(cat.model("mistral-7b-v0.3")?, cat.gpu("a100-40gb")?);
+/// let slo = jauge::aggregate::Slo { ttft_ms: Some(2000.0), tpot_ms: Some(100.0) };
+/// let found = jauge::sim::max_users(&r, 512, 128, slo, 95, 256, 40)?;
+/// assert!(found.max_users.unwrap() > 8);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn max_users(
+    request: &SizingRequest<'_>,
+    prompt_tokens: u32,
+    output_tokens: u32,
+    slo: Slo,
+    percentile: u32,
+    ceiling: u32,
+    min_requests: u32,
+) -> Result<MaxUsers, SizingError> {
+    let engine = engine_for(request)?;
+    let mut found = MaxUsers {
+        max_users: None,
+        breaks_at: None,
+        why: None,
+        at_max: None,
+    };
+    while let Some(concurrency) = next_probe(found.max_users, found.breaks_at, ceiling.max(1)) {
+        let load = SimLoad {
+            concurrency,
+            prompt_tokens,
+            output_tokens,
+            requests: (3 * concurrency).max(min_requests),
+            rate_rps: None,
+            seed: 0,
+        };
+        let (records, _) = simulate(&engine, &load);
+        let step = aggregate::step(concurrency, prompt_tokens, output_tokens, &records, slo);
+        match meets(&step, slo, percentile) {
+            Ok(()) => {
+                found.max_users = Some(concurrency);
+                found.at_max = Some(step);
+            }
+            Err(why) => {
+                found.breaks_at = Some(concurrency);
+                found.why = Some(why);
+            }
+        }
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests;
