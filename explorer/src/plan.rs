@@ -93,34 +93,10 @@ impl Selection {
                 "util" => {
                     s.gpu_memory_utilization = value.parse().unwrap_or(s.gpu_memory_utilization)
                 }
-                "prompt" => {
-                    s.prompt_tokens = value
-                        .parse()
-                        .ok()
-                        .filter(|v| *v > 0)
-                        .unwrap_or(s.prompt_tokens)
-                }
-                "output" => {
-                    s.output_tokens = value
-                        .parse()
-                        .ok()
-                        .filter(|v| *v > 0)
-                        .unwrap_or(s.output_tokens)
-                }
-                "ttft" => {
-                    s.slo_ttft_ms = value
-                        .parse()
-                        .ok()
-                        .filter(|v: &f64| *v > 0.0)
-                        .unwrap_or(s.slo_ttft_ms)
-                }
-                "tpot" => {
-                    s.slo_tpot_ms = value
-                        .parse()
-                        .ok()
-                        .filter(|v: &f64| *v > 0.0)
-                        .unwrap_or(s.slo_tpot_ms)
-                }
+                "prompt" => s.prompt_tokens = positive(&value).unwrap_or(s.prompt_tokens),
+                "output" => s.output_tokens = positive(&value).unwrap_or(s.output_tokens),
+                "ttft" => s.slo_ttft_ms = positive(&value).unwrap_or(s.slo_ttft_ms),
+                "tpot" => s.slo_tpot_ms = positive(&value).unwrap_or(s.slo_tpot_ms),
                 _ => {}
             }
         }
@@ -184,6 +160,17 @@ impl Selection {
 
     /// Sizes the selection with another GPU kind and count (for the ranking).
     fn size_on(&self, model: &ModelSpec, gpu: &str, gpus: u32) -> Result<Sizing, String> {
+        size(&self.request(model, gpu, gpus)?).map_err(|e| e.to_string())
+    }
+
+    /// The sizing request of the selection on `gpus` GPUs of kind `gpu`, served with
+    /// `--max-model-len` set to the context.
+    fn request<'a>(
+        &self,
+        model: &'a ModelSpec,
+        gpu: &str,
+        gpus: u32,
+    ) -> Result<SizingRequest<'a>, String> {
         let cat = Catalogue::builtin();
         let gpu = cat.gpu(gpu).map_err(|e| e.to_string())?;
         let quant = match &self.quant {
@@ -195,7 +182,7 @@ impl Selection {
             .parse()
             .map_err(|e: String| format!("KV cache: {e}"))?;
         let context = self.context_for(model);
-        let request = SizingRequest {
+        Ok(SizingRequest {
             gpu_count: gpus,
             quant,
             kv_cache_dtype,
@@ -203,8 +190,7 @@ impl Selection {
             context_tokens: Some(context),
             gpu_memory_utilization: self.gpu_memory_utilization,
             ..SizingRequest::new(model, gpu)
-        };
-        size(&request).map_err(|e| e.to_string())
+        })
     }
 }
 
@@ -232,25 +218,8 @@ impl Selection {
     /// # Errors
     /// The sizing's message, or "does not fit".
     pub fn predict(&self, model: &ModelSpec) -> Result<Prediction, String> {
-        let cat = Catalogue::builtin();
-        let gpu = cat.gpu(&self.gpu).map_err(|e| e.to_string())?;
-        let quant = match &self.quant {
-            Some(q) => Some(cat.quant(q).map_err(|e| e.to_string())?),
-            None => None,
-        };
-        let kv_cache_dtype: KvCacheDtype = self
-            .kv_cache_dtype
-            .parse()
-            .map_err(|e: String| format!("KV cache: {e}"))?;
+        let request = self.request(model, &self.gpu, self.gpus)?;
         let context = self.context_for(model);
-        let request = SizingRequest {
-            gpu_count: self.gpus,
-            quant,
-            kv_cache_dtype,
-            max_model_len: Some(context),
-            gpu_memory_utilization: self.gpu_memory_utilization,
-            ..SizingRequest::new(model, gpu)
-        };
         if self.prompt_tokens + self.output_tokens > context {
             return Err(format!(
                 "a request of {} + {} tokens does not fit the {context}-token context",
@@ -396,6 +365,11 @@ pub fn ranking(selection: &Selection, model: &ModelSpec) -> (Vec<RankRow>, usize
 /// A number exactly as `jauge size --json` writes it, for `data-value`.
 pub fn raw(value: f64) -> String {
     serde_json::Value::from(value).to_string()
+}
+
+/// A number above zero, or `None`.
+fn positive<T: std::str::FromStr + PartialOrd + Default>(text: &str) -> Option<T> {
+    text.parse().ok().filter(|v| *v > T::default())
 }
 
 fn encode(text: &str) -> String {
