@@ -415,7 +415,15 @@ fn Measurements() -> impl IntoView {
                 <p class="error" role="alert" id="dataset-error">{move || load_error.get()}</p>
             </div>
             {move || {
-                let chosen = loaded.get();
+                // Each measured dataset is drawn with the simulator's prediction beside it.
+                let chosen: Vec<Loaded> = loaded
+                    .get()
+                    .into_iter()
+                    .flat_map(|l| {
+                        let predicted = measure::prediction_of(&l);
+                        std::iter::once(l).chain(predicted)
+                    })
+                    .collect();
                 if chosen.is_empty() {
                     return view! { <p class="empty">"Choose or drop datasets to see their curves."</p> }.into_any();
                 }

@@ -166,6 +166,56 @@ pub fn series(datasets: &[Loaded], metric: Metric) -> Vec<Series> {
     out
 }
 
+/// The simulator's prediction of a measured dataset's deployment over the same grid, as a
+/// dataset of its own (labelled simulated), so that it is drawn beside the measured points.
+/// `None` when the deployment is not in the catalogue or does not fit.
+pub fn prediction_of(loaded: &Loaded) -> Option<Loaded> {
+    let d = &loaded.dataset;
+    if d.source == Source::Simulated {
+        return None;
+    }
+    let cat = jauge::catalogue::Catalogue::builtin();
+    let model = cat
+        .model(d.deployment.model.catalogue_id.as_deref()?)
+        .ok()?;
+    let gpu = cat.gpu(d.deployment.gpus.catalogue_id.as_deref()?).ok()?;
+    let quant = cat.quant(&d.deployment.quantization).ok();
+    let settings = &d.deployment.engine.settings;
+    let request = jauge::sizing::SizingRequest {
+        gpu_count: d.deployment.gpus.count,
+        quant,
+        max_model_len: settings.max_model_len,
+        gpu_memory_utilization: settings.gpu_memory_utilization.unwrap_or(0.9),
+        max_num_seqs: settings.max_num_seqs,
+        max_num_batched_tokens: settings.max_num_batched_tokens,
+        ..jauge::sizing::SizingRequest::new(model, gpu)
+    };
+    let mut predicted = d.clone();
+    predicted.source = Source::Simulated;
+    predicted.steps = d
+        .steps
+        .iter()
+        .filter_map(|step| {
+            let load = jauge::sim::SimLoad {
+                concurrency: step.concurrency,
+                prompt_tokens: step.prompt_tokens,
+                output_tokens: step.output_tokens,
+                requests: step.requests.sent.max(1),
+                rate_rps: None,
+                seed: 0,
+            };
+            jauge::sim::simulate_step(&request, &load, Default::default())
+                .ok()
+                .map(|(s, _)| s)
+        })
+        .collect();
+    (!predicted.steps.is_empty()).then(|| Loaded {
+        name: format!("{} (prediction)", loaded.name),
+        dataset: predicted,
+        own: false,
+    })
+}
+
 /// The series as CSV: `dataset,source,prompt_tokens,concurrency,<metric>`.
 pub fn csv(series: &[Series], metric: Metric) -> String {
     let mut out = format!(
@@ -257,6 +307,22 @@ mod tests {
             series(&[loaded()], Metric::GpuMemory).is_empty(),
             "no telemetry, no series"
         );
+    }
+
+    #[test]
+    fn a_measured_dataset_gets_a_simulated_prediction_on_the_same_grid() {
+        let mut measured = loaded();
+        assert!(
+            prediction_of(&measured).is_none(),
+            "no prediction of a simulation"
+        );
+        measured.dataset.source = Source::Measured;
+        let p = prediction_of(&measured).unwrap();
+        assert_eq!(p.dataset.source, Source::Simulated);
+        assert_eq!(p.dataset.steps.len(), measured.dataset.steps.len());
+        assert!(series(&[p], Metric::OutputTokS)[0]
+            .label
+            .ends_with("(simulated)"));
     }
 
     #[test]

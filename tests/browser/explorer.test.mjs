@@ -3,7 +3,7 @@
 // a phone-width layout. Screenshots go to target/browser-screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { serve, launch, jaugeSize, readMetrics, root } from './harness.mjs';
@@ -66,7 +66,7 @@ test('a published dataset is charted on a non-blank canvas', async () => {
   await page.goto(`${site.base}/`);
   await page.waitForSelector('.datasets input[type=checkbox]');
   await page.check('.datasets input[type=checkbox] >> nth=0');
-  const canvas = await page.waitForSelector('[data-chart="output_tok_s"] canvas');
+  const canvas = await page.waitForSelector('.measurements [data-chart="output_tok_s"] canvas');
   await page.waitForTimeout(200);
   const inked = await canvas.evaluate((c) => {
     const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -75,7 +75,7 @@ test('a published dataset is charted on a non-blank canvas', async () => {
     return coloured;
   });
   assert.ok(inked > 2000, `only ${inked} inked pixels`);
-  assert.match(await page.textContent('.charts'), /simulated/i);
+  assert.match(await page.textContent('.measurements .charts'), /simulated/i);
   await page.screenshot({ path: join(shots, 'measurements.png'), fullPage: true });
 });
 
@@ -83,6 +83,18 @@ test('a malformed dropped dataset shows its error with the JSON path', async () 
   await page.setInputFiles('#own-dataset', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"schema": "jauge.dataset/v1", "source": "measured"}') });
   await page.waitForFunction(() => document.querySelector('#dataset-error').textContent.length > 0);
   assert.match(await page.textContent('#dataset-error'), /bad\.json: .*missing field `provenance`/);
+});
+
+test('a measured dataset is drawn with the prediction beside it', async () => {
+  await page.goto(`${site.base}/`);
+  await page.waitForSelector('#own-dataset');
+  const measured = JSON.parse(readFileSync(join(root, 'datasets/simulated/mistral-7b-v0.3-a100-40gb.json'), 'utf8'));
+  measured.source = 'measured'; // a stand-in: the page must draw a prediction beside measured points
+  await page.setInputFiles('#own-dataset', { name: 'measured.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(measured)) });
+  await page.waitForSelector('.measurements [data-chart="output_tok_s"] canvas');
+  const legend = await page.textContent('.measurements [data-chart="output_tok_s"] .legend');
+  assert.match(legend, /\(simulated\)/);
+  assert.match(legend, /prompt 128(?! \(simulated\))/);
 });
 
 test('a pasted config.json is sized like jauge size --model config.json', async () => {
