@@ -6,8 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// jauge — how many people can use this model on this GPU, how fast, with how much context?
 ///
-/// Sizes deployments the way vLLM does, checks datasets of measured or simulated load runs,
-/// and keeps the published datasets' index.
+/// Sizes deployments the way vLLM does, measures OpenAI-compatible servers (or its built-in
+/// simulated one) concurrency × prompt size until they break, finds the most users under latency
+/// objectives, predicts all of it with a simulator, and checks and compares the datasets.
 #[derive(Debug, Parser)]
 #[command(name = "jauge", version, about, long_about, propagate_version = true)]
 pub struct Cli {
