@@ -174,22 +174,7 @@ pub fn prediction_of(loaded: &Loaded) -> Option<Loaded> {
     if d.source == Source::Simulated {
         return None;
     }
-    let cat = jauge::catalogue::Catalogue::builtin();
-    let model = cat
-        .model(d.deployment.model.catalogue_id.as_deref()?)
-        .ok()?;
-    let gpu = cat.gpu(d.deployment.gpus.catalogue_id.as_deref()?).ok()?;
-    let quant = cat.quant(&d.deployment.quantization).ok();
-    let settings = &d.deployment.engine.settings;
-    let request = jauge::sizing::SizingRequest {
-        gpu_count: d.deployment.gpus.count,
-        quant,
-        max_model_len: settings.max_model_len,
-        gpu_memory_utilization: settings.gpu_memory_utilization.unwrap_or(0.9),
-        max_num_seqs: settings.max_num_seqs,
-        max_num_batched_tokens: settings.max_num_batched_tokens,
-        ..jauge::sizing::SizingRequest::new(model, gpu)
-    };
+    let request = jauge::sim::request_for(d)?;
     let mut predicted = d.clone();
     predicted.source = Source::Simulated;
     predicted.steps = d

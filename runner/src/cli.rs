@@ -99,6 +99,17 @@ pub enum Command {
     ///   jauge simulate --model llama-3-70b --gpu a100-40gb --gpus 2 --quant awq --slo-ttft-ms 2000 --out sim.json
     #[command(verbatim_doc_comment)]
     Simulate(Box<SimulateArgs>),
+    /// Fit the performance model's efficiency factors on measured datasets.
+    ///
+    /// Per (GPU, engine, quantisation), fits the share of datasheet bandwidth and compute and
+    /// the per-step overhead that best predict the measured TTFT, TPOT and output tok/s, and
+    /// reports the error of each dataset predicted by a fit on the others (leave one out), next
+    /// to the error of the uncalibrated defaults. Simulated datasets are ignored.
+    ///
+    /// Example:
+    ///   jauge calibrate datasets/measured/*.json --out calibration.json
+    #[command(verbatim_doc_comment)]
+    Calibrate(CalibrateArgs),
     /// Run the simulated OpenAI-compatible server (timing from jauge's models).
     ///
     /// Serves /v1/models, /v1/completions, /v1/chat/completions (streamed or not), /tokenize,
@@ -497,4 +508,19 @@ pub struct SimulateArgs {
     /// Seed (arrivals).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Use the efficiency factors of a calibration file (jauge calibrate) for this GPU and
+    /// quantisation.
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+}
+
+/// `jauge calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Measured datasets.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the calibration here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }

@@ -5,6 +5,7 @@
 
 /// Request records and their summaries live in the shared library (the simulator makes them too).
 pub use jauge::{aggregate, record};
+pub mod calibrate;
 pub mod cli;
 pub mod client;
 pub mod compare;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Schema(args) => index::schema(&args),
         Command::Index(args) => index::run(&args),
         Command::Run(args) => runtime()?.block_on(run::run(&args)),
+        Command::Calibrate(args) => calibrate::run(&args),
         Command::Compare(args) => compare::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Limit(args) => runtime()?.block_on(limit::run(&args)),

@@ -11,7 +11,7 @@ use jauge::dataset::{
     Provenance, RunStatus, Source, Workload, SCHEMA_V1,
 };
 use jauge::redact::redact_args;
-use jauge::sim::{simulate_step, SimLoad};
+use jauge::sim::{simulate_step_with, SimLoad};
 use jauge::sizing::size;
 
 use crate::cli::SimulateArgs;
@@ -39,12 +39,37 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         ttft_ms: args.slo_ttft_ms,
         tpot_ms: args.slo_tpot_ms,
     };
+    let calibration = match &args.calibration {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                bad_input(format!(
+                    "--calibration {}: cannot read it: {e}",
+                    path.display()
+                ))
+            })?;
+            Some(
+                jauge::calibrate::Calibration::from_json(&text)
+                    .map_err(|e| bad_input(format!("--calibration {}: {e}", path.display())))?,
+            )
+        }
+        None => None,
+    };
     let started = Instant::now();
     let dataset = with_request(
         &args.deployment,
         None,
         |request| -> anyhow::Result<Dataset> {
             let sizing = size(request).map_err(|e| bad_input(e.to_string()))?;
+            let calibrated = calibration
+                .as_ref()
+                .and_then(|c| c.efficiency_for(&request.gpu.id, &sizing.quant));
+            if calibration.is_some() && calibrated.is_none() {
+                return Err(bad_input(format!(
+                    "--calibration has no entry for {} with {}",
+                    request.gpu.id, sizing.quant
+                )));
+            }
+            let efficiency = calibrated.unwrap_or_default();
             let mut steps = Vec::new();
             let mut limits = Vec::new();
             for &prompt in &args.prompt_tokens {
@@ -74,8 +99,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
                         rate_rps: None,
                         seed: args.seed,
                     };
-                    let (step, _) =
-                        simulate_step(request, &load, slo).map_err(|e| bad_input(e.to_string()))?;
+                    let (step, _) = simulate_step_with(request, &load, slo, efficiency)
+                        .map_err(|e| bad_input(e.to_string()))?;
                     let meets =
                         |s: Option<jauge::dataset::Summary>, limit: Option<f64>| match (s, limit) {
                             (Some(s), Some(l)) => s.p95 <= l,
@@ -177,8 +202,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             steps,
             limits,
             notes: vec![format!(
-                "Simulated by jauge's discrete-event simulator (continuous batching over {} KV-cache tokens, first-order roofline step times); not a measurement.",
-                sizing.kv_cache_tokens
+                "Simulated by jauge's discrete-event simulator (continuous batching over {} KV-cache tokens, first-order roofline step times, {}); not a measurement.",
+                sizing.kv_cache_tokens,
+                if calibrated.is_some() { "calibrated efficiency factors" } else { "default efficiency factors" }
             )],
         })
         },

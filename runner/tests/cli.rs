@@ -450,3 +450,87 @@ fn limit_can_answer_from_the_simulator() {
     let users: u32 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(users > 1, "{row}");
 }
+
+#[test]
+fn calibrate_fits_measured_datasets_and_simulate_uses_the_fit() {
+    let dir = temp_dir("calibrate");
+    let mut files = Vec::new();
+    for (name, concurrency, prompt) in [("a", "1,4,16", "256"), ("b", "2,8", "1024")] {
+        let path = dir.join(format!("{name}.json"));
+        let o = jauge(&[
+            "simulate",
+            "--model",
+            "mistral-7b-v0.3",
+            "--gpu",
+            "a100-40gb",
+            "--concurrency",
+            concurrency,
+            "--prompt-tokens",
+            prompt,
+            "--output-tokens",
+            "32",
+            "--requests-per-step",
+            "16",
+            "--out",
+            path.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // Stand-ins for measurements (test data only): the simulator's own output at the
+        // default factors, which the fit must reproduce with a small held-out error.
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("\"source\": \"simulated\"", "\"source\": \"measured\"");
+        std::fs::write(&path, text).unwrap();
+        files.push(path.to_str().unwrap().to_string());
+    }
+    let out = dir.join("calibration.json");
+    let mut args = vec!["calibrate"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--out", out.to_str().unwrap()]);
+    let o = jauge(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert_contains(&text, "a100-40gb · jauge-sim · bf16");
+    assert_contains(&text, "held-out error (leave one out)");
+    let calibration =
+        jauge::calibrate::Calibration::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let held_out = calibration.entries[0].leave_one_out.unwrap();
+    assert!(held_out.mean() < 5.0, "{held_out:?}");
+
+    let sim = dir.join("calibrated.json");
+    let o = jauge(&[
+        "simulate",
+        "--model",
+        "mistral-7b-v0.3",
+        "--gpu",
+        "a100-40gb",
+        "--concurrency",
+        "1,4",
+        "--prompt-tokens",
+        "128",
+        "--calibration",
+        out.to_str().unwrap(),
+        "--out",
+        sim.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(
+        &std::fs::read_to_string(&sim).unwrap(),
+        "calibrated efficiency factors",
+    );
+    let other = jauge(&[
+        "simulate",
+        "--model",
+        "mistral-7b-v0.3",
+        "--gpu",
+        "l4",
+        "--calibration",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(other.status.code(), Some(2));
+    assert_contains(&stderr(&other), "no entry for l4");
+
+    let simulated_only = jauge(&["calibrate", &files[0].replace("a.json", "calibrated.json")]);
+    assert_eq!(simulated_only.status.code(), Some(2));
+    assert_contains(&stderr(&simulated_only), "no measured dataset");
+}

@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod aggregate;
+pub mod calibrate;
 pub mod catalogue;
 pub mod dataset;
 pub mod error;

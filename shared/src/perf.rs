@@ -35,6 +35,32 @@ pub const COMPUTE_EFFICIENCY: f64 = 0.5;
 /// Fixed cost of one engine step (scheduling, kernel launches), seconds; an assumption.
 pub const STEP_OVERHEAD_S: f64 = 0.001;
 
+/// The efficiency factors of the roofline: what share of the datasheet's peaks a real engine
+/// reaches, and a fixed cost per step. [`Efficiency::default`] holds the published-measurement
+/// defaults above; `jauge calibrate` fits them on measured datasets.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Efficiency {
+    /// Share of datasheet memory bandwidth a decode step achieves.
+    pub bandwidth: f64,
+    /// Share of dense tensor throughput a prefill achieves.
+    pub compute: f64,
+    /// Fixed cost of one engine step, seconds.
+    pub step_overhead_s: f64,
+}
+
+impl Default for Efficiency {
+    /// ```
+    /// assert_eq!(jauge::perf::Efficiency::default().bandwidth, 0.8);
+    /// ```
+    fn default() -> Self {
+        Efficiency {
+            bandwidth: BANDWIDTH_EFFICIENCY,
+            compute: COMPUTE_EFFICIENCY,
+            step_overhead_s: STEP_OVERHEAD_S,
+        }
+    }
+}
+
 /// Times engine steps of one deployment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepTimer {
@@ -49,6 +75,7 @@ pub struct StepTimer {
     attention_flops_per_token_pair: f64,
     bandwidth_bytes_s: f64,
     flops_s: f64,
+    step_overhead_s: f64,
 }
 
 impl StepTimer {
@@ -68,6 +95,28 @@ impl StepTimer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(request: &SizingRequest<'_>) -> Result<StepTimer, SizingError> {
+        StepTimer::with_efficiency(request, Efficiency::default())
+    }
+
+    /// The timer with other efficiency factors (a calibration's).
+    ///
+    /// # Errors
+    ///
+    /// The [`SizingError`]s of [`size`].
+    ///
+    /// ```
+    /// use jauge::catalogue::Catalogue;
+    /// use jauge::perf::{Efficiency, StepTimer};
+    /// let cat = Catalogue::builtin();
+    /// let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+    /// let slow = Efficiency { bandwidth: 0.4, ..Efficiency::default() };
+    /// assert!(StepTimer::with_efficiency(&r, slow)?.step_s(0, 0, 1, 100) > StepTimer::new(&r)?.step_s(0, 0, 1, 100));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_efficiency(
+        request: &SizingRequest<'_>,
+        efficiency: Efficiency,
+    ) -> Result<StepTimer, SizingError> {
         let sizing = size(request)?;
         let model = request.model;
         let gpu = request.gpu;
@@ -111,8 +160,9 @@ impl StepTimer {
             attention_flops_per_token_pair: 4.0
                 * (model.num_hidden_layers * model.num_attention_heads * model.head_dim) as f64
                 / tp,
-            bandwidth_bytes_s: gpu.bandwidth_gb_s * 1e9 * BANDWIDTH_EFFICIENCY,
-            flops_s: tflops * 1e12 * COMPUTE_EFFICIENCY,
+            bandwidth_bytes_s: gpu.bandwidth_gb_s * 1e9 * efficiency.bandwidth,
+            flops_s: tflops * 1e12 * efficiency.compute,
+            step_overhead_s: efficiency.step_overhead_s,
         })
     }
 
@@ -156,7 +206,7 @@ impl StepTimer {
                 * (prefill_tokens * prefill_context + decode_context) as f64;
         let compute_s = flops / self.flops_s;
         // A step is bound by the slower of the two; the other overlaps with it.
-        memory_s.max(compute_s) + STEP_OVERHEAD_S
+        memory_s.max(compute_s) + self.step_overhead_s
     }
 }
 

@@ -82,6 +82,26 @@ pub struct SimStats {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn engine_for(request: &SizingRequest<'_>) -> Result<EngineConfig, SizingError> {
+    engine_with(request, crate::perf::Efficiency::default())
+}
+
+/// [`engine_for`] with other efficiency factors (a calibration's).
+///
+/// # Errors
+/// As [`engine_for`].
+///
+/// ```
+/// use jauge::catalogue::Catalogue;
+/// let cat = Catalogue::builtin();
+/// let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+/// let e = jauge::sim::engine_with(&r, jauge::perf::Efficiency { bandwidth: 0.5, ..Default::default() })?;
+/// assert!(e.timer.step_s(0, 0, 1, 0) > jauge::sim::engine_for(&r)?.timer.step_s(0, 0, 1, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn engine_with(
+    request: &SizingRequest<'_>,
+    efficiency: crate::perf::Efficiency,
+) -> Result<EngineConfig, SizingError> {
     let sizing = size(request)?;
     if !sizing.fits {
         return Err(SizingError::Unsupported {
@@ -93,11 +113,36 @@ pub fn engine_for(request: &SizingRequest<'_>) -> Result<EngineConfig, SizingErr
         });
     }
     Ok(EngineConfig {
-        timer: StepTimer::new(request)?,
+        timer: StepTimer::with_efficiency(request, efficiency)?,
         kv_blocks: sizing.kv_cache_blocks,
         block_size: u64::from(sizing.block_size),
         max_num_seqs: sizing.max_num_seqs as usize,
         max_num_batched_tokens: u64::from(sizing.max_num_batched_tokens),
+    })
+}
+
+/// The sizing request of a dataset's deployment, when its model, GPU and quantisation are in
+/// the catalogue (with the engine settings the dataset records).
+///
+/// ```
+/// let d = jauge::dataset::example();
+/// let r = jauge::sim::request_for(&d).unwrap();
+/// assert_eq!((r.model.id.as_str(), r.gpu.id.as_str(), r.gpu_count), ("mistral-7b-v0.3", "a100-40gb", 1));
+/// ```
+pub fn request_for(dataset: &crate::dataset::Dataset) -> Option<SizingRequest<'static>> {
+    let cat = crate::catalogue::Catalogue::builtin();
+    let d = &dataset.deployment;
+    let model = cat.model(d.model.catalogue_id.as_deref()?).ok()?;
+    let gpu = cat.gpu(d.gpus.catalogue_id.as_deref()?).ok()?;
+    let settings = &d.engine.settings;
+    Some(SizingRequest {
+        gpu_count: d.gpus.count,
+        quant: cat.quant(&d.quantization).ok(),
+        max_model_len: settings.max_model_len,
+        gpu_memory_utilization: settings.gpu_memory_utilization.unwrap_or(0.9),
+        max_num_seqs: settings.max_num_seqs,
+        max_num_batched_tokens: settings.max_num_batched_tokens,
+        ..SizingRequest::new(model, gpu)
     })
 }
 
@@ -249,7 +294,32 @@ pub fn simulate_step(
     load: &SimLoad,
     slo: Slo,
 ) -> Result<(Step, SimStats), SizingError> {
-    let engine = engine_for(request)?;
+    simulate_step_with(request, load, slo, crate::perf::Efficiency::default())
+}
+
+/// [`simulate_step`] with other efficiency factors (a calibration's).
+///
+/// # Errors
+/// As [`simulate_step`].
+///
+/// ```
+/// use jauge::catalogue::Catalogue;
+/// let cat = Catalogue::builtin();
+/// let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+/// let load = jauge::sim::SimLoad { concurrency: 1, prompt_tokens: 64, output_tokens: 8, requests: 2, rate_rps: None, seed: 0 };
+/// let slow = jauge::perf::Efficiency { bandwidth: 0.3, ..Default::default() };
+/// let (a, _) = jauge::sim::simulate_step(&r, &load, Default::default())?;
+/// let (b, _) = jauge::sim::simulate_step_with(&r, &load, Default::default(), slow)?;
+/// assert!(b.throughput.output_tok_s < a.throughput.output_tok_s);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn simulate_step_with(
+    request: &SizingRequest<'_>,
+    load: &SimLoad,
+    slo: Slo,
+    efficiency: crate::perf::Efficiency,
+) -> Result<(Step, SimStats), SizingError> {
+    let engine = engine_with(request, efficiency)?;
     let (records, stats) = simulate(&engine, load);
     let mut step = aggregate::step(
         load.concurrency,
