@@ -124,3 +124,51 @@ proptest! {
         prop_assert!(p50(&b) >= p50(&a));
     }
 }
+
+/// The prediction against published measurements, with their sources. The errors are the
+/// README's accuracy statement; a change to the model that moves them must update both.
+///
+/// * johnmusgrave.com/p/vllm-throughput-latency-sweep-on: Llama-3.1-8B-Instruct BF16, one
+///   A100 40GB, vLLM 0.23.0, 1,024 prompt + 128 output tokens (ignore-eos): "decode at one
+///   request per time runs at about 75 tokens/sec"; batching to 8 users gives "a 6.6x gain".
+/// * yobitelcomm.github.io/bench/recipes/concurrency-sweep: Llama-3.1-8B-Instruct FP16, one
+///   H100-80GB-HBM3, vLLM 0.21.0, "chatbot-short": TPOT p50 6.48 ms at 1 user, 10.94 ms at
+///   16 users, 1,384.2 tok/s at 16 users (prompt and output lengths not given; 128 and 128
+///   assumed here).
+#[test]
+fn predictions_against_published_measurements() {
+    let cat = Catalogue::builtin();
+    let run = |gpu: &str, users: u32, prompt: u32| {
+        let r = SizingRequest::new(cat.model("llama-3.1-8b").unwrap(), cat.gpu(gpu).unwrap());
+        let load = SimLoad {
+            concurrency: users,
+            prompt_tokens: prompt,
+            output_tokens: 128,
+            requests: 20 * users,
+            rate_rps: None,
+            seed: 0,
+        };
+        simulate_step(&r, &load, Slo::default()).unwrap().0
+    };
+    let error = |predicted: f64, published: f64| (predicted - published) / published * 100.0;
+
+    let a100_1 = run("a100-40gb", 1, 1024);
+    let a100_8 = run("a100-40gb", 8, 1024);
+    let single_stream = 1000.0 / a100_1.latency.tpot_ms.unwrap().p50;
+    let scaling = a100_8.throughput.output_tok_s / a100_1.throughput.output_tok_s;
+    let h100_1 = run("h100-80gb", 1, 128);
+    let h100_16 = run("h100-80gb", 16, 128);
+
+    // A100, one user: 71.2 tok/s predicted vs ~75 published (−5 %).
+    assert!(error(single_stream, 75.0).abs() < 10.0, "{single_stream}");
+    // A100, 1 → 8 users: 5.7× predicted vs 6.6× published (−14 %).
+    assert!(error(scaling, 6.6).abs() < 20.0, "{scaling}");
+    // H100, one user: TPOT 7.0 ms predicted vs 6.48 ms published (+8 %).
+    assert!(error(h100_1.latency.tpot_ms.unwrap().p50, 6.48).abs() < 15.0);
+    // H100, 16 users: the model is optimistic under load: TPOT 7.2 ms vs 10.94 ms (−35 %),
+    // 2,098 tok/s vs 1,384 (+52 %). Kept as a known bound until calibration narrows it.
+    let tpot_16 = error(h100_16.latency.tpot_ms.unwrap().p50, 10.94);
+    let tok_s_16 = error(h100_16.throughput.output_tok_s, 1384.2);
+    assert!((-45.0..-25.0).contains(&tpot_16), "{tpot_16}");
+    assert!((35.0..70.0).contains(&tok_s_16), "{tok_s_16}");
+}
