@@ -39,9 +39,15 @@ for (let i = 0; i < RUNS; i++) {
   }
   await page.close();
 }
+const simPage = await browser.newPage();
+await simPage.goto(`${site.base}/`);
+await simPage.waitForFunction(() => window.wasmBindings && window.wasmBindings.bench_simulate_ms);
+const simRuns = [];
+for (let i = 0; i < 5; i++) simRuns.push(await simPage.evaluate(() => window.wasmBindings.bench_simulate_ms()));
 await browser.close();
 site.stop();
 
 console.log(`wasm: ${(bytes.length / 1024).toFixed(0)} KiB, gzip -9: ${(gzip / 1024).toFixed(0)} KiB`);
 console.log(`navigation → first planner numbers: median ${median(firstNumbers)} ms over ${RUNS} loads`);
+console.log(`simulator in the browser, 10,000 requests at concurrency 256: median ${median(simRuns).toFixed(1)} ms (goal < 300 ms)`);
 console.log(`selection change → new numbers (incl. the ranking of 48 configurations): median ${median(redraws).toFixed(1)} ms over ${redraws.length} changes`);
