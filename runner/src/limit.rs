@@ -257,7 +257,7 @@ fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
     };
     let mut rows = Vec::new();
     for &prompt_tokens in &run.prompt_tokens {
-        let found = jauge::sim::max_users(
+        let found = match jauge::sim::max_users(
             &request,
             prompt_tokens,
             run.output_tokens,
@@ -265,8 +265,20 @@ fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
             args.percentile,
             args.max_concurrency,
             args.min_requests,
-        )
-        .map_err(|e| bad_input(e.to_string()))?;
+        ) {
+            Ok(found) => found,
+            // A row that cannot run says why; the other rows still answer.
+            Err(e @ jauge::SizingError::ContextTooLong { .. }) => {
+                rows.push(vec![
+                    prompt_tokens.to_string(),
+                    "-".into(),
+                    "-".into(),
+                    e.to_string(),
+                ]);
+                continue;
+            }
+            Err(e) => return Err(bad_input(e.to_string())),
+        };
         rows.push(vec![
             prompt_tokens.to_string(),
             found.max_users.map_or("-".into(), |c| c.to_string()),

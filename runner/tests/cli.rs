@@ -436,7 +436,7 @@ fn limit_can_answer_from_the_simulator() {
         "--slo-ttft-ms",
         "2000",
         "--prompt-tokens",
-        "512",
+        "512,40000",
         "--output-tokens",
         "128",
     ]);
@@ -449,6 +449,14 @@ fn limit_can_answer_from_the_simulator() {
         .unwrap();
     let users: u32 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(users > 1, "{row}");
+    let too_long = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("40000"))
+        .unwrap();
+    assert!(
+        too_long.contains("beyond mistral-7b-v0.3's maximum of 32768"),
+        "{too_long}"
+    );
 }
 
 #[test]

@@ -412,7 +412,8 @@ pub struct MaxUsers {
 /// simulated requests.
 ///
 /// # Errors
-/// When the deployment cannot be sized or does not fit ([`engine_for`]).
+/// When the deployment cannot be sized or does not fit ([`engine_for`]), or a request of
+/// `prompt_tokens + output_tokens` exceeds its `max_model_len`.
 ///
 /// ```
 /// use jauge::catalogue::Catalogue;
@@ -421,6 +422,7 @@ pub struct MaxUsers {
 /// let slo = jauge::aggregate::Slo { ttft_ms: Some(2000.0), tpot_ms: Some(100.0) };
 /// let found = jauge::sim::max_users(&r, 512, 128, slo, 95, 256, 40)?;
 /// assert!(found.max_users.unwrap() > 8);
+/// assert!(jauge::sim::max_users(&r, 40_000, 128, slo, 95, 256, 40).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn max_users(
@@ -432,6 +434,15 @@ pub fn max_users(
     ceiling: u32,
     min_requests: u32,
 ) -> Result<MaxUsers, SizingError> {
+    let max_model_len = size(request)?.max_model_len;
+    if u64::from(prompt_tokens) + u64::from(output_tokens) > u64::from(max_model_len) {
+        return Err(SizingError::ContextTooLong {
+            what: "prompt + output tokens",
+            tokens: prompt_tokens.saturating_add(output_tokens),
+            model: request.model.id.clone(),
+            max_tokens: max_model_len,
+        });
+    }
     let engine = engine_for(request)?;
     let mut found = MaxUsers {
         max_users: None,
