@@ -27,21 +27,8 @@ pub fn start() -> Result<(), JsValue> {
 /// this browser for 10,000 requests at concurrency 256 (Llama-3-8B on an H100).
 #[wasm_bindgen]
 pub fn bench_simulate_ms() -> f64 {
-    use jauge::catalogue::Catalogue;
-    let cat = Catalogue::builtin();
-    let (Ok(model), Ok(gpu)) = (cat.model("llama-3-8b"), cat.gpu("h100-80gb")) else {
+    let Some((engine, load)) = jauge::sim::benchmark_workload() else {
         return f64::NAN;
-    };
-    let Ok(engine) = jauge::sim::engine_for(&jauge::sizing::SizingRequest::new(model, gpu)) else {
-        return f64::NAN;
-    };
-    let load = jauge::sim::SimLoad {
-        concurrency: 256,
-        prompt_tokens: 512,
-        output_tokens: 128,
-        requests: 10_000,
-        rate_rps: None,
-        seed: 0,
     };
     let Some(performance) = web_sys::window().and_then(|w| w.performance()) else {
         return f64::NAN;

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use jauge::catalogue::Catalogue;
-use jauge::sim::{engine_for, simulate, SimLoad};
+use jauge::sim::simulate;
 use jauge::sizing::{size, SizingRequest};
 
 fn median_ms(mut f: impl FnMut(), runs: usize) -> f64 {
@@ -25,19 +25,8 @@ fn median_ms(mut f: impl FnMut(), runs: usize) -> f64 {
 
 fn main() {
     let cat = Catalogue::builtin();
-    let request = SizingRequest::new(
-        cat.model("llama-3-8b").unwrap(),
-        cat.gpu("h100-80gb").unwrap(),
-    );
-    let engine = engine_for(&request).unwrap();
-    let load = SimLoad {
-        concurrency: 256,
-        prompt_tokens: 512,
-        output_tokens: 128,
-        requests: 10_000,
-        rate_rps: None,
-        seed: 0,
-    };
+    let (engine, load) =
+        jauge::sim::benchmark_workload().expect("the catalogue has the benchmark's model and GPU");
     let sim = median_ms(
         || {
             let (records, _) = simulate(&engine, &load);

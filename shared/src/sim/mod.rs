@@ -340,6 +340,29 @@ pub fn simulate_step_with(
     Ok((step, stats))
 }
 
+/// The simulator's speed benchmark, the same natively and in the browser: Llama-3-8B on one
+/// H100, 10,000 requests of 512 + 128 tokens from 256 users. Goals: under 100 ms natively,
+/// under 300 ms in a browser.
+///
+/// ```
+/// let (engine, load) = jauge::sim::benchmark_workload().unwrap();
+/// assert_eq!((load.requests, load.concurrency), (10_000, 256));
+/// assert!(engine.kv_blocks > 0);
+/// ```
+pub fn benchmark_workload() -> Option<(EngineConfig, SimLoad)> {
+    let cat = crate::catalogue::Catalogue::builtin();
+    let request = SizingRequest::new(cat.model("llama-3-8b").ok()?, cat.gpu("h100-80gb").ok()?);
+    let load = SimLoad {
+        concurrency: 256,
+        prompt_tokens: 512,
+        output_tokens: 128,
+        requests: 10_000,
+        rate_rps: None,
+        seed: 0,
+    };
+    Some((engine_for(&request).ok()?, load))
+}
+
 /// The next concurrency to probe in a search for the most users that meet objectives, given
 /// the largest that passed and the smallest that failed so far: double until one fails, then
 /// bisect; `None` when they are adjacent or the ceiling held.
