@@ -110,6 +110,28 @@ pub enum Command {
     ///   jauge calibrate datasets/measured/*.json --out calibration.json
     #[command(verbatim_doc_comment)]
     Calibrate(CalibrateArgs),
+    /// The study, end to end: memory, speed and users, maximum context — and a report.
+    ///
+    /// Runs the study's protocol against one deployment: (1–2) every concurrency of
+    /// --concurrency for every --prompt-tokens (GPU memory, KV-cache use, total and per-user
+    /// tok/s, TTFT, ITL), then per prompt size a search for the most users whose TTFT and TPOT
+    /// p95 meet the objectives; (3) the largest prompt accepted and served at one user and at
+    /// those users (a search up to the server's max_model_len). Writes into --out the datasets
+    /// (speed.json, context.json, with per-request records) and report.html (charts, no script)
+    /// and report.md. Ctrl-C stops cleanly; --resume continues.
+    ///
+    /// Without --url it runs against the built-in simulated server (Mistral-7B-v0.1 on one
+    /// A100-40GB, max_model_len 8192, unless told otherwise): labelled simulated everywhere.
+    /// --predict answers from the simulator alone, for hardware you do not have; with
+    /// --preset seed, for the study's five comparisons, written into datasets/.
+    ///
+    /// Examples:
+    ///   jauge study
+    ///   jauge study --url http://127.0.0.1:8000 --gpu a100-40gb --gpus 2 --quant awq --out a100-study
+    ///   jauge study --predict --catalog-model llama-3-70b --gpu a100-40gb --gpus 4 --quant awq
+    ///   jauge study --predict --preset seed
+    #[command(verbatim_doc_comment)]
+    Study(Box<StudyArgs>),
     /// Run the simulated OpenAI-compatible server (timing from jauge's models).
     ///
     /// Serves /v1/models, /v1/completions, /v1/chat/completions (streamed or not), /tokenize,
@@ -523,4 +545,91 @@ pub struct CalibrateArgs {
     /// Write the calibration here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// `jauge study`.
+#[derive(Debug, Args)]
+pub struct StudyArgs {
+    /// The server's base URL (http://HOST:PORT). Default: the built-in simulated server.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The served model name. Default: the first model /v1/models lists.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The catalogue model: simulated by the built-in server and --predict (default
+    /// mistral-7b-v0.1), recorded for a real server.
+    #[arg(long)]
+    pub catalog_model: Option<String>,
+    /// The GPU kind (catalogue id): simulated (default a100-40gb), or recorded for a real
+    /// server (default: read from NVML).
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// GPUs serving one copy of the model (tensor parallelism).
+    #[arg(long)]
+    pub gpus: Option<u32>,
+    /// Weight format (catalogue id: fp16, bf16, awq, gptq-4bit, …).
+    #[arg(long)]
+    pub quant: Option<String>,
+    /// Objective on TTFT p95, ms (a chat user's default: 2 s).
+    #[arg(long, default_value_t = 2000.0)]
+    pub slo_ttft_ms: f64,
+    /// Objective on TPOT p95, ms (a chat user's default: 100 ms, 10 tokens a second).
+    #[arg(long, default_value_t = 100.0)]
+    pub slo_tpot_ms: f64,
+    /// Answer from the simulator alone (no server): for hardware you do not have.
+    #[arg(long)]
+    pub predict: bool,
+    /// With --predict: every deployment of a built-in preset (seed: the study's five
+    /// comparisons), written by default into datasets/simulated/PRESET and indexed.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// The folder for the datasets and the report. Default: jauge-study (measured),
+    /// jauge-study-predicted (--predict), datasets/simulated/PRESET (--preset).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the study in --out where it stopped.
+    #[arg(long)]
+    pub resume: bool,
+    /// Simultaneous users of the memory and speed sweep, increasing.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    pub concurrency: Vec<u32>,
+    /// Prompt sizes in tokens, increasing.
+    #[arg(long, value_delimiter = ',', default_value = "512,2048")]
+    pub prompt_tokens: Vec<u32>,
+    /// Output tokens per request.
+    #[arg(long, default_value_t = 64)]
+    pub output_tokens: u32,
+    /// The most users the search for the users under the objectives tries.
+    #[arg(long, default_value_t = 128)]
+    pub max_users: u32,
+    /// Resolution of the maximum-context search, tokens.
+    #[arg(long, default_value_t = 256)]
+    pub context_step: u32,
+    /// The maximum-context search never probes above this many prompt tokens.
+    #[arg(long, default_value_t = 262_144)]
+    pub max_context: u32,
+    /// Built-in server only: its --max-model-len (default 8192, so the study ends in minutes).
+    #[arg(long)]
+    pub max_model_len: Option<u32>,
+    /// Call /v1/chat/completions instead of /v1/completions.
+    #[arg(long)]
+    pub chat: bool,
+    /// Per-request time limit.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "300s")]
+    pub timeout: std::time::Duration,
+    /// Local GPUs to read with NVML, by index (e.g. 0,1). Default: all.
+    #[arg(long, value_delimiter = ',', value_name = "INDICES")]
+    pub nvml_gpus: Option<Vec<u32>>,
+    /// Do not read the GPUs.
+    #[arg(long)]
+    pub no_gpu: bool,
+    /// Read the API key from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Read the API key from this file.
+    #[arg(long, value_name = "PATH", conflicts_with = "api_key_env")]
+    pub api_key_file: Option<PathBuf>,
+    /// No progress bars or step lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }

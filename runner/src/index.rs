@@ -60,6 +60,19 @@ pub fn run(args: &IndexArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Rebuilds `dir/index.json`; an error names every invalid dataset.
+pub fn rebuild(dir: &Path) -> anyhow::Result<()> {
+    let (index, problems) = build(dir)?;
+    if !problems.is_empty() {
+        return Err(bad_input(format!(
+            "{}: not indexed, invalid datasets:\n{}",
+            dir.display(),
+            problems.join("\n")
+        )));
+    }
+    write_atomic(&dir.join("index.json"), &index.to_json())
+}
+
 /// The index of every dataset under `dir`, and a line for each file that is not valid.
 pub fn build(dir: &Path) -> anyhow::Result<(Index, Vec<String>)> {
     let mut entries = Vec::new();

@@ -25,6 +25,7 @@ pub mod serve_sim;
 pub mod session;
 pub mod simulate;
 pub mod size;
+pub mod study;
 pub mod sse;
 pub mod summary;
 pub mod sweep;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Limit(args) => runtime()?.block_on(limit::run(&args)),
+        Command::Study(args) => runtime()?.block_on(study::run(&args)),
         Command::ServeSim(args) => runtime()?.block_on(serve_sim::run(&args)),
     }
 }

@@ -40,6 +40,8 @@ pub enum Grid {
     Fixed,
     /// The search adds each one it probes.
     Searched,
+    /// A search on prompt sizes (`jauge study`'s maximum context): both lists grow.
+    Context,
 }
 
 /// Everything a measuring command holds while it runs.
@@ -179,14 +181,17 @@ impl<'a> Session<'a> {
             let existing = Dataset::from_json(&text)
                 .map_err(|e| bad_input(format!("--resume: {}: {e}", out.display())))?;
             let mut fresh = new_dataset(args, &target, &facts, sim.as_ref().map(|(s, o)| (s, o)));
-            if grid == Grid::Searched {
+            if grid != Grid::Fixed {
                 fresh.workload.concurrency = existing.workload.concurrency.clone();
+            }
+            if grid == Grid::Context {
+                fresh.workload.prompt_tokens = existing.workload.prompt_tokens.clone();
             }
             check_resumable(&existing, &fresh)?;
             existing
         } else {
             let mut fresh = new_dataset(args, &target, &facts, sim.as_ref().map(|(s, o)| (s, o)));
-            if grid == Grid::Searched {
+            if grid != Grid::Fixed {
                 // Grows with the probes; every search starts at one user.
                 fresh.workload.concurrency = vec![1];
             }
@@ -688,6 +693,7 @@ pub(crate) fn new_dataset(
         gpu_telemetry: None,
         steps: Vec::new(),
         limits: Vec::new(),
+        context_limits: Vec::new(),
         notes,
     }
 }

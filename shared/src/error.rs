@@ -129,6 +129,14 @@ pub enum CatalogueError {
         /// The closest catalogue ids.
         suggestions: Vec<String>,
     },
+    /// No study preset with this name.
+    #[error("unknown study preset `{id}`{}", did_you_mean(.suggestions))]
+    UnknownPreset {
+        /// What was asked for.
+        id: String,
+        /// The presets there are.
+        suggestions: Vec<String>,
+    },
     /// No quantisation with this id.
     #[error("unknown quantisation `{id}`{}; `jauge size --list quants` lists them", did_you_mean(.suggestions))]
     UnknownQuant {

@@ -35,6 +35,7 @@ pub mod rng;
 pub mod sim;
 pub mod sizing;
 pub mod stats;
+pub mod study;
 pub mod units;
 
 pub use error::{CatalogueError, DatasetError, SizingError};

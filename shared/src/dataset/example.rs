@@ -122,6 +122,7 @@ pub fn example() -> Dataset {
             reason: LimitReason::GridEnd,
             detail: None,
         }],
+        context_limits: Vec::new(),
         notes: vec![
             "Illustrative example for documentation and tests; not a measurement.".to_string(),
         ],

@@ -35,6 +35,10 @@ pub struct Dataset {
     /// Where each row of the grid stopped climbing, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limits: Vec<Limit>,
+    /// The largest prompt the deployment accepted and served, one entry per concurrency
+    /// (`jauge study`'s maximum-context search).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_limits: Vec<ContextLimit>,
     /// Free-form remarks a reader should see (e.g. "weights are random").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -636,6 +640,39 @@ pub struct Limit {
     /// Details for a reader (the server's message, the SLO that broke).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// The maximum context at one concurrency: the largest prompt every user's request was
+/// accepted and served with, found by a search on prompt tokens.
+///
+/// ```
+/// let limit: jauge::dataset::ContextLimit = serde_json::from_str(
+///     r#"{"concurrency": 1, "output_tokens": 64, "max_context_tokens": 32704,
+///         "refused_at_tokens": 32960, "reason": "context_length", "probes": 2}"#,
+/// )?;
+/// assert_eq!(limit.max_context_tokens, Some(32_704));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContextLimit {
+    /// Simultaneous users, each sending a prompt of the probed size.
+    pub concurrency: u32,
+    /// Output tokens each probe asked for.
+    pub output_tokens: u32,
+    /// The largest prompt, in tokens, that was accepted and served (`None`: not even the
+    /// smallest probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_context_tokens: Option<u32>,
+    /// The smallest prompt that failed (`None`: the search's cap held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_at_tokens: Option<u32>,
+    /// Why the prompt could not grow further.
+    pub reason: LimitReason,
+    /// The error the server gave at `refused_at_tokens`, or how the search ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Probes the search measured.
+    pub probes: u32,
 }
 
 /// Why a row of the grid stopped.

@@ -136,6 +136,7 @@ pub(super) fn violations(dataset: &Dataset) -> Vec<Violation> {
     workload(&mut c, &dataset.workload);
     steps(&mut c, dataset);
     limits(&mut c, dataset);
+    context_limits(&mut c, dataset);
     c.found
 }
 
@@ -455,6 +456,36 @@ fn limits(c: &mut Checker, dataset: &Dataset) {
                 c.fail(
                     format!("{path}.max_concurrency_ok"),
                     format!("{ok} is not below stopped_at_concurrency {stop}"),
+                );
+            }
+        }
+    }
+}
+
+fn context_limits(c: &mut Checker, dataset: &Dataset) {
+    let mut seen = BTreeSet::new();
+    for (i, limit) in dataset.context_limits.iter().enumerate() {
+        let path = format!("context_limits[{i}]");
+        if limit.concurrency == 0 {
+            c.fail(
+                format!("{path}.concurrency"),
+                "must be at least 1".to_string(),
+            );
+        }
+        if !seen.insert(limit.concurrency) {
+            c.fail(
+                format!("{path}.concurrency"),
+                format!(
+                    "a second context limit for concurrency {}",
+                    limit.concurrency
+                ),
+            );
+        }
+        if let (Some(ok), Some(refused)) = (limit.max_context_tokens, limit.refused_at_tokens) {
+            if ok >= refused {
+                c.fail(
+                    format!("{path}.max_context_tokens"),
+                    format!("{ok} is not below refused_at_tokens {refused}"),
                 );
             }
         }

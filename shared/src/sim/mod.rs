@@ -17,10 +17,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod context;
 mod scheduler;
 
 use std::collections::{BTreeMap, VecDeque};
 
+pub use context::{max_context, ContextSearch, PREDICTED_TIMEOUT_S};
 pub use scheduler::{Counters, EngineConfig, Event, Scheduler};
 
 use crate::aggregate::{self, Slo};

@@ -1,0 +1,238 @@
+//! `jauge study --predict`: the study's three answers from the simulator, for one deployment
+//! or for every deployment of a preset (`--preset seed`), written as `simulated` datasets and
+//! the same report.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use jauge::aggregate::Slo;
+use jauge::catalogue::Catalogue;
+use jauge::dataset::{Dataset, Limit, LimitReason};
+use jauge::study::{Comparison, Preset, StudyDeployment};
+
+use super::report::{self, Entry, Outcome, Study};
+use crate::cli::StudyArgs;
+use crate::exit::bad_input;
+use crate::files::write_atomic;
+use crate::simulate::{simulated_dataset, SimGrid};
+
+/// Concurrencies of a predicted sweep: cheap to simulate, so finer and wider than measured.
+const PREDICTED_CONCURRENCY: [u32; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+/// Runs `jauge study --predict`.
+pub fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
+    let cat = Catalogue::builtin();
+    let (preset, out) = match &args.preset {
+        Some(id) => {
+            let preset = Preset::builtin(id).map_err(|e| bad_input(format!("--preset: {e}")))?;
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("datasets/simulated/{id}")));
+            (preset, out)
+        }
+        None => {
+            let deployment = single_deployment(args, cat)?;
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("jauge-study-predicted"));
+            let preset = Preset {
+                id: "predicted".into(),
+                title: format!("Predicted: {}", deployment.label()),
+                source: "jauge study --predict".into(),
+                comparisons: vec![Comparison {
+                    id: deployment.slug(),
+                    title: deployment.label(),
+                    question: "What would this deployment serve?".into(),
+                    deployments: vec![deployment],
+                }],
+            };
+            (preset, out)
+        }
+    };
+    std::fs::create_dir_all(&out)
+        .map_err(|e| bad_input(format!("--out {}: cannot create it: {e}", out.display())))?;
+    let slo = Slo {
+        ttft_ms: Some(args.slo_ttft_ms),
+        tpot_ms: Some(args.slo_tpot_ms),
+    };
+    println!(
+        "jauge study --predict → {} (SIMULATED: jauge's simulator, no server, no GPU)\n  objectives: TTFT p95 ≤ {} ms and TPOT p95 ≤ {} ms; prompts {:?}, {} output tokens",
+        out.display(),
+        args.slo_ttft_ms,
+        args.slo_tpot_ms,
+        args.prompt_tokens,
+        args.output_tokens
+    );
+    let mut comparisons = Vec::new();
+    for comparison in &preset.comparisons {
+        let mut entries = Vec::new();
+        for deployment in &comparison.deployments {
+            let outcome = match deployment.deployable(cat) {
+                Err(why) => Outcome::CannotRun(why),
+                Ok(request) => {
+                    let dataset = predict_one(&request, args, slo)?;
+                    let path = out.join(format!("{}.json", deployment.slug()));
+                    write_atomic(&path, &dataset.to_json())?;
+                    Outcome::Datasets(vec![dataset])
+                }
+            };
+            println!(
+                "  {}: {}",
+                deployment.label(),
+                match &outcome {
+                    Outcome::CannotRun(why) => format!("cannot run — {why}"),
+                    Outcome::Datasets(d) => report::one_line(&d[0]),
+                }
+            );
+            entries.push(Entry {
+                deployment: Some(deployment.clone()),
+                outcome,
+            });
+        }
+        comparisons.push((comparison.clone(), entries));
+    }
+    if args.preset.is_some() {
+        reindex(&out)?;
+    }
+    let study = Study {
+        title: preset.title.clone(),
+        simulated: true,
+        comparisons,
+    };
+    let written = report::write(&out, &study)?;
+    println!("\n{}", study.markdown_summary());
+    println!(
+        "report: {}\n        {}",
+        written.html.display(),
+        written.markdown.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The deployment of `--catalog-model`, `--gpu`, `--gpus` and `--quant`.
+fn single_deployment(args: &StudyArgs, cat: &Catalogue) -> anyhow::Result<StudyDeployment> {
+    let model = args.catalog_model.as_deref().ok_or_else(|| {
+        bad_input("--predict needs --catalog-model (or --preset seed for the study's comparisons)")
+    })?;
+    let gpu = args
+        .gpu
+        .as_deref()
+        .ok_or_else(|| bad_input("--predict needs --gpu (a catalogue id: jauge size --list gpus)"))?;
+    let model = cat.model(model).map_err(|e| bad_input(e.to_string()))?;
+    let gpu = cat.gpu(gpu).map_err(|e| bad_input(e.to_string()))?;
+    let quant = match &args.quant {
+        Some(q) => cat.quant(q).map_err(|e| bad_input(e.to_string()))?.id.clone(),
+        None => jauge::sizing::size(&jauge::sizing::SizingRequest {
+            gpu_count: args.gpus.unwrap_or(1),
+            ..jauge::sizing::SizingRequest::new(model, gpu)
+        })
+        .map_err(|e| bad_input(e.to_string()))?
+        .quant
+        .to_lowercase(),
+    };
+    Ok(StudyDeployment {
+        model: model.id.clone(),
+        gpu: gpu.id.clone(),
+        gpus: args.gpus.unwrap_or(1),
+        quant,
+    })
+}
+
+/// The sweep, the most users per prompt size, and the maximum context at one user and at the
+/// most users found for the longest prompt, all simulated into one dataset.
+fn predict_one(
+    request: &jauge::sizing::SizingRequest<'_>,
+    args: &StudyArgs,
+    slo: Slo,
+) -> anyhow::Result<Dataset> {
+    let grid = SimGrid {
+        concurrency: &PREDICTED_CONCURRENCY,
+        prompt_tokens: &args.prompt_tokens,
+        output_tokens: args.output_tokens,
+        requests_per_step: None,
+        slo,
+        seed: 0,
+    };
+    let mut dataset = simulated_dataset(request, &grid, None).map_err(|e| bad_input(e.to_string()))?;
+    for limit in &mut dataset.limits {
+        if limit.reason == LimitReason::ContextLength {
+            continue;
+        }
+        *limit = users_limit(request, args, slo, limit.prompt_tokens)?;
+    }
+    let users = super::context::users_for_context(&dataset);
+    for concurrency in std::iter::once(1).chain(users) {
+        let limit = jauge::sim::max_context(request, concurrency, args.output_tokens, args.context_step)
+            .map_err(|e| bad_input(e.to_string()))?;
+        dataset.context_limits.push(limit);
+    }
+    dataset.provenance.command_line = jauge::redact::redact_args(std::env::args());
+    dataset.notes.push(format!(
+        "Predicted for jauge study (TTFT p95 ≤ {} ms, TPOT p95 ≤ {} ms): the most users per prompt size by the simulated search of jauge limit; the maximum context by a simulated search on prompt tokens (a request fails above max_model_len {} or past {:.0} s).",
+        args.slo_ttft_ms,
+        args.slo_tpot_ms,
+        dataset.deployment.engine.settings.max_model_len.unwrap_or_default(),
+        jauge::sim::PREDICTED_TIMEOUT_S
+    ));
+    Ok(dataset)
+}
+
+fn users_limit(
+    request: &jauge::sizing::SizingRequest<'_>,
+    args: &StudyArgs,
+    slo: Slo,
+    prompt_tokens: u32,
+) -> anyhow::Result<Limit> {
+    let found = jauge::sim::max_users(
+        request,
+        prompt_tokens,
+        args.output_tokens,
+        slo,
+        super::measure::PERCENTILE,
+        args.max_users,
+        8,
+    )
+    .map_err(|e| bad_input(e.to_string()))?;
+    let reason = match (&found.breaks_at, &found.why) {
+        (None, _) => LimitReason::GridEnd,
+        (Some(_), Some(why)) if why.starts_with("TTFT") => LimitReason::SloTtft,
+        (Some(_), _) => LimitReason::SloTpot,
+    };
+    Ok(Limit {
+        prompt_tokens,
+        max_concurrency_ok: found.max_users,
+        stopped_at_concurrency: found.breaks_at,
+        reason,
+        detail: Some(format!(
+            "predicted: most users with TTFT p{p} ≤ {} ms and TPOT p{p} ≤ {} ms: {} ({})",
+            args.slo_ttft_ms,
+            args.slo_tpot_ms,
+            found.max_users.map_or("none".to_string(), |c| c.to_string()),
+            found
+                .why
+                .map_or(format!("held up to --max-users {}", args.max_users), |w| format!("breaks at {}: {w}", found.breaks_at.unwrap_or_default())),
+            p = super::measure::PERCENTILE,
+        )),
+    })
+}
+
+/// Rebuilds the index of the datasets folder above `out` (the nearest with an index.json), so
+/// the predictions are listed where the explorer looks.
+fn reindex(out: &Path) -> anyhow::Result<()> {
+    let absolute = std::fs::canonicalize(out)?;
+    let Some(root) = absolute
+        .ancestors()
+        .find(|dir| dir.join("index.json").is_file())
+    else {
+        println!(
+            "  (no index.json above {}: run jauge index on the datasets folder to list them)",
+            out.display()
+        );
+        return Ok(());
+    };
+    crate::index::rebuild(root)?;
+    println!("  index: {} rebuilt", root.join("index.json").display());
+    Ok(())
+}

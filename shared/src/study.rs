@@ -1,0 +1,374 @@
+//! The study jauge comes from, as data: its protocol's defaults and its comparisons of
+//! deployments (presets), so `jauge study` and the explorer's Study page read the same list.
+//!
+//! ```
+//! let seed = jauge::study::Preset::builtin("seed")?;
+//! assert_eq!(seed.comparisons.len(), 5);
+//! let first = &seed.comparisons[0].deployments[0];
+//! assert_eq!((first.model.as_str(), first.gpu.as_str()), ("mistral-7b-v0.1", "v100-16gb"));
+//! # Ok::<(), jauge::CatalogueError>(())
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::Slo;
+use crate::catalogue::Catalogue;
+use crate::dataset::Dataset;
+use crate::error::CatalogueError;
+use crate::sizing::{size, SizingRequest};
+
+/// The objectives a chat user accepts, the study's default: the first token within 2 s and
+/// then at least 10 tokens a second (100 ms per output token), at the 95th percentile.
+///
+/// ```
+/// assert_eq!(jauge::study::CHAT_SLO.ttft_ms, Some(2000.0));
+/// ```
+pub const CHAT_SLO: Slo = Slo {
+    ttft_ms: Some(2000.0),
+    tpot_ms: Some(100.0),
+};
+
+/// Prompt sizes the study's speed and users measurements climb through, tokens.
+pub const STUDY_PROMPT_TOKENS: [u32; 2] = [512, 2048];
+
+/// Output tokens per request in the study's measurements.
+pub const STUDY_OUTPUT_TOKENS: u32 = 64;
+
+/// The resolution of the maximum-context search, tokens.
+pub const CONTEXT_STEP_TOKENS: u32 = 256;
+
+/// A named set of comparisons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preset {
+    /// Its name (`seed`).
+    pub id: String,
+    /// A heading for readers.
+    pub title: String,
+    /// Where the comparisons come from.
+    pub source: String,
+    /// The comparisons, in the study's order.
+    pub comparisons: Vec<Comparison>,
+}
+
+/// Deployments a reader should see side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// A stable name (`mistral-7b-v100-vs-a100`).
+    pub id: String,
+    /// A heading.
+    pub title: String,
+    /// What the comparison answers.
+    pub question: String,
+    /// The deployments compared.
+    pub deployments: Vec<StudyDeployment>,
+}
+
+/// One deployment of a comparison: catalogue ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudyDeployment {
+    /// Catalogue model id.
+    pub model: String,
+    /// Catalogue GPU id.
+    pub gpu: String,
+    /// GPUs serving one copy (tensor parallelism).
+    pub gpus: u32,
+    /// Catalogue quantisation id.
+    pub quant: String,
+}
+
+impl Preset {
+    /// A preset built into this version of jauge (`seed`).
+    ///
+    /// # Errors
+    /// [`CatalogueError::UnknownPreset`] for another name, listing the known ones.
+    ///
+    /// ```
+    /// assert!(jauge::study::Preset::builtin("nope").unwrap_err().to_string().contains("seed"));
+    /// ```
+    pub fn builtin(id: &str) -> Result<Preset, CatalogueError> {
+        match id {
+            "seed" => Ok(
+                serde_json::from_str(include_str!("../data/study-seed.json"))
+                    .expect("the built-in seed preset parses (tested)"),
+            ),
+            other => Err(CatalogueError::UnknownPreset {
+                id: other.to_string(),
+                suggestions: vec!["seed".to_string()],
+            }),
+        }
+    }
+}
+
+impl StudyDeployment {
+    /// A file-name-safe name: `mistral-7b-v0.1-1xv100-16gb-fp16`.
+    ///
+    /// ```
+    /// let d = jauge::study::StudyDeployment { model: "llama-3-70b".into(), gpu: "a100-40gb".into(), gpus: 2, quant: "awq".into() };
+    /// assert_eq!(d.slug(), "llama-3-70b-2xa100-40gb-awq");
+    /// ```
+    pub fn slug(&self) -> String {
+        format!("{}-{}x{}-{}", self.model, self.gpus, self.gpu, self.quant)
+    }
+
+    /// For readers: `Llama-3-70B … on 2 × A100-40GB, AWQ`.
+    ///
+    /// ```
+    /// let d = jauge::study::StudyDeployment { model: "llama-3-70b".into(), gpu: "a100-40gb".into(), gpus: 2, quant: "awq".into() };
+    /// assert_eq!(d.label(), "llama-3-70b on 2 × a100-40gb, awq");
+    /// ```
+    pub fn label(&self) -> String {
+        format!(
+            "{} on {} × {}, {}",
+            self.model, self.gpus, self.gpu, self.quant
+        )
+    }
+
+    /// The sizing request for this deployment with vLLM's defaults.
+    ///
+    /// # Errors
+    /// An id the catalogue does not know.
+    ///
+    /// ```
+    /// let cat = jauge::catalogue::Catalogue::builtin();
+    /// let d = &jauge::study::Preset::builtin("seed")?.comparisons[4].deployments[0];
+    /// assert_eq!(d.request(cat)?.gpu_count, 2);
+    /// # Ok::<(), jauge::CatalogueError>(())
+    /// ```
+    pub fn request<'a>(&self, cat: &'a Catalogue) -> Result<SizingRequest<'a>, CatalogueError> {
+        Ok(SizingRequest {
+            gpu_count: self.gpus,
+            quant: Some(cat.quant(&self.quant)?),
+            ..SizingRequest::new(cat.model(&self.model)?, cat.gpu(&self.gpu)?)
+        })
+    }
+
+    /// The request as the study deploys it: when the model's full context does not fit but
+    /// its weights do, `--max-model-len` is lowered to the longest that fits (what vLLM's
+    /// start-up error asks for), rounded down to a multiple of 256 tokens. `Err` says in words
+    /// why the deployment cannot run at all.
+    ///
+    /// # Errors
+    /// The reason, for a combination that does not fit or cannot run.
+    ///
+    /// ```
+    /// let cat = jauge::catalogue::Catalogue::builtin();
+    /// let seed = jauge::study::Preset::builtin("seed")?;
+    /// let v100 = &seed.comparisons[0].deployments[0]; // Mistral-7B FP16 on one V100-16GB
+    /// let r = v100.deployable(cat).unwrap();
+    /// assert!(r.max_model_len.unwrap() < 32_768);
+    /// let awq_v100 = &seed.comparisons[3].deployments[5];
+    /// assert!(awq_v100.deployable(cat).unwrap_err().contains("compute capability"));
+    /// # Ok::<(), jauge::CatalogueError>(())
+    /// ```
+    pub fn deployable<'a>(&self, cat: &'a Catalogue) -> Result<SizingRequest<'a>, String> {
+        let request = self.request(cat).map_err(|e| e.to_string())?;
+        let sizing = size(&request).map_err(|e| e.to_string())?;
+        if sizing.fits {
+            return Ok(request);
+        }
+        let shorter = sizing.max_model_len_that_fits / 256 * 256;
+        if shorter >= 1024 {
+            let shortened = SizingRequest {
+                max_model_len: Some(shorter),
+                ..request
+            };
+            if size(&shortened).is_ok_and(|s| s.fits) {
+                return Ok(shortened);
+            }
+        }
+        Err(format!(
+            "does not fit: {:.2} GiB per GPU short (weights {:.2} GiB per GPU of a {:.2} GiB budget)",
+            sizing.shortfall_gib_per_gpu,
+            sizing.weights_gib_per_gpu,
+            sizing.memory_gib_per_gpu.total
+        ))
+    }
+
+    /// Whether an index entry describes this deployment (same catalogue model, GPU, count and
+    /// quantisation), so only those datasets need fetching.
+    ///
+    /// ```
+    /// let d = jauge::study::StudyDeployment { model: "mistral-7b-v0.3".into(), gpu: "a100-40gb".into(), gpus: 1, quant: "bf16".into() };
+    /// let entry = jauge::dataset::IndexEntry::describe("x.json", &jauge::dataset::example());
+    /// assert!(d.matches_entry(&entry));
+    /// ```
+    pub fn matches_entry(&self, entry: &crate::dataset::IndexEntry) -> bool {
+        entry.model == self.model
+            && entry.gpu == self.gpu
+            && entry.gpu_count == self.gpus
+            && entry.quantization.eq_ignore_ascii_case(&self.quant)
+    }
+
+    /// Whether a dataset measured or predicted this deployment (same catalogue model, GPU,
+    /// count and quantisation).
+    ///
+    /// ```
+    /// let d = jauge::study::StudyDeployment { model: "mistral-7b-v0.3".into(), gpu: "a100-40gb".into(), gpus: 1, quant: "bf16".into() };
+    /// assert!(d.matches(&jauge::dataset::example()));
+    /// ```
+    pub fn matches(&self, dataset: &Dataset) -> bool {
+        let d = &dataset.deployment;
+        d.model.catalogue_id.as_deref() == Some(self.model.as_str())
+            && d.gpus.catalogue_id.as_deref() == Some(self.gpu.as_str())
+            && d.gpus.count == self.gpus
+            && d.quantization.eq_ignore_ascii_case(&self.quant)
+    }
+}
+
+/// The study's answers for one deployment, read from its datasets (a measured study's sweep
+/// and context search, or one predicted dataset holding both).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Answers {
+    /// Per prompt size: the most users under the objectives (`None`: none, or not run).
+    pub users: Vec<(u32, Option<u32>)>,
+    /// The highest output throughput of the sweep, tokens per second.
+    pub best_output_tok_s: Option<f64>,
+    /// Per concurrency: the largest prompt accepted and served.
+    pub context: Vec<(u32, Option<u32>)>,
+}
+
+impl Answers {
+    /// Reads the answers. The sweep is the first dataset with row limits (or, failing that,
+    /// without context limits); context limits come from every dataset.
+    ///
+    /// ```
+    /// let answers = jauge::study::Answers::of(&[jauge::dataset::example()]);
+    /// assert_eq!(answers.users, [(1024, Some(8))]);
+    /// assert!(answers.best_output_tok_s.unwrap() > 0.0);
+    /// assert!(answers.context.is_empty());
+    /// ```
+    pub fn of(datasets: &[Dataset]) -> Answers {
+        let sweep = datasets
+            .iter()
+            .find(|d| !d.limits.is_empty())
+            .or_else(|| datasets.iter().find(|d| d.context_limits.is_empty()));
+        let users = sweep.map_or_else(Vec::new, |d| {
+            d.limits
+                .iter()
+                .map(|l| (l.prompt_tokens, l.max_concurrency_ok))
+                .collect()
+        });
+        let best_output_tok_s = sweep.and_then(|d| {
+            d.steps
+                .iter()
+                .map(|s| s.throughput.output_tok_s)
+                .reduce(f64::max)
+        });
+        let mut context: Vec<(u32, Option<u32>)> = datasets
+            .iter()
+            .flat_map(|d| &d.context_limits)
+            .map(|c| (c.concurrency, c.max_context_tokens))
+            .collect();
+        context.sort_unstable();
+        Answers {
+            users,
+            best_output_tok_s,
+            context,
+        }
+    }
+
+    /// The most users at this prompt size, when the answers have it.
+    ///
+    /// ```
+    /// let answers = jauge::study::Answers::of(&[jauge::dataset::example()]);
+    /// assert_eq!(answers.users_at(1024), Some(8));
+    /// assert_eq!(answers.users_at(512), None);
+    /// ```
+    pub fn users_at(&self, prompt_tokens: u32) -> Option<u32> {
+        self.users
+            .iter()
+            .find(|(p, _)| *p == prompt_tokens)
+            .and_then(|(_, u)| *u)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The five comparisons of the study, with the models, GPUs and counts it names.
+    #[test]
+    fn the_seed_preset_covers_the_five_comparisons() {
+        let cat = Catalogue::builtin();
+        let seed = Preset::builtin("seed").unwrap();
+        let shape = |c: &Comparison| {
+            let mut v: Vec<(String, String, u32)> = c
+                .deployments
+                .iter()
+                .map(|d| (d.model.clone(), d.gpu.clone(), d.gpus))
+                .collect();
+            v.dedup();
+            v
+        };
+        let owned = |v: &[(&str, &str, u32)]| {
+            v.iter()
+                .map(|(m, g, n)| (m.to_string(), g.to_string(), *n))
+                .collect::<Vec<_>>()
+        };
+        let c = &seed.comparisons;
+        assert_eq!(c.len(), 5);
+        assert_eq!(
+            shape(&c[0]),
+            owned(&[
+                ("mistral-7b-v0.1", "v100-16gb", 1),
+                ("mistral-7b-v0.1", "a100-40gb", 1)
+            ])
+        );
+        assert_eq!(
+            shape(&c[1]),
+            owned(&[("mixtral-8x7b-v0.1", "a100-40gb", 2)])
+        );
+        assert_eq!(
+            shape(&c[2]),
+            owned(&[("mixtral-8x22b-instruct-v0.1", "a100-40gb", 4)])
+        );
+        let quants: Vec<&str> = c[2].deployments.iter().map(|d| d.quant.as_str()).collect();
+        assert_eq!(
+            quants,
+            ["gptq-8bit", "awq"],
+            "8-bit and 4-bit, as the study hesitates"
+        );
+        assert_eq!(
+            shape(&c[3]),
+            owned(&[
+                ("codestral-22b-v0.1", "v100-16gb", 2),
+                ("codestral-22b-v0.1", "a100-40gb", 1),
+                ("codestral-22b-v0.1", "v100-16gb", 1)
+            ])
+        );
+        assert!(c[4]
+            .deployments
+            .iter()
+            .all(|d| d.model == "llama-3-70b" && d.gpu == "a100-40gb"));
+        for d in c.iter().flat_map(|c| &c.deployments) {
+            d.request(cat)
+                .unwrap_or_else(|e| panic!("{}: {e}", d.slug()));
+        }
+    }
+
+    /// What cannot run says why; what fits only with a shorter context gets one.
+    #[test]
+    fn every_deployment_is_deployable_or_says_why() {
+        let cat = Catalogue::builtin();
+        let seed = Preset::builtin("seed").unwrap();
+        let mut reasons = Vec::new();
+        for d in seed.comparisons.iter().flat_map(|c| &c.deployments) {
+            match d.deployable(cat) {
+                Ok(r) => assert!(size(&r).unwrap().fits, "{}", d.slug()),
+                Err(why) => reasons.push((d.slug(), why)),
+            }
+        }
+        assert!(
+            reasons
+                .iter()
+                .any(|(s, why)| s.ends_with("v100-16gb-awq") && why.contains("7.5")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.iter().any(|(s, why)| s.starts_with("mixtral-8x7b")
+                && s.ends_with("bf16")
+                && why.starts_with("does not fit")),
+            "{reasons:?}"
+        );
+    }
+}
