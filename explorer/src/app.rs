@@ -11,6 +11,7 @@ use wasm_bindgen::JsCast;
 use crate::chart;
 use crate::measure::{self, Filters, Loaded, Metric};
 use crate::plan::{self, raw, Selection};
+use crate::study;
 
 /// The whole page.
 #[component]
@@ -43,8 +44,14 @@ pub fn App() -> impl IntoView {
                 "With this model, this GPU and this quantisation: how many people at once, how fast, with how much context?"
             </p>
         </header>
+        <nav class="pages" aria-label="Sections">
+            <a href="#planner-title">"Planner"</a>
+            <a href="#measurements-title">"Measurements"</a>
+            <a href="#study-title">"Study"</a>
+        </nav>
         <Planner selection custom_model/>
         <Measurements/>
+        <StudyPage/>
         <footer>
             <p>
                 "Predictions come from jauge's sizing model (vLLM's memory accounting), the same code as "
@@ -642,5 +649,144 @@ fn Predicted(
                 }
             }}
         </section>
+    }
+}
+
+/// Datasets as fetched: (file in datasets/, its contents).
+type Fetched = Vec<(String, Dataset)>;
+
+/// The study's five comparisons side by side: memory, users under the objectives, tok/s and
+/// maximum context, predicted (simulated) and measured beside it when published.
+#[component]
+fn StudyPage() -> impl IntoView {
+    let preset = jauge::study::Preset::builtin("seed").expect("the seed preset is built in");
+    let fetched: RwSignal<Option<Result<Fetched, String>>> = RwSignal::new(None);
+    let wanted = preset.clone();
+    leptos::task::spawn_local(async move {
+        let result = async {
+            let index = fetch_index().await?;
+            let mut out = Vec::new();
+            for file in study::files_to_fetch(&wanted, &index) {
+                let dataset = fetch_dataset(&file).await?;
+                out.push((file, dataset));
+            }
+            Ok::<_, String>(out)
+        }
+        .await;
+        fetched.set(Some(result));
+    });
+    let slo = jauge::study::CHAT_SLO;
+    let prompts = jauge::study::STUDY_PROMPT_TOKENS;
+    view! {
+        <section class="study" aria-labelledby="study-title">
+            <h2 id="study-title">"Study: the five comparisons"</h2>
+            <p>{preset.source.clone()}</p>
+            <p class="note">
+                {format!(
+                    "Users under a chat objective (TTFT p95 ≤ {:.0} ms, TPOT p95 ≤ {:.0} ms) with prompts of {} and {} tokens and {} output tokens. ",
+                    slo.ttft_ms.unwrap_or_default(), slo.tpot_ms.unwrap_or_default(), prompts[0], prompts[1], jauge::study::STUDY_OUTPUT_TOKENS
+                )}
+                "Predicted figures come from "<code>"jauge study --predict --preset seed"</code>" and are "
+                <span class="source simulated">"simulated"</span>"; a "<span class="source measured">"measured"</span>
+                " figure appears beside one whenever a measured dataset of the same deployment is published. Run "
+                <code>"jauge study --url …"</code>" on your own server to add one."
+            </p>
+            {move || match fetched.get() {
+                None => view! { <p>"Loading the study's datasets…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                Some(Ok(fetched)) => preset.comparisons.iter().map(|c| {
+                    let rows = study::rows(c, &fetched);
+                    view! { <Comparison comparison=c.clone() rows/> }
+                }).collect_view().into_any(),
+            }}
+        </section>
+    }
+}
+
+/// One comparison's table.
+#[component]
+fn Comparison(comparison: jauge::study::Comparison, rows: Vec<study::Row>) -> impl IntoView {
+    let prompts = jauge::study::STUDY_PROMPT_TOKENS;
+    let most_users = rows
+        .iter()
+        .filter_map(|r| r.predicted.as_ref()?.users_at(prompts[1]))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    // A value with its data attributes, for readers and for the browser test.
+    let cell = |metric: String, value: Option<f64>, shown: String, class: &'static str| {
+        view! {
+            <span class=class data-metric=metric data-value=value.map_or("null".to_string(), raw)>{shown}</span>
+        }
+    };
+    let pair = move |slug: &str,
+                     what: &str,
+                     predicted: Option<f64>,
+                     measured: Option<f64>,
+                     fmt: fn(f64) -> String| {
+        view! {
+            {cell(format!("{slug}:{what}:predicted"), predicted, predicted.map_or("—".into(), fmt), "predicted")}
+            {measured.map(|m| view! { " · " {cell(format!("{slug}:{what}:measured"), Some(m), fmt(m), "measured")} })}
+        }
+    };
+    let whole = |v: f64| format!("{v:.0}");
+    view! {
+        <article class="comparison" data-comparison=comparison.id.clone()>
+            <h3>{comparison.title.clone()}</h3>
+            <p class="question">{comparison.question.clone()}</p>
+            <div class="scroll">
+            <table>
+                <thead><tr>
+                    <th>"deployment"</th>
+                    <th>"memory per GPU"</th>
+                    <th>{format!("users @ {}", prompts[0])}</th>
+                    <th>{format!("users @ {}", prompts[1])}</th>
+                    <th>"best output tok/s"</th>
+                    <th>"max context, 1 user"</th>
+                    <th>"max context, most users"</th>
+                </tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|row| {
+                        let slug = row.deployment.slug();
+                        let label = format!("{} × {}, {}", row.deployment.gpus, row.deployment.gpu, row.deployment.quant);
+                        match &row.memory {
+                            Err(why) => view! {
+                                <tr data-deployment=slug.clone() class="cannot-run">
+                                    <td>{label}</td>
+                                    <td colspan="6"><span data-metric=format!("{slug}:cannot-run")>{format!("cannot run: {why}")}</span></td>
+                                </tr>
+                            }.into_any(),
+                            Ok(m) => {
+                                let p = row.predicted.clone().unwrap_or_default();
+                                let q = row.measured.clone();
+                                let users = |prompt: u32, a: &jauge::study::Answers| a.users_at(prompt).map(f64::from);
+                                let context = |many: bool, a: &jauge::study::Answers| a.context.iter().find(|(c, _)| (*c > 1) == many).and_then(|(_, t)| t.map(f64::from));
+                                let at = p.context.iter().find(|(c, _)| *c > 1).map(|(c, _)| format!(" at {c} users")).unwrap_or_default();
+                                let share = users(prompts[1], &p).unwrap_or(0.0) / f64::from(most_users) * 100.0;
+                                view! {
+                                    <tr data-deployment=slug.clone()>
+                                        <td>{label}{(row.measured.is_some()).then(|| view! { <span class="source measured">"measured"</span> })}</td>
+                                        <td>
+                                            {cell(format!("{slug}:weights_gib"), Some(m.weights_gib), format!("{:.1} GiB weights", m.weights_gib), "predicted")}
+                                            <br/>{format!("{:.1} GiB KV cache, {} tokens", m.kv_cache_gib, jauge::units::thousands(m.kv_cache_tokens))}
+                                            <br/><span class="note">{format!("max_model_len {}", m.max_model_len)}</span>
+                                        </td>
+                                        <td>{pair(&slug, &format!("users_{}", prompts[0]), users(prompts[0], &p), q.as_ref().and_then(|q| users(prompts[0], q)), whole)}</td>
+                                        <td>
+                                            {pair(&slug, &format!("users_{}", prompts[1]), users(prompts[1], &p), q.as_ref().and_then(|q| users(prompts[1], q)), whole)}
+                                            <div class="minibar" aria-hidden="true"><div style=format!("width:{share:.0}%")></div></div>
+                                        </td>
+                                        <td>{pair(&slug, "output_tok_s", p.best_output_tok_s, q.as_ref().and_then(|q| q.best_output_tok_s), whole)}</td>
+                                        <td>{pair(&slug, "context_1", context(false, &p), q.as_ref().and_then(|q| context(false, q)), whole)}</td>
+                                        <td>{pair(&slug, "context_n", context(true, &p), q.as_ref().and_then(|q| context(true, q)), whole)}{at}</td>
+                                    </tr>
+                                }.into_any()
+                            }
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+        </article>
     }
 }

@@ -8,6 +8,7 @@ mod app;
 mod chart;
 pub mod measure;
 pub mod plan;
+pub mod study;
 
 use wasm_bindgen::prelude::*;
 

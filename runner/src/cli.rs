@@ -280,6 +280,10 @@ pub struct ServeSimArgs {
     /// Seed of the fault draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Leave max_model_len out of /v1/models and /tokenize, as servers other than vLLM do
+    /// (the limit still applies: longer requests get vLLM's HTTP 400).
+    #[arg(long)]
+    pub hide_max_model_len: bool,
 }
 
 impl ServeSimArgs {
@@ -297,6 +301,7 @@ impl ServeSimArgs {
             faults: self.fault.clone(),
             die_after: self.die_after,
             seed: self.seed,
+            hide_max_model_len: self.hide_max_model_len,
         })
     }
 }
@@ -611,6 +616,10 @@ pub struct StudyArgs {
     /// Built-in server only: its --max-model-len (default 8192, so the study ends in minutes).
     #[arg(long)]
     pub max_model_len: Option<u32>,
+    /// Built-in server only: simulated seconds per real second (latencies shrink by as much;
+    /// for demos and tests).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
     /// Call /v1/chat/completions instead of /v1/completions.
     #[arg(long)]
     pub chat: bool,

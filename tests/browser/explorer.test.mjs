@@ -127,6 +127,35 @@ test('the prediction under load equals jauge limit --simulate', async () => {
   await page.screenshot({ path: join(shots, 'prediction.png'), fullPage: true });
 });
 
+test('the Study page shows the five comparisons, predicted and measured side by side', async () => {
+  const slug = 'mistral-7b-v0.1-1xa100-40gb-bf16';
+  const seedFile = `simulated/seed/${slug}.json`;
+  const predicted = JSON.parse(readFileSync(join(root, 'datasets', seedFile), 'utf8'));
+  // A stand-in for a published measurement of the same deployment (none exists yet): the page
+  // must put it beside the prediction.
+  const index = JSON.parse(readFileSync(join(root, 'datasets/index.json'), 'utf8'));
+  const standIn = { ...predicted, source: 'measured', limits: predicted.limits.map((l) => ({ ...l, max_concurrency_ok: 7 })) };
+  index.datasets.push({ ...index.datasets.find((e) => e.file === seedFile), file: 'measured/stand-in.json', source: 'measured' });
+  await page.route('**/datasets/index.json', (r) => r.fulfill({ json: index }));
+  await page.route('**/datasets/measured/stand-in.json', (r) => r.fulfill({ json: standIn }));
+  await page.goto(`${site.base}/#study-title`);
+  await page.waitForSelector('[data-comparison="llama-3-70b-a100"] [data-deployment]');
+  assert.equal(await page.$$eval('[data-comparison]', (els) => els.length), 5);
+  const shown = await readMetrics(page);
+  const users = (p) => predicted.limits.find((l) => l.prompt_tokens === p).max_concurrency_ok;
+  assert.equal(Number(shown[`${slug}:users_512:predicted`]), users(512));
+  assert.equal(Number(shown[`${slug}:users_2048:predicted`]), users(2048));
+  assert.equal(Number(shown[`${slug}:users_2048:measured`]), 7);
+  const context = predicted.context_limits.find((c) => c.concurrency === 1).max_context_tokens;
+  assert.equal(Number(shown[`${slug}:context_1:predicted`]), context);
+  assert.equal(Number(shown[`${slug}:weights_gib`]).toFixed(2), '13.50');
+  assert.match(await page.textContent('[data-deployment="codestral-22b-v0.1-1xv100-16gb-awq"]'), /cannot run: .*compute capability 7\.5/);
+  assert.match(await page.textContent('[data-deployment="mixtral-8x7b-v0.1-2xa100-40gb-bf16"]'), /cannot run: does not fit/);
+  assert.match(await page.textContent('.study'), /simulated/);
+  await page.locator('.study').screenshot({ path: join(shots, 'study.png') });
+  await page.unrouteAll();
+});
+
 test('the page reads on a phone', async () => {
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
   await phone.goto(`${site.base}/?model=mistral-7b-v0.3&gpu=l4`);

@@ -56,13 +56,16 @@ async fn handle(
             StatusCode::OK,
             &json!({"version": format!("jauge-sim {}", jauge::VERSION)}),
         ),
-        (&Method::GET, "/v1/models") => json_response(
-            StatusCode::OK,
-            &json!({"object": "list", "data": [{
+        (&Method::GET, "/v1/models") => {
+            let mut model = json!({
                 "id": shared.served_name, "object": "model", "created": 0, "owned_by": "jauge-sim",
                 "root": shared.served_name, "max_model_len": shared.max_model_len
-            }]}),
-        ),
+            });
+            if !shared.advertise_max_model_len {
+                model.as_object_mut().map(|m| m.remove("max_model_len"));
+            }
+            json_response(StatusCode::OK, &json!({"object": "list", "data": [model]}))
+        }
         (&Method::GET, "/metrics") => text(
             StatusCode::OK,
             "text/plain; version=0.0.4",
@@ -72,10 +75,11 @@ async fn handle(
             Ok(body) => {
                 let count = prompt_tokens(&body);
                 let tokens: Vec<u32> = words_of(&body).iter().map(|w| token_id(w)).collect();
-                json_response(
-                    StatusCode::OK,
-                    &json!({"count": count, "max_model_len": shared.max_model_len, "tokens": tokens}),
-                )
+                let mut answer = json!({"count": count, "max_model_len": shared.max_model_len, "tokens": tokens});
+                if !shared.advertise_max_model_len {
+                    answer.as_object_mut().map(|m| m.remove("max_model_len"));
+                }
+                json_response(StatusCode::OK, &answer)
             }
             Err(r) => r,
         },

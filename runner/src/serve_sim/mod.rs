@@ -51,6 +51,9 @@ pub struct SimOptions {
     pub die_after: Option<u64>,
     /// Seed of the fault draws and generated words.
     pub seed: u64,
+    /// Leave `max_model_len` out of `/v1/models` and `/tokenize`, as servers other than vLLM
+    /// do (the limit still applies).
+    pub hide_max_model_len: bool,
 }
 
 impl Default for SimOptions {
@@ -67,6 +70,7 @@ impl Default for SimOptions {
             faults: Vec::new(),
             die_after: None,
             seed: 0,
+            hide_max_model_len: false,
         }
     }
 }
@@ -76,6 +80,7 @@ pub(crate) struct Shared {
     pub engine: Engine,
     pub served_name: String,
     pub max_model_len: u32,
+    pub advertise_max_model_len: bool,
     pub faults: Mutex<FaultPlan>,
     pub requests: AtomicU64,
     pub die_after: Option<u64>,
@@ -154,6 +159,7 @@ impl SimServer {
             engine,
             served_name: served_name.clone(),
             max_model_len: sizing.max_model_len,
+            advertise_max_model_len: !options.hide_max_model_len,
             faults: Mutex::new(FaultPlan::new(options.faults.clone(), options.seed)),
             requests: AtomicU64::new(0),
             die_after: options.die_after,

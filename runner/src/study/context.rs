@@ -155,11 +155,7 @@ pub fn context_limit(
             "every probe was served, up to the search's cap (--max-context)".to_string(),
         ),
         Some((prompt, step)) => {
-            let kind = step
-                .errors
-                .iter()
-                .max_by_key(|(_, n)| **n)
-                .map(|(k, _)| *k);
+            let kind = step.errors.iter().max_by_key(|(_, n)| **n).map(|(k, _)| *k);
             let reason = match kind {
                 Some(ErrorKind::ContextLength) => LimitReason::ContextLength,
                 Some(ErrorKind::Connection) if step.requests.completed == 0 => {
@@ -211,7 +207,12 @@ pub fn table(dataset: &Dataset) -> String {
     format!(
         "Maximum context\n{}",
         crate::table::render(
-            &[" users", " max prompt tokens", " refused at", "the server's answer"],
+            &[
+                " users",
+                " max prompt tokens",
+                " refused at",
+                "the server's answer"
+            ],
             &rows
         )
     )

@@ -85,11 +85,9 @@ pub async fn run(run: &RunArgs, study: &StudyArgs) -> anyhow::Result<(ExitCode, 
         // The search between the grid's bracket, each probe a step of its own.
         let mut probes = 0;
         while !server_down {
-            let Some(concurrency) = next_probe(
-                passed,
-                failed.as_ref().map(|f| f.0),
-                study.max_users.max(1),
-            ) else {
+            let Some(concurrency) =
+                next_probe(passed, failed.as_ref().map(|f| f.0), study.max_users.max(1))
+            else {
                 break;
             };
             let step = match session.done_step(concurrency, prompt_tokens) {

@@ -44,7 +44,10 @@ pub async fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
     let speed_args = run_args(args, &speed_path, &args.concurrency, &args.prompt_tokens, 1)?;
     let (code, speed) = measure::run(&speed_args, args).await?;
     if code != ExitCode::SUCCESS {
-        println!("interrupted: continue with jauge study --resume --out {}", out.display());
+        println!(
+            "interrupted: continue with jauge study --resume --out {}",
+            out.display()
+        );
         return Ok(code);
     }
 
@@ -59,10 +62,19 @@ pub async fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
     let context_path = out.join(CONTEXT_FILE);
     let concurrency: Vec<u32> = std::iter::once(1).chain(users).collect();
     // No warm-up: each probe's prompt size is new, and a refused one costs nothing.
-    let context_args = run_args(args, &context_path, &concurrency, &[args.prompt_tokens[0]], 0)?;
+    let context_args = run_args(
+        args,
+        &context_path,
+        &concurrency,
+        &[args.prompt_tokens[0]],
+        0,
+    )?;
     let (code, context) = context::run(&context_args, args, &concurrency).await?;
     if code != ExitCode::SUCCESS {
-        println!("interrupted: continue with jauge study --resume --out {}", out.display());
+        println!(
+            "interrupted: continue with jauge study --resume --out {}",
+            out.display()
+        );
         return Ok(code);
     }
 
@@ -144,12 +156,7 @@ fn run_args(
     prompt_tokens: &[u32],
     warmup: u32,
 ) -> anyhow::Result<RunArgs> {
-    let list = |v: &[u32]| {
-        v.iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
     let mut argv: Vec<String> = vec![
         "jauge study".into(),
         "--concurrency".into(),
@@ -197,12 +204,7 @@ fn run_args(
         "--api-key-file",
         args.api_key_file.as_ref().map(|p| p.display().to_string()),
     );
-    opt(
-        "--gpus",
-        args.nvml_gpus
-            .as_ref()
-            .map(|v| list(v)),
-    );
+    opt("--gpus", args.nvml_gpus.as_ref().map(|v| list(v)));
     opt(
         "--max-model-len",
         match (&args.url, args.max_model_len) {
@@ -216,6 +218,15 @@ fn run_args(
         },
     );
     opt("--endpoint", args.chat.then(|| "chat".to_string()));
+    if args.time_scale != 1.0 {
+        if args.url.is_some() {
+            return Err(bad_input(
+                "--time-scale applies to the built-in server only (no --url)",
+            ));
+        }
+        argv.push("--time-scale".into());
+        argv.push(args.time_scale.to_string());
+    }
     if args.no_gpu {
         argv.push("--no-gpu".into());
     }

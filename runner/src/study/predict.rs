@@ -116,14 +116,17 @@ fn single_deployment(args: &StudyArgs, cat: &Catalogue) -> anyhow::Result<StudyD
     let model = args.catalog_model.as_deref().ok_or_else(|| {
         bad_input("--predict needs --catalog-model (or --preset seed for the study's comparisons)")
     })?;
-    let gpu = args
-        .gpu
-        .as_deref()
-        .ok_or_else(|| bad_input("--predict needs --gpu (a catalogue id: jauge size --list gpus)"))?;
+    let gpu = args.gpu.as_deref().ok_or_else(|| {
+        bad_input("--predict needs --gpu (a catalogue id: jauge size --list gpus)")
+    })?;
     let model = cat.model(model).map_err(|e| bad_input(e.to_string()))?;
     let gpu = cat.gpu(gpu).map_err(|e| bad_input(e.to_string()))?;
     let quant = match &args.quant {
-        Some(q) => cat.quant(q).map_err(|e| bad_input(e.to_string()))?.id.clone(),
+        Some(q) => cat
+            .quant(q)
+            .map_err(|e| bad_input(e.to_string()))?
+            .id
+            .clone(),
         None => jauge::sizing::size(&jauge::sizing::SizingRequest {
             gpu_count: args.gpus.unwrap_or(1),
             ..jauge::sizing::SizingRequest::new(model, gpu)
@@ -155,7 +158,8 @@ fn predict_one(
         slo,
         seed: 0,
     };
-    let mut dataset = simulated_dataset(request, &grid, None).map_err(|e| bad_input(e.to_string()))?;
+    let mut dataset =
+        simulated_dataset(request, &grid, None).map_err(|e| bad_input(e.to_string()))?;
     for limit in &mut dataset.limits {
         if limit.reason == LimitReason::ContextLength {
             continue;
@@ -164,8 +168,9 @@ fn predict_one(
     }
     let users = super::context::users_for_context(&dataset);
     for concurrency in std::iter::once(1).chain(users) {
-        let limit = jauge::sim::max_context(request, concurrency, args.output_tokens, args.context_step)
-            .map_err(|e| bad_input(e.to_string()))?;
+        let limit =
+            jauge::sim::max_context(request, concurrency, args.output_tokens, args.context_step)
+                .map_err(|e| bad_input(e.to_string()))?;
         dataset.context_limits.push(limit);
     }
     dataset.provenance.command_line = jauge::redact::redact_args(std::env::args());
@@ -209,10 +214,13 @@ fn users_limit(
             "predicted: most users with TTFT p{p} ≤ {} ms and TPOT p{p} ≤ {} ms: {} ({})",
             args.slo_ttft_ms,
             args.slo_tpot_ms,
-            found.max_users.map_or("none".to_string(), |c| c.to_string()),
             found
-                .why
-                .map_or(format!("held up to --max-users {}", args.max_users), |w| format!("breaks at {}: {w}", found.breaks_at.unwrap_or_default())),
+                .max_users
+                .map_or("none".to_string(), |c| c.to_string()),
+            found.why.map_or(
+                format!("held up to --max-users {}", args.max_users),
+                |w| format!("breaks at {}: {w}", found.breaks_at.unwrap_or_default())
+            ),
             p = super::measure::PERCENTILE,
         )),
     })

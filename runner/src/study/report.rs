@@ -188,9 +188,9 @@ impl Study {
         h.push_str("<h2>Summary</h2>\n");
         h.push_str(&md_table_to_html(&self.markdown_summary()));
         for (comparison, entries) in &self.comparisons {
-            let _ = write!(
+            let _ = writeln!(
                 h,
-                "<section><h2>{}</h2><p>{}</p>\n",
+                "<section><h2>{}</h2><p>{}</p>",
                 esc(&comparison.title),
                 esc(&comparison.question)
             );
@@ -246,7 +246,12 @@ pub fn one_line(dataset: &Dataset) -> String {
     let context: Vec<String> = answers
         .context
         .iter()
-        .map(|(c, t)| format!("context {} @ {c} users", t.map_or("none".to_string(), |t| t.to_string())))
+        .map(|(c, t)| {
+            format!(
+                "context {} @ {c} users",
+                t.map_or("none".to_string(), |t| t.to_string())
+            )
+        })
         .collect();
     format!("{}; {}", users.join(", "), context.join(", "))
 }
@@ -267,8 +272,7 @@ fn users_cell(datasets: &[Dataset], answers: &Answers, prompt: u32) -> String {
 
 impl<'a> Figures<'a> {
     fn of(datasets: &'a [Dataset]) -> Figures<'a> {
-        let is_context =
-            |d: &Dataset| d.limits.is_empty() && !d.context_limits.is_empty();
+        let is_context = |d: &Dataset| d.limits.is_empty() && !d.context_limits.is_empty();
         let sweep = datasets.iter().find(|d| !is_context(d));
         let mut steps: Vec<&Step> = sweep.map(|d| d.steps.iter().collect()).unwrap_or_default();
         steps.sort_by_key(|s| (s.prompt_tokens, s.concurrency));
@@ -276,12 +280,16 @@ impl<'a> Figures<'a> {
         let source = if datasets.iter().any(|d| d.source == Source::Simulated) {
             Source::Simulated
         } else {
-            datasets.first().map_or(Source::Simulated, |d| d.source.clone())
+            datasets
+                .first()
+                .map_or(Source::Simulated, |d| d.source.clone())
         };
         Figures {
             label: datasets.first().map_or_else(String::new, describe),
             source,
-            prompts: sweep.map(|d| d.workload.prompt_tokens.clone()).unwrap_or_default(),
+            prompts: sweep
+                .map(|d| d.workload.prompt_tokens.clone())
+                .unwrap_or_default(),
             steps,
             sweep,
             context,
@@ -310,13 +318,22 @@ fn entry_markdown(entry: &Entry) -> String {
     let label = entry.deployment.as_ref().map(StudyDeployment::label);
     let datasets = match &entry.outcome {
         Outcome::CannotRun(why) => {
-            let _ = writeln!(md, "### {}\n\nCannot run: {why}\n", label.unwrap_or_default());
+            let _ = writeln!(
+                md,
+                "### {}\n\nCannot run: {why}\n",
+                label.unwrap_or_default()
+            );
             return md;
         }
         Outcome::Datasets(d) => d,
     };
     let f = Figures::of(datasets);
-    let _ = writeln!(md, "### {} ({})\n", label.unwrap_or_else(|| f.label.clone()), f.source);
+    let _ = writeln!(
+        md,
+        "### {} ({})\n",
+        label.unwrap_or_else(|| f.label.clone()),
+        f.source
+    );
     md.push_str("#### 1. Memory\n\n");
     md.push_str(&memory_markdown(sizing_of(entry), &f));
     md.push_str("\n#### 2. Speed and users\n\n| prompt tokens | users | output tok/s | per-user tok/s | TTFT p95 ms | ITL p95 ms | failed |\n|---|---|---|---|---|---|---|\n");
@@ -328,7 +345,9 @@ fn entry_markdown(entry: &Entry) -> String {
             s.concurrency,
             s.throughput.output_tok_s,
             per_user(s).map_or("—".into(), |v| format!("{v:.1}")),
-            s.latency.ttft_ms.map_or("—".into(), |v| format!("{:.0}", v.p95)),
+            s.latency
+                .ttft_ms
+                .map_or("—".into(), |v| format!("{:.0}", v.p95)),
             itl(s).map_or("—".into(), |v| format!("{v:.1}")),
             s.requests.failed,
             s.requests.sent
@@ -342,7 +361,8 @@ fn entry_markdown(entry: &Entry) -> String {
                 "| {} | {} | {} | {} | {} |",
                 l.prompt_tokens,
                 l.max_concurrency_ok.map_or("—".into(), |c| c.to_string()),
-                l.stopped_at_concurrency.map_or("—".into(), |c| c.to_string()),
+                l.stopped_at_concurrency
+                    .map_or("—".into(), |c| c.to_string()),
                 limited_by(l.reason),
                 l.detail.as_deref().unwrap_or("")
             );
@@ -391,7 +411,7 @@ fn entry_html(entry: &Entry, charts: bool) -> String {
             continue;
         }
         if !list.is_empty() {
-            let _ = write!(h, "<ul>{list}</ul>\n");
+            let _ = writeln!(h, "<ul>{list}</ul>");
             list.clear();
         }
         if let Some(t) = line.strip_prefix("#### ") {
@@ -409,7 +429,7 @@ fn entry_html(entry: &Entry, charts: bool) -> String {
     }
     flush_table(&mut h, &mut table);
     if !list.is_empty() {
-        let _ = write!(h, "<ul>{list}</ul>\n");
+        let _ = writeln!(h, "<ul>{list}</ul>");
     }
     h.push_str("</article>\n");
     h
@@ -431,7 +451,12 @@ fn section_charts(section: &str, f: &Figures<'_>) -> String {
             h.push_str(&line_chart("GPU memory, peak of any GPU", "GiB", &gpu, sim));
         }
         let kv = f.series(|s| s.server.as_ref().and_then(|v| v.kv_cache_usage_pct_peak));
-        h.push_str(&line_chart("KV-cache use reported by the server, peak", "%", &kv, sim));
+        h.push_str(&line_chart(
+            "KV-cache use reported by the server, peak",
+            "%",
+            &kv,
+            sim,
+        ));
     } else if section.starts_with("2.") {
         h.push_str(&line_chart(
             "Output tokens per second, all users",
@@ -470,15 +495,20 @@ fn comparison_charts(entries: &[Entry]) -> String {
         .iter()
         .filter_map(|e| match &e.outcome {
             Outcome::Datasets(d) => Some((
-                e.deployment
-                    .as_ref()
-                    .map_or_else(String::new, |d| format!("{} × {} {}", d.gpus, d.gpu, d.quant)),
+                e.deployment.as_ref().map_or_else(String::new, |d| {
+                    format!("{} × {} {}", d.gpus, d.gpu, d.quant)
+                }),
                 Figures::of(d),
             )),
             Outcome::CannotRun(_) => None,
         })
         .collect();
-    let Some(prompt) = figures.iter().flat_map(|(_, f)| f.prompts.last()).max().copied() else {
+    let Some(prompt) = figures
+        .iter()
+        .flat_map(|(_, f)| f.prompts.last())
+        .max()
+        .copied()
+    else {
         return String::new();
     };
     let sim = figures.iter().any(|(_, f)| f.source != Source::Measured);
@@ -531,7 +561,12 @@ const COLOURS: [RGBColor; 6] = [
 
 /// A line chart over users (log scale), one line per series, as an SVG element. Simulated
 /// series are dashed and the title says so.
-pub fn line_chart(title: &str, unit: &str, series: &[(String, Vec<(f64, f64)>)], simulated: bool) -> String {
+pub fn line_chart(
+    title: &str,
+    unit: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+    simulated: bool,
+) -> String {
     let title = if simulated {
         format!("{title} (simulated)")
     } else {
@@ -629,8 +664,16 @@ fn memory_markdown(sizing: Option<jauge::sizing::Sizing>, f: &Figures<'_>) -> St
             "| {} | {} | {} | {} | {} |",
             s.prompt_tokens,
             s.concurrency,
-            if peaks.is_empty() { "—".into() } else { peaks.join(" / ") },
-            if means.is_empty() { "—".into() } else { means.join(" / ") },
+            if peaks.is_empty() {
+                "—".into()
+            } else {
+                peaks.join(" / ")
+            },
+            if means.is_empty() {
+                "—".into()
+            } else {
+                means.join(" / ")
+            },
             s.server
                 .as_ref()
                 .and_then(|v| v.kv_cache_usage_pct_peak)
@@ -655,7 +698,8 @@ fn limits_in_words(f: &Figures<'_>) -> Vec<String> {
             lines.push(format!(
                 "Users at {} prompt tokens: {} — limited by {}.",
                 l.prompt_tokens,
-                l.max_concurrency_ok.map_or("none".into(), |c| c.to_string()),
+                l.max_concurrency_ok
+                    .map_or("none".into(), |c| c.to_string()),
                 limited_by(l.reason)
             ));
         }
@@ -664,7 +708,8 @@ fn limits_in_words(f: &Figures<'_>) -> Vec<String> {
         lines.push(format!(
             "Context at {} user(s): {} tokens — limited by {}.",
             c.concurrency,
-            c.max_context_tokens.map_or("none".into(), |t| t.to_string()),
+            c.max_context_tokens
+                .map_or("none".into(), |t| t.to_string()),
             limited_by(c.reason)
         ));
     }
@@ -697,7 +742,6 @@ fn limited_by(reason: LimitReason) -> &'static str {
     }
 }
 
-
 /// The deployment as `jauge size` computes it: with the settings its datasets record, else
 /// as the study would deploy it, else with vLLM's defaults (to say how far it is from fitting).
 fn sizing_of(entry: &Entry) -> Option<jauge::sizing::Sizing> {
@@ -728,16 +772,13 @@ fn sizing_cells(entry: &Entry) -> (String, String) {
 }
 
 fn per_user(s: &Step) -> Option<f64> {
-    s.throughput
-        .per_user_output_tok_s
-        .or_else(|| (s.concurrency > 0).then(|| s.throughput.output_tok_s / f64::from(s.concurrency)))
+    s.throughput.per_user_output_tok_s.or_else(|| {
+        (s.concurrency > 0).then(|| s.throughput.output_tok_s / f64::from(s.concurrency))
+    })
 }
 
 fn itl(s: &Step) -> Option<f64> {
-    s.latency
-        .itl_ms
-        .or(s.latency.tpot_ms)
-        .map(|v| v.p95)
+    s.latency.itl_ms.or(s.latency.tpot_ms).map(|v| v.p95)
 }
 
 /// The catalogue ids of the deployment a dataset describes, when it has them.
@@ -755,7 +796,10 @@ fn describe(d: &Dataset) -> String {
     let dep = &d.deployment;
     format!(
         "{} on {} × {} ({}, {} {})",
-        dep.model.catalogue_id.as_deref().unwrap_or(&dep.model.served_name),
+        dep.model
+            .catalogue_id
+            .as_deref()
+            .unwrap_or(&dep.model.served_name),
         dep.gpus.count,
         dep.gpus.catalogue_id.as_deref().unwrap_or(&dep.gpus.name),
         dep.quantization,
