@@ -154,19 +154,38 @@ async fn stream(
         max_tokens: slot.output_tokens,
         force_output_length: target.force_output_length,
     };
-    let body = openai::request_body(target.endpoint, prompt, &options);
-    let mut request = http
-        .post(target.url())
-        .header("content-type", "application/json")
-        .header("accept", "text/event-stream")
-        .body(body.to_string());
-    if let Some(key) = &target.api_key {
-        request = request.bearer_auth(key.expose());
+    let body = openai::request_body(target.endpoint, prompt, &options).to_string();
+    let mut response = None;
+    for _attempt in 0..STALE_CONNECTION_RETRIES {
+        let mut request = http
+            .post(target.url())
+            .header("content-type", "application/json")
+            .header("accept", "text/event-stream")
+            .body(body.clone());
+        if let Some(key) = &target.api_key {
+            request = request.bearer_auth(key.expose());
+        }
+        match request.send().await {
+            Ok(r) => {
+                response = Some(r);
+                break;
+            }
+            // The server closed a kept-alive connection just as this request went out on it
+            // (llama.cpp's extra HTTP threads close theirs after one request without saying
+            // so); nothing was answered, so the request goes again on another connection,
+            // as browsers do. Its time still counts from the first attempt.
+            Err(e) if is_stale_connection(&e) => continue,
+            Err(e) => return Err(transport_failure(&e, false)),
+        }
     }
-    let mut response = request
-        .send()
-        .await
-        .map_err(|e| transport_failure(&e, false))?;
+    let Some(mut response) = response else {
+        return Err((
+            ErrorKind::Connection,
+            format!(
+                "the server closed {STALE_CONNECTION_RETRIES} connections in a row before answering"
+            ),
+        ));
+    };
     let status = response.status();
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
@@ -221,6 +240,21 @@ async fn stream(
             record.chunks
         ),
     ))
+}
+
+/// Attempts of one request when the server closes the connection before answering.
+const STALE_CONNECTION_RETRIES: u32 = 3;
+
+/// Whether the connection was closed before any byte of an answer came back.
+fn is_stale_connection(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return h.is_incomplete_message();
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn transport_failure(e: &reqwest::Error, mid_stream: bool) -> Failure {

@@ -144,11 +144,22 @@ impl Snapshot {
             running: sum(&["vllm:num_requests_running", "llamacpp:requests_processing"]),
             waiting: sum(&["vllm:num_requests_waiting", "llamacpp:requests_deferred"]),
             preemptions_total: sum(&["vllm:num_preemptions_total", "vllm:num_preemptions"]),
-            prefix_hits_total: sum(&["vllm:prefix_cache_hits_total", "vllm:prefix_cache_hits"]),
+            prefix_hits_total: sum(&[
+                "vllm:prefix_cache_hits_total",
+                "vllm:prefix_cache_hits",
+                "llamacpp:prompt_tokens_cached_total",
+            ]),
+            // llama.cpp counts the prompt tokens it computed apart from those it reused.
             prefix_queries_total: sum(&[
                 "vllm:prefix_cache_queries_total",
                 "vllm:prefix_cache_queries",
-            ]),
+            ])
+            .or_else(|| {
+                Some(
+                    sum(&["llamacpp:prompt_tokens_total"])?
+                        + sum(&["llamacpp:prompt_tokens_cached_total"])?,
+                )
+            }),
         }
     }
 
@@ -286,6 +297,18 @@ mod tests {
         assert_eq!(s.kv_cache_usage, Some(0.125));
         assert_eq!((s.running, s.waiting), (Some(4.0), Some(1.0)));
         assert_eq!(s.preemptions_total, None);
+    }
+
+    /// Today's llama.cpp has no KV-cache gauge any more, but counts the prompt tokens it
+    /// reused: the prefix-cache hit rate comes from them.
+    #[test]
+    fn current_llama_cpp_metrics_give_the_prefix_cache_hits() {
+        let text = fixture("llama-cpp-metrics-0c1e570.txt");
+        let s = Snapshot::from_samples(&parse(&text));
+        assert_eq!(s.kv_cache_usage, None);
+        assert_eq!((s.running, s.waiting), (Some(0.0), Some(0.0)));
+        assert_eq!(s.prefix_hits_total, Some(157.0));
+        assert_eq!(s.prefix_queries_total, Some(1651.0 + 157.0));
     }
 
     #[test]

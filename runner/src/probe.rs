@@ -11,7 +11,7 @@ use crate::client::Target;
 pub struct ServerFacts {
     /// The first model `/v1/models` lists.
     pub served_model: Option<String>,
-    /// Its `max_model_len` (vLLM, jauge-sim) or `meta.n_ctx_train`-like fields when given.
+    /// Its `max_model_len` (vLLM, jauge-sim) or llama.cpp's per-slot `meta.n_ctx`, when given.
     pub max_model_len: Option<u32>,
     /// The engine's name, guessed from its answers.
     pub engine: String,
@@ -70,9 +70,12 @@ pub async fn probe(http: &reqwest::Client, target: &Target) -> anyhow::Result<Se
             .and_then(|m| m.get("id"))
             .and_then(Value::as_str)
             .map(str::to_string),
+        // vLLM says max_model_len; llama.cpp says n_ctx, the context of one slot (its -c
+        // divided among -np slots), which is what one request may use — not n_ctx_train.
         max_model_len: first
             .and_then(|m| {
                 m.get("max_model_len")
+                    .or_else(|| m.pointer("/meta/n_ctx"))
                     .or_else(|| m.pointer("/meta/n_ctx_train"))
             })
             .and_then(Value::as_u64)

@@ -307,7 +307,7 @@ fn random_words(rng: &mut SplitMix64, n: usize) -> String {
 }
 
 /// `(count, token ids)` from the server's `/tokenize`, or `None` when it has none.
-async fn tokenize(
+pub async fn tokenize(
     http: &reqwest::Client,
     target: &Target,
     text: &str,

@@ -149,6 +149,10 @@ impl<'a> Session<'a> {
             .max(max_concurrency);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(2 * max_concurrency as usize)
+            // Servers close idle keep-alive connections after 5 s (uvicorn for vLLM,
+            // cpp-httplib for llama.cpp); reusing one at that moment fails the request with
+            // "connection closed before message completed". Dropping them sooner avoids it.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .tcp_nodelay(true)
             .build()
             .context("building the HTTP client")?;

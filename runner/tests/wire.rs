@@ -190,3 +190,32 @@ async fn a_closed_port_is_a_connection_error() {
         r.error_message
     );
 }
+
+/// A server that closes a connection right after reading the request (llama.cpp's extra
+/// HTTP threads do, with keep-alive): the request goes again on a new connection.
+#[tokio::test]
+async fn a_connection_closed_before_any_answer_is_retried() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = fixture("vllm-completions.sse");
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let seen = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 65536];
+            let _ = socket.read(&mut buf).await;
+            if n == 0 {
+                drop(socket); // closed without a byte of answer
+                continue;
+            }
+            socket.write_all(ok_head().as_bytes()).await.unwrap();
+            socket.write_all(&body).await.unwrap();
+        }
+    });
+    let r = request(url, Endpoint::Completions).await;
+    assert_eq!(r.error, None, "{:?}", r.error_message);
+    assert_eq!(r.chunks, 4);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -57,9 +57,16 @@ async fn handle(
             &json!({"version": format!("jauge-sim {}", jauge::VERSION)}),
         ),
         (&Method::GET, "/v1/models") => {
+            // vLLM's ModelCard (entrypoints/openai/protocol.py), owned by jauge-sim.
             let mut model = json!({
                 "id": shared.served_name, "object": "model", "created": 0, "owned_by": "jauge-sim",
-                "root": shared.served_name, "max_model_len": shared.max_model_len
+                "root": shared.served_name, "parent": null, "max_model_len": shared.max_model_len,
+                "permission": [{
+                    "id": "modelperm-jauge-sim", "object": "model_permission", "created": 0,
+                    "allow_create_engine": false, "allow_sampling": true, "allow_logprobs": true,
+                    "allow_search_indices": false, "allow_view": true, "allow_fine_tuning": false,
+                    "organization": "*", "group": null, "is_blocking": false
+                }]
             });
             if !shared.advertise_max_model_len {
                 model.as_object_mut().map(|m| m.remove("max_model_len"));
@@ -75,7 +82,7 @@ async fn handle(
             Ok(body) => {
                 let count = prompt_tokens(&body);
                 let tokens: Vec<u32> = words_of(&body).iter().map(|w| token_id(w)).collect();
-                let mut answer = json!({"count": count, "max_model_len": shared.max_model_len, "tokens": tokens});
+                let mut answer = json!({"count": count, "max_model_len": shared.max_model_len, "tokens": tokens, "token_strs": null});
                 if !shared.advertise_max_model_len {
                     answer.as_object_mut().map(|m| m.remove("max_model_len"));
                 }
@@ -167,10 +174,19 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
         } else {
             "text_completion"
         };
-        let chunk = |choices: Value| json!({"id": id, "object": object, "created": 0, "model": model, "choices": choices});
+        // As vLLM writes them: completions chunks with every field (usage null until the
+        // usage chunk), chat chunks with only the fields set (serving_completion.py,
+        // serving_chat.py).
+        let chunk = |choices: Value| {
+            let mut c = json!({"id": id, "object": object, "created": 0, "model": model, "choices": choices});
+            if !chat {
+                c["usage"] = Value::Null;
+            }
+            c
+        };
         if chat {
             let first = chunk(
-                json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
+                json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": null, "finish_reason": null}]),
             );
             let _ = tx.send(Ok(sse(&first))).await;
         }
@@ -209,9 +225,13 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
                 Value::Null
             };
             let choice = if chat {
-                json!([{"index": 0, "delta": {"content": word(generated)}, "finish_reason": finish}])
+                let mut c = json!({"index": 0, "delta": {"content": word(generated)}, "logprobs": null, "finish_reason": finish});
+                if generated == max_tokens {
+                    c["stop_reason"] = Value::Null;
+                }
+                json!([c])
             } else {
-                json!([{"index": 0, "text": word(generated), "logprobs": null, "finish_reason": finish}])
+                json!([{"index": 0, "text": word(generated), "logprobs": null, "finish_reason": finish, "stop_reason": null}])
             };
             if tx.send(Ok(sse(&chunk(choice)))).await.is_err() {
                 return; // the client went away; dropping `events` frees the sequence
@@ -219,7 +239,10 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
         }
         if include_usage {
             let mut last = chunk(json!([]));
-            last["usage"] = json!({"prompt_tokens": prompt, "completion_tokens": generated, "total_tokens": prompt + generated});
+            last["usage"] = json!({"prompt_tokens": prompt, "total_tokens": prompt + generated, "completion_tokens": generated});
+            if !chat {
+                last["usage"]["prompt_tokens_details"] = Value::Null;
+            }
             let _ = tx.send(Ok(sse(&last))).await;
         }
         let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
@@ -232,21 +255,26 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
         .expect("a valid response")
 }
 
-/// vLLM's 400 for a request longer than `max_model_len` (`serving_engine.py`).
+/// vLLM's 400 for a request longer than `max_model_len`, in its two current wordings: the
+/// prompt alone too long, or the prompt fitting but not with `max_tokens` more.
 fn context_error(max_model_len: u32, prompt: u64, max_tokens: u64) -> Response<HttpBody> {
-    error_response(
-        StatusCode::BAD_REQUEST,
-        "BadRequestError",
-        &format!(
-            "This model's maximum context length is {max_model_len} tokens. However, you requested {} tokens ({prompt} in the messages, {max_tokens} in the completion). Please reduce the length of the messages or completion.",
-            prompt + max_tokens
-        ),
-    )
+    let max = u64::from(max_model_len);
+    let message = if prompt > max {
+        format!(
+            "This model's maximum context length is {max} tokens. However, your request has {prompt} input tokens. Please reduce the length of the input messages."
+        )
+    } else {
+        format!(
+            "'max_tokens' or 'max_completion_tokens' is too large: {max_tokens}. This model's maximum context length is {max} tokens and your request has {prompt} input tokens ({max_tokens} > {max} - {prompt})."
+        )
+    };
+    error_response(StatusCode::BAD_REQUEST, "BadRequestError", &message)
 }
 
 async fn metrics(shared: &Shared) -> String {
     let m = shared.engine.metrics().await;
-    let label = format!("{{model_name=\"{}\"}}", shared.served_name);
+    // V1's labels: the engine index and the model (finished requests also by reason).
+    let label = format!("{{engine=\"0\",model_name=\"{}\"}}", shared.served_name);
     // vLLM's names, types and help texts (vllm/v1/metrics/loggers.py).
     let metrics = [
         (
@@ -294,6 +322,11 @@ async fn metrics(shared: &Shared) -> String {
     ];
     let mut out = String::new();
     for (name, kind, help, value) in metrics {
+        let label = if name == "vllm:request_success_total" {
+            label.replace("engine=\"0\",", "engine=\"0\",finished_reason=\"length\",")
+        } else {
+            label.clone()
+        };
         out.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{label} {value}\n"
         ));
@@ -389,7 +422,8 @@ fn json_response(status: StatusCode, value: &Value) -> Response<HttpBody> {
 fn error_response(status: StatusCode, kind: &str, message: &str) -> Response<HttpBody> {
     json_response(
         status,
-        &json!({"object": "error", "message": message, "type": kind, "param": null, "code": status.as_u16()}),
+        // vLLM's ErrorResponse: {"error": ErrorInfo}.
+        &json!({"error": {"message": message, "type": kind, "param": null, "code": status.as_u16()}}),
     )
 }
 
