@@ -691,6 +691,11 @@ fn StudyPage() -> impl IntoView {
                 " figure appears beside one whenever a measured dataset of the same deployment is published. Run "
                 <code>"jauge study --url …"</code>" on your own server to add one."
             </p>
+            <p>
+                <a href="datasets/simulated/seed/report.html">"The predicted study's full report"</a>
+                " (charts of every deployment, what limited each) and its "
+                <a href="datasets/simulated/seed/report.md">"Markdown summary"</a>"."
+            </p>
             {move || match fetched.get() {
                 None => view! { <p>"Loading the study's datasets…"</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),

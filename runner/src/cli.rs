@@ -588,8 +588,8 @@ pub struct StudyArgs {
     /// comparisons), written by default into datasets/simulated/PRESET and indexed.
     #[arg(long)]
     pub preset: Option<String>,
-    /// The folder for the datasets and the report. Default: jauge-study (measured),
-    /// jauge-study-predicted (--predict), datasets/simulated/PRESET (--preset).
+    /// The folder for the datasets and the report. Default: jauge-study-TIMESTAMP,
+    /// jauge-study-predicted-TIMESTAMP (--predict), datasets/simulated/PRESET (--preset).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the study in --out where it stopped.

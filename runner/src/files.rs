@@ -46,3 +46,11 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// `NAME-YYYY-MM-DDTHHMMSS` (UTC): a new name for every run started without `--out`.
+pub fn stamped(name: &str) -> String {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(':', "");
+    format!("{name}-{}", stamp.trim_end_matches('Z'))
+}

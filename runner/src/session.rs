@@ -847,10 +847,7 @@ pub(crate) fn arrival(a: ArrivalArg) -> Arrival {
 }
 
 pub(crate) fn default_out() -> PathBuf {
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
-        .to_string()
-        .replace(':', "");
-    PathBuf::from(format!("jauge-run-{}.json", stamp.trim_end_matches('Z')))
+    PathBuf::from(format!("{}.json", crate::files::stamped("jauge-run")))
 }
 
 /// `x.json` → `x.requests.jsonl`.

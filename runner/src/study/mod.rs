@@ -30,7 +30,7 @@ pub async fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("jauge-study"));
+        .unwrap_or_else(|| PathBuf::from(crate::files::stamped("jauge-study")));
     prepare_dir(&out, args.resume)?;
     println!(
         "jauge study → {}\n  objectives: TTFT p95 ≤ {} ms and TPOT p95 ≤ {} ms (a chat user's; change with --slo-ttft-ms, --slo-tpot-ms)",

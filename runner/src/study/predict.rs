@@ -36,7 +36,7 @@ pub fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
             let out = args
                 .out
                 .clone()
-                .unwrap_or_else(|| PathBuf::from("jauge-study-predicted"));
+                .unwrap_or_else(|| PathBuf::from(crate::files::stamped("jauge-study-predicted")));
             let preset = Preset {
                 id: "predicted".into(),
                 title: format!("Predicted: {}", deployment.label()),

@@ -594,6 +594,8 @@ pub fn line_chart(
             .build_cartesian_2d((1.0..x_max).log_scale(), 0.0..y_max)?;
         chart
             .configure_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(225, 228, 235))
             .x_desc("simultaneous users")
             .y_desc(unit)
             .x_label_formatter(&|v| format!("{v:.0}"))
