@@ -30,6 +30,14 @@ pub fn write_atomic(path: &Path, contents: &str) -> anyhow::Result<()> {
     result.with_context(|| format!("writing {}", path.display()))
 }
 
+/// `NAME-YYYY-MM-DDTHHMMSS` (UTC): a new name for every run started without `--out`.
+pub fn stamped(name: &str) -> String {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(':', "");
+    format!("{name}-{}", stamp.trim_end_matches('Z'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,12 +53,4 @@ mod tests {
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
         fs::remove_dir_all(&dir).unwrap();
     }
-}
-
-/// `NAME-YYYY-MM-DDTHHMMSS` (UTC): a new name for every run started without `--out`.
-pub fn stamped(name: &str) -> String {
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .replace(':', "");
-    format!("{name}-{}", stamp.trim_end_matches('Z'))
 }

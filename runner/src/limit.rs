@@ -103,50 +103,31 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
         run.max_error_rate * 100.0
     ));
     let mut server_down = false;
-    'rows: for &prompt_tokens in &run.prompt_tokens {
+    for &prompt_tokens in &run.prompt_tokens {
         if session.row_blocked(prompt_tokens, server_down)? {
             continue;
         }
-        let (mut passed, mut failed): (Option<u32>, Option<(u32, LimitReason, String)>) =
-            (None, None);
-        let mut probes = 0;
-        while let Some(concurrency) =
-            next_probe(passed, failed.as_ref().map(|f| f.0), args.max_concurrency)
-        {
-            let step = match session.done_step(concurrency, prompt_tokens) {
-                Some(done) => done.clone(),
-                None => {
-                    let requests = run
-                        .requests_per_step
-                        .unwrap_or((3 * concurrency).max(args.min_requests));
-                    let Some(step) = session
-                        .measure(concurrency, prompt_tokens, Some(requests), slo)
-                        .await?
-                    else {
-                        break 'rows;
-                    };
-                    session.dataset.steps.push(step.clone());
-                    grid_add(&mut session, concurrency);
-                    session.save()?;
-                    step
-                }
-            };
-            probes += 1;
-            match judge(&step, slo, args.percentile, run.max_error_rate) {
-                Probe::Pass => passed = Some(concurrency),
-                Probe::Fail(reason, detail) => {
-                    server_down |= step.requests.completed == 0
-                        && step
-                            .errors
-                            .keys()
-                            .all(|k| *k == jauge::dataset::ErrorKind::Connection);
-                    session.progress.say(&format!(
-                        "prompt {prompt_tokens} · {concurrency} users: fails: {detail}"
-                    ));
-                    failed = Some((concurrency, reason, detail));
-                }
-            }
-        }
+        let requests = |c: u32| {
+            run.requests_per_step
+                .unwrap_or((3 * c).max(args.min_requests))
+        };
+        let Some(found) = search(
+            &mut session,
+            prompt_tokens,
+            Bracket::default(),
+            args.max_concurrency,
+            &requests,
+            slo,
+            args.percentile,
+        )
+        .await?
+        else {
+            break;
+        };
+        server_down |= found.server_down;
+        let (reason, stopped, why) =
+            found.verdict(&format!("--max-concurrency {}", args.max_concurrency));
+        let (passed, probes) = (found.passed, found.probes);
         let confidence = passed
             .and_then(|c| session.done_step(c, prompt_tokens))
             .map(|s| {
@@ -163,14 +144,6 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
                 )
             })
             .unwrap_or_else(|| "no concurrency met the objectives".to_string());
-        let (reason, stopped, why) = match failed {
-            Some((c, reason, why)) => (reason, Some(c), why),
-            None => (
-                LimitReason::GridEnd,
-                None,
-                format!("held up to --max-concurrency {}", args.max_concurrency),
-            ),
-        };
         set_limit(
             &mut session.dataset,
             prompt_tokens,
@@ -185,13 +158,80 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
     session.finish(&table)
 }
 
-/// Keeps the workload's grid the set of concurrencies probed, so every step is on it.
-fn grid_add(session: &mut Session<'_>, concurrency: u32) {
-    let grid = &mut session.dataset.workload.concurrency;
-    if !grid.contains(&concurrency) {
-        grid.push(concurrency);
-        grid.sort_unstable();
+/// What a search for the most users knows: the largest concurrency that met the objectives,
+/// the smallest that did not (and why), the probes measured, and whether the server went down.
+#[derive(Debug, Clone, Default)]
+pub struct Bracket {
+    /// The largest concurrency that passed.
+    pub passed: Option<u32>,
+    /// The smallest that failed: concurrency, reason, in words.
+    pub failed: Option<(u32, LimitReason, String)>,
+    /// Probes measured by the search.
+    pub probes: u32,
+    /// Every request of a probe failed to connect.
+    pub server_down: bool,
+}
+
+impl Bracket {
+    /// How the row ended: its reason, the concurrency that broke, and why in words (`ceiling`
+    /// names the limit that held when nothing broke).
+    pub fn verdict(&self, ceiling: &str) -> (LimitReason, Option<u32>, String) {
+        match &self.failed {
+            Some((c, reason, why)) => (*reason, Some(*c), why.clone()),
+            None => (LimitReason::GridEnd, None, format!("held up to {ceiling}")),
+        }
     }
+}
+
+/// The climb-and-bisect search of one prompt size from what `bracket` already knows (nothing,
+/// or a grid's verdicts), each probe `requests(users)` requests and a step of the dataset.
+/// `None` when Ctrl-C interrupted it.
+pub async fn search(
+    session: &mut Session<'_>,
+    prompt_tokens: u32,
+    mut bracket: Bracket,
+    ceiling: u32,
+    requests: &dyn Fn(u32) -> u32,
+    slo: Slo,
+    percentile: u32,
+) -> anyhow::Result<Option<Bracket>> {
+    let max_error_rate = session.args.max_error_rate;
+    while !bracket.server_down {
+        let Some(concurrency) = next_probe(
+            bracket.passed,
+            bracket.failed.as_ref().map(|f| f.0),
+            ceiling.max(1),
+        ) else {
+            break;
+        };
+        let Some(step) = session
+            .step_at(concurrency, prompt_tokens, requests(concurrency), slo)
+            .await?
+        else {
+            return Ok(None);
+        };
+        bracket.probes += 1;
+        match judge(&step, slo, percentile, max_error_rate) {
+            Probe::Pass => bracket.passed = Some(concurrency),
+            Probe::Fail(reason, detail) => {
+                bracket.server_down |= server_down(&step);
+                session.progress.say(&format!(
+                    "prompt {prompt_tokens} · {concurrency} users: fails: {detail}"
+                ));
+                bracket.failed = Some((concurrency, reason, detail));
+            }
+        }
+    }
+    Ok(Some(bracket))
+}
+
+/// Every request of the step failed to connect: the server is gone.
+pub fn server_down(step: &Step) -> bool {
+    step.requests.completed == 0
+        && step
+            .errors
+            .keys()
+            .all(|k| *k == jauge::dataset::ErrorKind::Connection)
 }
 
 fn table(session: &Session<'_>) -> String {

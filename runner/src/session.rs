@@ -438,6 +438,40 @@ impl<'a> Session<'a> {
         Ok(Some(step))
     }
 
+    /// The step at this concurrency and prompt size: the one on disk when resuming, else
+    /// measured now with `requests` requests, added to the dataset (its concurrency and prompt
+    /// size joining the workload's lists) and saved. `None` when Ctrl-C interrupted it.
+    pub async fn step_at(
+        &mut self,
+        concurrency: u32,
+        prompt_tokens: u32,
+        requests: u32,
+        slo: Slo,
+    ) -> anyhow::Result<Option<Step>> {
+        if let Some(done) = self.done_step(concurrency, prompt_tokens) {
+            return Ok(Some(done.clone()));
+        }
+        let Some(step) = self
+            .measure(concurrency, prompt_tokens, Some(requests), slo)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let workload = &mut self.dataset.workload;
+        for (list, value) in [
+            (&mut workload.concurrency, concurrency),
+            (&mut workload.prompt_tokens, prompt_tokens),
+        ] {
+            if !list.contains(&value) {
+                list.push(value);
+                list.sort_unstable();
+            }
+        }
+        self.dataset.steps.push(step.clone());
+        self.save()?;
+        Ok(Some(step))
+    }
+
     /// Writes the dataset as it stands (atomically).
     pub fn save(&self) -> anyhow::Result<()> {
         write_atomic(&self.out, &self.dataset.to_json())

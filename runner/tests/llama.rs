@@ -6,13 +6,15 @@
 //! are ignored, and `cargo test` lists them as ignored with the reason.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use jauge::dataset::{Dataset, LimitReason, RunStatus, Source};
+use jauge::dataset::{LimitReason, RunStatus, Source};
 use serde_json::Value;
 
-const JAUGE: &str = env!("CARGO_BIN_EXE_jauge");
+mod common;
+use common::{dataset, dir, records, text, wait_for_a_step, JAUGE};
+
 const NEEDS: &str = "needs llama.cpp's llama-server: scripts/test runs it (tier llama-cpp); or set LLAMA_SERVER and LLAMA_MODEL from scripts/llama-server and pass --ignored";
 
 /// A running `llama-server`, killed when dropped.
@@ -100,37 +102,6 @@ fn http(base: &str, method: &str, path: &str, body: &str) -> Option<(u16, String
     let status = answer.split_whitespace().nth(1)?.parse().ok()?;
     let body = answer.split_once("\r\n\r\n")?.1.to_string();
     Some((status, body))
-}
-
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("jauge-llama-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn dataset(path: &Path) -> Dataset {
-    let text = std::fs::read_to_string(path).unwrap();
-    Dataset::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn records(out: &Path) -> Vec<Value> {
-    let path = out.with_file_name(format!(
-        "{}.requests.jsonl",
-        out.file_stem().unwrap().to_string_lossy()
-    ));
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn validate(path: &Path) {
@@ -361,18 +332,7 @@ fn killing_llama_server_mid_run_keeps_the_finished_steps() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while std::fs::read_to_string(&out)
-        .ok()
-        .and_then(|t| Dataset::from_json(&t).ok())
-        .is_none_or(|d| d.steps.is_empty())
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no step in a minute"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_a_step(&out);
     llama.child.kill().unwrap();
     let _ = llama.child.wait();
     let o = run.wait_with_output().unwrap();

@@ -1,21 +1,13 @@
 //! `jauge run` end to end against the built-in simulated server, over loopback.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
-use jauge::dataset::{Dataset, ErrorKind, LimitReason, RunStatus, Source};
+use jauge::dataset::{ErrorKind, LimitReason, RunStatus, Source};
 use serde_json::Value;
 
-const JAUGE: &str = env!("CARGO_BIN_EXE_jauge");
-
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("jauge-run-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod common;
+use common::{dataset, dir, interrupt, records, serve_sim, text, wait_for_a_step, JAUGE};
 
 /// A quick run: tiny prompts and outputs, the simulated GPU 20× faster than real time.
 fn run(out: &Path, extra: &[&str]) -> Output {
@@ -39,31 +31,6 @@ fn run(out: &Path, extra: &[&str]) -> Output {
     }
     args.extend(extra);
     Command::new(JAUGE).args(&args).output().unwrap()
-}
-
-fn dataset(path: &Path) -> Dataset {
-    Dataset::from_json(&std::fs::read_to_string(path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn records(out: &Path) -> Vec<Value> {
-    let path = out.with_file_name(format!(
-        "{}.requests.jsonl",
-        out.file_stem().unwrap().to_string_lossy()
-    ));
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -256,25 +223,8 @@ fn ctrl_c_keeps_finished_steps_and_resume_completes_the_run() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    loop {
-        let steps = std::fs::read_to_string(&out)
-            .ok()
-            .and_then(|t| Dataset::from_json(&t).ok())
-            .map_or(0, |d| d.steps.len());
-        if steps >= 1 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no step written in a minute"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    wait_for_a_step(&out);
+    interrupt(&child);
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     let interrupted = dataset(&out);
@@ -391,23 +341,7 @@ fn open_loop_and_chat_runs_work() {
 #[test]
 fn secrets_never_reach_the_dataset_the_records_or_the_terminal() {
     let base = dir("secrets");
-    let mut server = KillOnDrop(
-        Command::new(JAUGE)
-            .args(["serve-sim", "--port", "0", "--time-scale", "20"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(server.0.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("serve-sim says where it listens")
-            .unwrap();
-        if let Some(at) = line.find("http://") {
-            break line[at..].split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let (server, url) = serve_sim(&["--time-scale", "20"]);
     let with_password = url.replace("http://", "http://admin:hunter2pw@");
     let out = base.join("s.json");
     let o = Command::new(JAUGE)
@@ -472,15 +406,6 @@ fn secrets_never_reach_the_dataset_the_records_or_the_terminal() {
 }
 
 /// A child process stopped when the test ends, even when it fails.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn a_local_tokenizer_makes_exact_prompts() {
     let base = dir("tokenizer");

@@ -1,33 +1,14 @@
 //! `jauge study` end to end against the simulated server, and its report from recorded
 //! datasets.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use jauge::dataset::{Dataset, LimitReason, Source};
+use jauge::dataset::{LimitReason, Source};
 use jauge_runner::study::report::Study;
 
-const JAUGE: &str = env!("CARGO_BIN_EXE_jauge");
-
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("jauge-study-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn dataset(path: &Path) -> Dataset {
-    Dataset::from_json(&std::fs::read_to_string(path).unwrap())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+mod common;
+use common::{dataset, dir, interrupt, serve_sim, text, wait_for_a_step, JAUGE};
 
 /// A small, fast study: tiny prompts and outputs, the simulated GPU 20× faster.
 fn study(out: &Path, extra: &[&str]) -> Output {
@@ -45,15 +26,6 @@ fn study(out: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// With the server's max_model_len known, the search finds the limit exactly: the ceiling
@@ -95,24 +67,13 @@ fn the_context_search_finds_the_configured_max_model_len_exactly() {
 /// answers vLLM's 400 above it: the search doubles, then bisects to within one step.
 #[test]
 fn the_context_search_bisects_when_the_server_hides_its_limit() {
-    let mut server = KillOnDrop(
-        Command::new(JAUGE)
-            .args(["serve-sim", "--port", "0", "--time-scale", "20"])
-            .args(["--max-model-len", "3000", "--hide-max-model-len"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(server.0.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("serve-sim says where it listens")
-            .unwrap();
-        if let Some(at) = line.find("http://") {
-            break line[at..].split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let (_server, url) = serve_sim(&[
+        "--time-scale",
+        "20",
+        "--max-model-len",
+        "3000",
+        "--hide-max-model-len",
+    ]);
     let out = dir("hidden");
     let o = study(&out, &["--url", &url, "--no-gpu"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -299,22 +260,8 @@ fn ctrl_c_stops_the_study_and_resume_continues_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    while std::fs::read_to_string(out.join("speed.json"))
-        .ok()
-        .and_then(|t| Dataset::from_json(&t).ok())
-        .is_none_or(|d| d.steps.is_empty())
-    {
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "no step written in a minute"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    wait_for_a_step(&out.join("speed.json"));
+    interrupt(&child);
     assert_eq!(child.wait().unwrap().code(), Some(130));
     let kept = dataset(&out.join("speed.json")).steps;
     assert!(!kept.is_empty());

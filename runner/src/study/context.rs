@@ -76,28 +76,19 @@ pub async fn run(
         let (mut passed, mut failed): (Option<u32>, Option<(u32, Step)>) = (None, None);
         let mut probes = 0;
         while let Some(prompt) = search.next(passed, failed.as_ref().map(|f| f.0)) {
-            let step = match session.done_step(concurrency, prompt) {
-                Some(done) => done.clone(),
-                None => {
-                    let Some(step) = session
-                        .measure(concurrency, prompt, Some(concurrency), slo)
-                        .await?
-                    else {
-                        let table = table(&session.dataset);
-                        let dataset = session.dataset.clone();
-                        return Ok((session.finish(&table)?, dataset));
-                    };
-                    add_probe(&mut session.dataset, step.clone());
-                    session.save()?;
-                    step
-                }
+            let Some(step) = session
+                .step_at(concurrency, prompt, concurrency, slo)
+                .await?
+            else {
+                let table = table(&session.dataset);
+                let dataset = session.dataset.clone();
+                return Ok((session.finish(&table)?, dataset));
             };
             probes += 1;
             if step.requests.failed == 0 && step.requests.completed > 0 {
                 passed = Some(prompt);
             } else {
-                let down = step.requests.completed == 0
-                    && step.errors.keys().all(|k| *k == ErrorKind::Connection);
+                let down = crate::limit::server_down(&step);
                 failed = Some((prompt, step));
                 if down {
                     break;
@@ -123,21 +114,6 @@ pub async fn run(
     let dataset = session.dataset.clone();
     let code = session.finish(&table)?;
     Ok((code, dataset))
-}
-
-/// A probe's step joins the dataset, its prompt size and users joining the workload's lists.
-fn add_probe(dataset: &mut Dataset, step: Step) {
-    let workload = &mut dataset.workload;
-    for (list, value) in [
-        (&mut workload.prompt_tokens, step.prompt_tokens),
-        (&mut workload.concurrency, step.concurrency),
-    ] {
-        if !list.contains(&value) {
-            list.push(value);
-            list.sort_unstable();
-        }
-    }
-    dataset.steps.push(step);
 }
 
 /// What the search found, with the server's own words at the first prompt it did not serve.

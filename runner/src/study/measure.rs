@@ -5,12 +5,11 @@
 
 use std::process::ExitCode;
 
-use jauge::dataset::{Dataset, ErrorKind, LimitReason};
-use jauge::sim::next_probe;
+use jauge::dataset::{Dataset, LimitReason};
 
 use crate::aggregate::Slo;
 use crate::cli::{RunArgs, StudyArgs};
-use crate::limit::{judge, Probe};
+use crate::limit::{judge, search, Bracket, Probe};
 use crate::session::{set_limit, Grid, Session};
 
 /// The percentile the objectives apply to.
@@ -37,95 +36,68 @@ pub async fn run(run: &RunArgs, study: &StudyArgs) -> anyhow::Result<(ExitCode, 
         session.dataset.workload.concurrency = run.concurrency.clone();
     }
     let mut server_down = false;
-    'rows: for &prompt_tokens in &run.prompt_tokens {
+    for &prompt_tokens in &run.prompt_tokens {
         if session.row_blocked(prompt_tokens, server_down)? {
             session.progress.skip(run.concurrency.len() as u64 + 3);
             continue;
         }
         // The grid: every concurrency, whatever the objectives say (memory and speed curves).
-        let mut passed: Option<u32> = None;
-        let mut failed: Option<(u32, LimitReason, String)> = None;
+        let mut bracket = Bracket::default();
+        let mut interrupted = false;
         for &concurrency in &run.concurrency {
-            let step = match session.done_step(concurrency, prompt_tokens) {
-                Some(done) => {
-                    session.progress.skip(1);
-                    done.clone()
-                }
-                None => {
-                    let requests = (2 * concurrency).max(4);
-                    let Some(step) = session
-                        .measure(concurrency, prompt_tokens, Some(requests), slo)
-                        .await?
-                    else {
-                        break 'rows;
-                    };
-                    session.dataset.steps.push(step.clone());
-                    session.save()?;
-                    step
-                }
-            };
-            match judge(&step, slo, PERCENTILE, run.max_error_rate) {
-                Probe::Pass if failed.is_none() => passed = Some(concurrency),
-                Probe::Pass => {}
-                Probe::Fail(reason, why) => {
-                    if failed.is_none() {
-                        failed = Some((concurrency, reason, why));
-                    }
-                    if down(&step) {
-                        server_down = true;
-                        break;
-                    }
-                    // Errors beyond the budget: climbing further only breaks it harder.
-                    if matches!(reason, LimitReason::Errors | LimitReason::ContextLength) {
-                        break;
-                    }
-                }
-            }
-        }
-        // The search between the grid's bracket, each probe a step of its own.
-        let mut probes = 0;
-        while !server_down {
-            let Some(concurrency) =
-                next_probe(passed, failed.as_ref().map(|f| f.0), study.max_users.max(1))
+            let resumed = session.done_step(concurrency, prompt_tokens).is_some();
+            let Some(step) = session
+                .step_at(concurrency, prompt_tokens, (2 * concurrency).max(4), slo)
+                .await?
             else {
+                interrupted = true;
                 break;
             };
-            let step = match session.done_step(concurrency, prompt_tokens) {
-                Some(done) => done.clone(),
-                None => {
-                    // One and a half rounds per user: enough for a p95 once the users'
-                    // requests have spread out, and a third cheaper than the grid's two.
-                    let requests = (3 * concurrency / 2).max(4);
-                    let Some(step) = session
-                        .measure(concurrency, prompt_tokens, Some(requests), slo)
-                        .await?
-                    else {
-                        break 'rows;
-                    };
-                    session.dataset.steps.push(step.clone());
-                    grid_add(&mut session.dataset, concurrency);
-                    session.save()?;
-                    step
-                }
-            };
-            probes += 1;
+            if resumed {
+                session.progress.skip(1);
+            }
             match judge(&step, slo, PERCENTILE, run.max_error_rate) {
-                Probe::Pass => passed = Some(concurrency),
+                Probe::Pass if bracket.failed.is_none() => bracket.passed = Some(concurrency),
+                Probe::Pass => {}
                 Probe::Fail(reason, why) => {
-                    server_down |= down(&step);
-                    failed = Some((concurrency, reason, why));
+                    if bracket.failed.is_none() {
+                        bracket.failed = Some((concurrency, reason, why));
+                    }
+                    bracket.server_down = crate::limit::server_down(&step);
+                    // Errors beyond the budget: climbing further only breaks it harder.
+                    if bracket.server_down
+                        || matches!(reason, LimitReason::Errors | LimitReason::ContextLength)
+                    {
+                        break;
+                    }
                 }
             }
         }
-        session.progress.skip(3u64.saturating_sub(probes));
-        let (reason, stopped, why) = match failed {
-            Some((c, reason, why)) => (reason, Some(c), why),
-            None => (
-                LimitReason::GridEnd,
-                None,
-                format!("held up to --max-users {}", study.max_users),
-            ),
+        if interrupted {
+            break;
+        }
+        // Then the search between the grid's verdicts, each probe a step of its own: one and a
+        // half rounds per user, enough for a p95 once the users' requests have spread out.
+        let requests = |c: u32| (3 * c / 2).max(4);
+        let Some(found) = search(
+            &mut session,
+            prompt_tokens,
+            bracket,
+            study.max_users,
+            &requests,
+            slo,
+            PERCENTILE,
+        )
+        .await?
+        else {
+            break;
         };
+        server_down |= found.server_down;
+        let (reason, stopped, why) = found.verdict(&format!("--max-users {}", study.max_users));
+        let (passed, probes) = (found.passed, found.probes);
+        session
+            .progress
+            .skip(3u64.saturating_sub(u64::from(probes)));
         let detail = format!(
             "most users with TTFT p{PERCENTILE} ≤ {} ms and TPOT p{PERCENTILE} ≤ {} ms: {} ({} after the grid; {why})",
             run.slo_ttft_ms.unwrap_or_default(),
@@ -151,18 +123,4 @@ pub async fn run(run: &RunArgs, study: &StudyArgs) -> anyhow::Result<(ExitCode, 
     let dataset = session.dataset.clone();
     let code = session.finish(&table)?;
     Ok((code, dataset))
-}
-
-/// Every request failed to connect: the server is gone.
-fn down(step: &jauge::dataset::Step) -> bool {
-    step.requests.completed == 0 && step.errors.keys().all(|k| *k == ErrorKind::Connection)
-}
-
-/// Keeps the workload's concurrency list the set of concurrencies measured.
-pub(crate) fn grid_add(dataset: &mut Dataset, concurrency: u32) {
-    let grid = &mut dataset.workload.concurrency;
-    if !grid.contains(&concurrency) {
-        grid.push(concurrency);
-        grid.sort_unstable();
-    }
 }

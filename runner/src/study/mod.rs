@@ -79,13 +79,7 @@ pub async fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
     }
 
     let study = report::Study::single(vec![speed, context]);
-    let written = report::write(&out, &study)?;
-    println!("\n{}", study.markdown_summary());
-    println!(
-        "report: {}\n        {}",
-        written.html.display(),
-        written.markdown.display()
-    );
+    report::write_and_show(&out, &study)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -101,13 +101,7 @@ pub fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
         simulated: true,
         comparisons,
     };
-    let written = report::write(&out, &study)?;
-    println!("\n{}", study.markdown_summary());
-    println!(
-        "report: {}\n        {}",
-        written.html.display(),
-        written.markdown.display()
-    );
+    report::write_and_show(&out, &study)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -234,6 +234,18 @@ pub fn write(dir: &Path, study: &Study) -> anyhow::Result<Written> {
     Ok(written)
 }
 
+/// Writes the report and prints its summary and where it went.
+pub fn write_and_show(dir: &Path, study: &Study) -> anyhow::Result<()> {
+    let written = write(dir, study)?;
+    println!("\n{}", study.markdown_summary());
+    println!(
+        "report: {}\n        {}",
+        written.html.display(),
+        written.markdown.display()
+    );
+    Ok(())
+}
+
 /// One line for the terminal: the most users per prompt size and the maximum context.
 pub fn one_line(dataset: &Dataset) -> String {
     let datasets = std::slice::from_ref(dataset);
