@@ -6,9 +6,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// jauge — how many people can use this model on this GPU, how fast, with how much context?
 ///
-/// Sizes deployments the way vLLM does, measures OpenAI-compatible servers (or its built-in
-/// simulated one) concurrency × prompt size until they break, finds the most users under latency
-/// objectives, predicts all of it with a simulator, and checks and compares the datasets.
+/// Runs the study end to end (memory, users under a chat objective and maximum context, with a
+/// report), sizes deployments the way vLLM does, measures OpenAI-compatible servers (or its
+/// built-in simulated one) concurrency × prompt size until they break, finds the most users
+/// under latency objectives, predicts all of it with a simulator, and checks and compares the
+/// datasets.
 #[derive(Debug, Parser)]
 #[command(name = "jauge", version, about, long_about, propagate_version = true)]
 pub struct Cli {
@@ -34,6 +36,28 @@ pub enum Command {
     ///   jauge size --list gpus
     #[command(verbatim_doc_comment)]
     Size(SizeArgs),
+    /// The study, end to end: memory, speed and users, maximum context — and a report.
+    ///
+    /// Runs the study's protocol against one deployment: (1–2) every concurrency of
+    /// --concurrency for every --prompt-tokens (GPU memory, KV-cache use, total and per-user
+    /// tok/s, TTFT, ITL), then per prompt size a search for the most users whose TTFT and TPOT
+    /// p95 meet the objectives; (3) the largest prompt accepted and served at one user and at
+    /// those users (a search up to the server's max_model_len). Writes into --out the datasets
+    /// (speed.json, context.json, with per-request records) and report.html (charts, no script)
+    /// and report.md. Ctrl-C stops cleanly; --resume continues.
+    ///
+    /// Without --url it runs against the built-in simulated server (Mistral-7B-v0.1 on one
+    /// A100-40GB, max_model_len 8192, unless told otherwise): labelled simulated everywhere.
+    /// --predict answers from the simulator alone, for hardware you do not have; with
+    /// --preset seed, for the study's five comparisons, written into datasets/.
+    ///
+    /// Examples:
+    ///   jauge study
+    ///   jauge study --url http://127.0.0.1:8000 --gpu a100-40gb --gpus 2 --quant awq --out a100-study
+    ///   jauge study --predict --catalog-model llama-3-70b --gpu a100-40gb --gpus 4 --quant awq
+    ///   jauge study --predict --preset seed
+    #[command(verbatim_doc_comment)]
+    Study(Box<StudyArgs>),
     /// Check dataset files and print every error with its JSON path.
     ///
     /// Exits 0 when every file is a valid jauge dataset, 1 when any is not.
@@ -110,28 +134,6 @@ pub enum Command {
     ///   jauge calibrate datasets/measured/*.json --out calibration.json
     #[command(verbatim_doc_comment)]
     Calibrate(CalibrateArgs),
-    /// The study, end to end: memory, speed and users, maximum context — and a report.
-    ///
-    /// Runs the study's protocol against one deployment: (1–2) every concurrency of
-    /// --concurrency for every --prompt-tokens (GPU memory, KV-cache use, total and per-user
-    /// tok/s, TTFT, ITL), then per prompt size a search for the most users whose TTFT and TPOT
-    /// p95 meet the objectives; (3) the largest prompt accepted and served at one user and at
-    /// those users (a search up to the server's max_model_len). Writes into --out the datasets
-    /// (speed.json, context.json, with per-request records) and report.html (charts, no script)
-    /// and report.md. Ctrl-C stops cleanly; --resume continues.
-    ///
-    /// Without --url it runs against the built-in simulated server (Mistral-7B-v0.1 on one
-    /// A100-40GB, max_model_len 8192, unless told otherwise): labelled simulated everywhere.
-    /// --predict answers from the simulator alone, for hardware you do not have; with
-    /// --preset seed, for the study's five comparisons, written into datasets/.
-    ///
-    /// Examples:
-    ///   jauge study
-    ///   jauge study --url http://127.0.0.1:8000 --gpu a100-40gb --gpus 2 --quant awq --out a100-study
-    ///   jauge study --predict --catalog-model llama-3-70b --gpu a100-40gb --gpus 4 --quant awq
-    ///   jauge study --predict --preset seed
-    #[command(verbatim_doc_comment)]
-    Study(Box<StudyArgs>),
     /// Run the simulated OpenAI-compatible server (timing from jauge's models).
     ///
     /// Serves /v1/models, /v1/completions, /v1/chat/completions (streamed or not), /tokenize,
