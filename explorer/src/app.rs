@@ -775,6 +775,9 @@ fn Comparison(comparison: jauge::study::Comparison, rows: Vec<study::Row>) -> im
                                             {cell(format!("{slug}:weights_gib"), Some(m.weights_gib), format!("{:.1} GiB weights", m.weights_gib), "predicted")}
                                             <br/>{format!("{:.1} GiB KV cache, {} tokens", m.kv_cache_gib, jauge::units::thousands(m.kv_cache_tokens))}
                                             <br/><span class="note">{format!("max_model_len {}", m.max_model_len)}</span>
+                                            {q.as_ref().and_then(|q| q.gpu_memory_peak_gib).map(|g| view! {
+                                                <br/>{cell(format!("{slug}:gpu_memory_peak_gib:measured"), Some(g), format!("{g:.1} GiB peak measured"), "measured")}
+                                            })}
                                         </td>
                                         <td>{pair(&slug, &format!("users_{}", prompts[0]), users(prompts[0], &p), q.as_ref().and_then(|q| users(prompts[0], q)), whole)}</td>
                                         <td>

@@ -127,6 +127,16 @@ mod tests {
         let mut measured = predicted(a100);
         measured.source = Source::Measured;
         measured.limits[0].max_concurrency_ok = Some(3);
+        measured.steps[0].gpu = Some(vec![jauge::dataset::GpuStep {
+            index: 0,
+            uuid: None,
+            memory_used_mib_peak: 36_864.0,
+            memory_used_mib_mean: 36_000.0,
+            memory_total_mib: 40_960.0,
+            utilization_pct_mean: None,
+            power_w_mean: None,
+            energy_j: None,
+        }]);
         let fetched = vec![
             (format!("{PREDICTED_DIR}{}.json", a100.slug()), sim),
             ("measured/a100.json".to_string(), measured),
@@ -136,6 +146,14 @@ mod tests {
         assert!(rows[0].predicted.is_none() && rows[0].measured.is_none());
         assert_eq!(rows[1].predicted.as_ref().unwrap().users_at(1024), Some(8));
         assert_eq!(rows[1].measured.as_ref().unwrap().users_at(1024), Some(3));
+        assert_eq!(
+            rows[1].measured.as_ref().unwrap().gpu_memory_peak_gib,
+            Some(36.0)
+        );
+        assert_eq!(
+            rows[1].predicted.as_ref().unwrap().gpu_memory_peak_gib,
+            None
+        );
         assert!(rows[1].memory.as_ref().unwrap().weights_gib > 13.0);
     }
 

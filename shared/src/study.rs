@@ -223,6 +223,8 @@ pub struct Answers {
     pub users: Vec<(u32, Option<u32>)>,
     /// The highest output throughput of the sweep, tokens per second.
     pub best_output_tok_s: Option<f64>,
+    /// The most memory any GPU held during the sweep, GiB (measured runs with GPU readings).
+    pub gpu_memory_peak_gib: Option<f64>,
     /// Per concurrency: the largest prompt accepted and served.
     pub context: Vec<(u32, Option<u32>)>,
 }
@@ -236,6 +238,7 @@ impl Answers {
     /// assert_eq!(answers.users, [(1024, Some(8))]);
     /// assert!(answers.best_output_tok_s.unwrap() > 0.0);
     /// assert!(answers.context.is_empty());
+    /// assert_eq!(answers.gpu_memory_peak_gib, None); // no GPU readings in the example
     /// ```
     pub fn of(datasets: &[Dataset]) -> Answers {
         let sweep = datasets
@@ -254,6 +257,13 @@ impl Answers {
                 .map(|s| s.throughput.output_tok_s)
                 .reduce(f64::max)
         });
+        let gpu_memory_peak_gib = sweep.and_then(|d| {
+            d.steps
+                .iter()
+                .flat_map(|s| s.gpu.iter().flatten())
+                .map(|g| g.memory_used_mib_peak / 1024.0)
+                .reduce(f64::max)
+        });
         let mut context: Vec<(u32, Option<u32>)> = datasets
             .iter()
             .flat_map(|d| &d.context_limits)
@@ -263,6 +273,7 @@ impl Answers {
         Answers {
             users,
             best_output_tok_s,
+            gpu_memory_peak_gib,
             context,
         }
     }

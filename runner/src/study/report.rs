@@ -93,14 +93,14 @@ impl Study {
         let prompts = self.prompts();
         let _ = writeln!(
             md,
-            "| comparison | deployment | source | weights GiB/GPU | KV-cache tokens | {} | best output tok/s | max context, 1 user | max context, N users |",
+            "| comparison | deployment | source | weights GiB/GPU | KV-cache tokens | GPU memory peak GiB | {} | best output tok/s | max context, 1 user | max context, N users |",
             prompts
                 .iter()
                 .map(|p| format!("users @ {p} prompt"))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
-        let _ = writeln!(md, "|{}", "---|".repeat(8 + prompts.len()));
+        let _ = writeln!(md, "|{}", "---|".repeat(9 + prompts.len()));
         for (comparison, entries) in &self.comparisons {
             for entry in entries {
                 let label = entry
@@ -112,7 +112,7 @@ impl Study {
                     Outcome::CannotRun(why) => {
                         let _ = writeln!(
                             md,
-                            "| {} | {label} | — | {weights} | {kv} | {} | — | — | — ({why}) |",
+                            "| {} | {label} | — | {weights} | {kv} | — | {} | — | — | — ({why}) |",
                             comparison.id,
                             vec!["—"; prompts.len()].join(" | ")
                         );
@@ -140,8 +140,11 @@ impl Study {
                         };
                         let _ = writeln!(
                             md,
-                            "| {} | {label} | {source} | {weights} | {kv} | {} | {} | {} | {} |",
+                            "| {} | {label} | {source} | {weights} | {kv} | {} | {} | {} | {} | {} |",
                             comparison.id,
+                            answers
+                                .gpu_memory_peak_gib
+                                .map_or("—".into(), |g| format!("{g:.2}")),
                             users.join(" | "),
                             answers
                                 .best_output_tok_s
