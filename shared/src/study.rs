@@ -215,6 +215,28 @@ impl StudyDeployment {
     }
 }
 
+/// The sweep among a deployment's datasets (the one whose steps are the memory, speed and
+/// users measurements, not the context search's probes): the first with row limits, or,
+/// failing that, the first without context limits.
+///
+/// ```
+/// let mut context = jauge::dataset::example();
+/// context.limits.clear();
+/// context.context_limits.push(serde_json::from_str(
+///     r#"{"concurrency": 1, "output_tokens": 8, "reason": "grid_end", "probes": 1}"#,
+/// )?);
+/// let sweep = jauge::dataset::example();
+/// let both = [context, sweep.clone()];
+/// assert_eq!(jauge::study::sweep_of(&both), Some(&sweep));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn sweep_of(datasets: &[Dataset]) -> Option<&Dataset> {
+    datasets
+        .iter()
+        .find(|d| !d.limits.is_empty())
+        .or_else(|| datasets.iter().find(|d| d.context_limits.is_empty()))
+}
+
 /// The study's answers for one deployment, read from its datasets (a measured study's sweep
 /// and context search, or one predicted dataset holding both).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -230,8 +252,8 @@ pub struct Answers {
 }
 
 impl Answers {
-    /// Reads the answers. The sweep is the first dataset with row limits (or, failing that,
-    /// without context limits); context limits come from every dataset.
+    /// Reads the answers: users and throughput from the sweep ([`sweep_of`]), context limits
+    /// from every dataset.
     ///
     /// ```
     /// let answers = jauge::study::Answers::of(&[jauge::dataset::example()]);
@@ -241,10 +263,7 @@ impl Answers {
     /// assert_eq!(answers.gpu_memory_peak_gib, None); // no GPU readings in the example
     /// ```
     pub fn of(datasets: &[Dataset]) -> Answers {
-        let sweep = datasets
-            .iter()
-            .find(|d| !d.limits.is_empty())
-            .or_else(|| datasets.iter().find(|d| d.context_limits.is_empty()));
+        let sweep = sweep_of(datasets);
         let users = sweep.map_or_else(Vec::new, |d| {
             d.limits
                 .iter()

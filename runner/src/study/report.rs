@@ -287,8 +287,7 @@ fn users_cell(datasets: &[Dataset], answers: &Answers, prompt: u32) -> String {
 
 impl<'a> Figures<'a> {
     fn of(datasets: &'a [Dataset]) -> Figures<'a> {
-        let is_context = |d: &Dataset| d.limits.is_empty() && !d.context_limits.is_empty();
-        let sweep = datasets.iter().find(|d| !is_context(d));
+        let sweep = jauge::study::sweep_of(datasets);
         let mut steps: Vec<&Step> = sweep.map(|d| d.steps.iter().collect()).unwrap_or_default();
         steps.sort_by_key(|s| (s.prompt_tokens, s.concurrency));
         let context = datasets.iter().flat_map(|d| &d.context_limits).collect();
