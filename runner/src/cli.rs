@@ -286,6 +286,9 @@ pub struct ServeSimArgs {
     /// (the limit still applies: longer requests get vLLM's HTTP 400).
     #[arg(long)]
     pub hide_max_model_len: bool,
+    /// The largest request body it reads (HTTP 413 beyond), e.g. 32MiB, 100MB.
+    #[arg(long, default_value = "32MiB", value_parser = crate::limits::parse_size)]
+    pub max_request_bytes: u64,
 }
 
 impl ServeSimArgs {
@@ -304,6 +307,7 @@ impl ServeSimArgs {
             die_after: self.die_after,
             seed: self.seed,
             hide_max_model_len: self.hide_max_model_len,
+            max_request_bytes: self.max_request_bytes,
         })
     }
 }
@@ -439,6 +443,12 @@ pub struct RunArgs {
     /// Built-in server only: the server dies when this many requests have arrived.
     #[arg(long, value_name = "N")]
     pub die_after: Option<u64>,
+    /// Raise (or lower) what jauge reads of a server's answers: NAME=SIZE, repeatable, NAME one
+    /// of event (one stream event or line, default 1MiB), error-body (kept of an error answer,
+    /// 64KiB), models (/v1/models, 1MiB), version (64KiB), tokenize (16MiB), metrics (8MiB).
+    /// A request whose answer passes its limit fails as response_too_large.
+    #[arg(long, value_name = "NAME=SIZE")]
+    pub read_limit: Vec<crate::limits::ReadLimit>,
     /// No progress bars or step lines.
     #[arg(long, short)]
     pub quiet: bool,
@@ -640,6 +650,12 @@ pub struct StudyArgs {
     /// Read the API key from this file.
     #[arg(long, value_name = "PATH", conflicts_with = "api_key_env")]
     pub api_key_file: Option<PathBuf>,
+    /// Raise (or lower) what jauge reads of a server's answers: NAME=SIZE, repeatable, NAME one
+    /// of event (one stream event or line, default 1MiB), error-body (kept of an error answer,
+    /// 64KiB), models (/v1/models, 1MiB), version (64KiB), tokenize (16MiB), metrics (8MiB).
+    /// A request whose answer passes its limit fails as response_too_large.
+    #[arg(long, value_name = "NAME=SIZE")]
+    pub read_limit: Vec<crate::limits::ReadLimit>,
     /// No progress bars or step lines.
     #[arg(long, short)]
     pub quiet: bool,

@@ -3,11 +3,13 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use jauge::dataset::{Endpoint, ErrorKind};
-use jauge::redact::redact;
 
-use crate::openai::{self, BodyOptions, Prompt};
+use crate::limits::{self, ReadLimits, ShowBytes};
+use crate::openai;
 use crate::record::RequestRecord;
+use crate::secrets::redact;
 use crate::sse;
 
 /// An API key, kept out of every printout.
@@ -45,8 +47,10 @@ pub struct Target {
     pub model: String,
     /// Send `ignore_eos` and `min_tokens`.
     pub force_output_length: bool,
-    /// Per-request limit.
+    /// Per-request limit: the whole request, from connecting to its last byte.
     pub timeout: Duration,
+    /// How much of each answer jauge reads.
+    pub limits: ReadLimits,
 }
 
 impl Target {
@@ -55,6 +59,11 @@ impl Target {
             Endpoint::Completions => format!("{}/v1/completions", self.base_url),
             Endpoint::Chat => format!("{}/v1/chat/completions", self.base_url),
         }
+    }
+
+    /// `METHOD BASE/path` for messages, credentials masked.
+    pub fn endpoint(&self, method: &reqwest::Method, path: &str) -> String {
+        redact(&format!("{method} {}{path}", self.base_url))
     }
 
     /// A GET or POST to another path of the server, with the key when there is one.
@@ -89,11 +98,12 @@ pub struct RequestSlot {
     pub intended: Instant,
 }
 
-/// Sends a request and records what happened; never fails, errors are recorded.
+/// Sends a request (`body`, from [`openai::encode_body`]) and records what happened; never
+/// fails, errors are recorded. `--timeout` bounds the whole of it.
 pub async fn send(
     http: &reqwest::Client,
     target: &Target,
-    prompt: &Prompt,
+    body: &Bytes,
     slot: RequestSlot,
     clock: Instant,
 ) -> RequestRecord {
@@ -114,10 +124,11 @@ pub async fn send(
         usage_output_tokens: None,
         error: None,
         error_message: None,
+        interrupted: false,
     };
     let outcome = tokio::time::timeout(
         target.timeout,
-        stream(http, target, prompt, slot, &mut record, clock),
+        stream(http, target, body, slot, &mut record, clock),
     )
     .await;
     record.end_ms = ms(Instant::now());
@@ -134,33 +145,31 @@ pub async fn send(
     };
     if let Some((kind, message)) = failure {
         record.error = Some(kind);
-        record.error_message = Some(redact(&message));
+        record.error_message = Some(redact(&message).chars().take(MESSAGE_CHARS).collect());
     }
     record
 }
 
 type Failure = (ErrorKind, String);
 
+/// The longest error message kept in a request record: one line a person reads.
+const MESSAGE_CHARS: usize = 300;
+
 async fn stream(
     http: &reqwest::Client,
     target: &Target,
-    prompt: &Prompt,
+    body: &Bytes,
     slot: RequestSlot,
     record: &mut RequestRecord,
     clock: Instant,
 ) -> Result<(), Failure> {
-    let options = BodyOptions {
-        model: target.model.clone(),
-        max_tokens: slot.output_tokens,
-        force_output_length: target.force_output_length,
-    };
-    let body = openai::request_body(target.endpoint, prompt, &options).to_string();
     let mut response = None;
     for _attempt in 0..STALE_CONNECTION_RETRIES {
         let mut request = http
             .post(target.url())
             .header("content-type", "application/json")
             .header("accept", "text/event-stream")
+            // Shared, not copied: every request of the pool sends the same bytes.
             .body(body.clone());
         if let Some(key) = &target.api_key {
             request = request.bearer_auth(key.expose());
@@ -188,10 +197,17 @@ async fn stream(
     };
     let status = response.status();
     if !status.is_success() {
-        let text = response.text().await.unwrap_or_default();
-        return Err(openai::classify_http_error(status.as_u16(), &text));
+        let (head, truncated) =
+            crate::fetch::body_head(&mut response, target.limits.error_body).await;
+        return Err(openai::classify_http_error(
+            status.as_u16(),
+            &String::from_utf8_lossy(&head),
+            truncated,
+        ));
     }
-    let mut parser = sse::Parser::new();
+    let mut parser = sse::Parser::with_limit(target.limits.event);
+    let max_events = limits::max_events(slot.output_tokens);
+    let mut events_seen: u32 = 0;
     let mut last_text: Option<Instant> = None;
     loop {
         let bytes = match response.chunk().await {
@@ -200,9 +216,28 @@ async fn stream(
             Err(e) => return Err(transport_failure(&e, true)),
         };
         let now = Instant::now();
-        for event in parser.feed(&bytes) {
+        let events = parser.feed(&bytes).map_err(|e| {
+            (
+                ErrorKind::ResponseTooLarge,
+                format!(
+                    "a stream event or line went past {} without ending (raise it with --read-limit event=SIZE)",
+                    ShowBytes(e.limit)
+                ),
+            )
+        })?;
+        for event in events {
             if event.data.trim() == "[DONE]" {
                 return Ok(());
+            }
+            events_seen += 1;
+            if events_seen > max_events {
+                return Err((
+                    ErrorKind::OverlongStream,
+                    format!(
+                        "the stream went on past {max_events} events for {} output tokens ({} with text) without ending",
+                        slot.output_tokens, record.chunks
+                    ),
+                ));
             }
             let chunk =
                 openai::parse_chunk(&event.data).map_err(|m| (ErrorKind::MalformedStream, m))?;
@@ -212,7 +247,7 @@ async fn stream(
                 } else {
                     ErrorKind::ServerError
                 };
-                return Err((kind, format!("error in stream: {message}")));
+                return Err((kind, format!("error in stream: {}", redact(&message))));
             }
             if chunk.has_content {
                 record.chunks += 1;
@@ -267,14 +302,7 @@ fn transport_failure(e: &reqwest::Error, mid_stream: bool) -> Failure {
     } else {
         ErrorKind::Other
     };
-    // reqwest's message names the URL; redact() removes any credentials in it.
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
+    // reqwest's message names the URL; describe() masks any credentials in it.
     let prefix = if mid_stream { "stream cut: " } else { "" };
-    (kind, redact(&format!("{prefix}{message}")))
+    (kind, format!("{prefix}{}", crate::fetch::describe(e)))
 }

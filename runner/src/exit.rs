@@ -5,8 +5,6 @@
 
 use std::process::ExitCode;
 
-use jauge::redact::redact;
-
 /// Input the user can fix: exits with code 2.
 #[derive(Debug)]
 pub struct BadInput(pub String);
@@ -40,5 +38,5 @@ pub fn describe(err: &anyhow::Error) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(": ");
-    redact(&text)
+    crate::secrets::redact(&text)
 }

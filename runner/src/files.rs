@@ -7,8 +7,9 @@ use std::path::Path;
 
 use anyhow::Context;
 
-/// Replaces `path` with `contents` atomically.
+/// Replaces `path` with `contents` atomically, any secret value this process knows masked.
 pub fn write_atomic(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let contents = crate::secrets::mask_known(contents);
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

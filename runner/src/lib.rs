@@ -1,19 +1,23 @@
 //! The `jauge` command-line tool, as a library so that tests can drive it.
 //!
-//! One module per command (`size`, `validate`, `index`), plus `cli` (the arguments), `exit`
-//! (exit codes) and `files` (atomic writes).
+//! One module per command (`size`, `validate`, `index`, `run`, `limit`, `study`, …), plus the
+//! pieces they share: `cli` (the arguments), `exit` (exit codes), `files` (atomic writes),
+//! `limits`, `fetch`, `capacity` and `secrets` (what a hostile server cannot make jauge do).
 
 /// Request records and their summaries live in the shared library (the simulator makes them too).
 pub use jauge::{aggregate, record};
 pub mod calibrate;
+pub mod capacity;
 pub mod cli;
 pub mod client;
 pub mod compare;
 pub mod exit;
+pub mod fetch;
 pub mod files;
 pub mod gpu;
 pub mod index;
 pub mod limit;
+pub mod limits;
 pub mod load;
 pub mod metrics;
 pub mod openai;
@@ -21,6 +25,7 @@ pub mod probe;
 pub mod progress;
 pub mod prompts;
 pub mod run;
+pub mod secrets;
 pub mod serve_sim;
 pub mod session;
 pub mod simulate;

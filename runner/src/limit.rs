@@ -73,6 +73,12 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
     if args.max_concurrency == 0 {
         return Err(bad_input("--max-concurrency: at least 1"));
     }
+    let most = crate::session::MAX_REQUESTS_PER_STEP;
+    if args.min_requests == 0 || args.min_requests > most {
+        return Err(bad_input(format!(
+            "--min-requests: between 1 and {most} (a probe's records are held until it ends)"
+        )));
+    }
     let slo = Slo {
         ttft_ms: run.slo_ttft_ms,
         tpot_ms: run.slo_tpot_ms,

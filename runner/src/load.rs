@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use jauge::dataset::Arrival;
 use jauge::rng::SplitMix64;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::client::{self, RequestSlot, Target};
-use crate::openai::Prompt;
 use crate::record::RequestRecord;
 
 /// How many requests a step sends, or for how long.
@@ -60,13 +60,14 @@ pub struct StepRun {
     pub interrupted: bool,
 }
 
-/// Runs a step. `prompts` are used in turn (cycled when the step outlasts them);
+/// Runs a step. `bodies` (one request body per prompt) are used in turn (cycled when the step
+/// outlasts them);
 /// `on_record` sees each record as it completes (progress, JSONL).
 pub async fn run_step(
     http: &reqwest::Client,
     target: &Target,
     load: &StepLoad,
-    prompts: Arc<Vec<Prompt>>,
+    bodies: Arc<Vec<Bytes>>,
     cancel: &watch::Receiver<bool>,
     mut on_record: impl FnMut(&RequestRecord),
 ) -> StepRun {
@@ -102,10 +103,10 @@ pub async fn run_step(
             // Closed loop: each user sends its next request when the last one ends, so the
             // intended start is the actual one.
             for _ in 0..load.concurrency.max(1) {
-                let (http, target, prompts, tx, issued) = (
+                let (http, target, bodies, tx, issued) = (
                     http.clone(),
                     target.clone(),
-                    prompts.clone(),
+                    bodies.clone(),
                     tx.clone(),
                     issued.clone(),
                 );
@@ -115,15 +116,10 @@ pub async fn run_step(
                         if index >= limit || deadline.is_some_and(|d| Instant::now() >= d) {
                             break;
                         }
-                        let prompt = &prompts[index as usize % prompts.len()];
-                        let record = client::send(
-                            &http,
-                            &target,
-                            prompt,
-                            slot(index, Instant::now()),
-                            clock,
-                        )
-                        .await;
+                        let body = &bodies[index as usize % bodies.len()];
+                        let record =
+                            client::send(&http, &target, body, slot(index, Instant::now()), clock)
+                                .await;
                         if tx.send(record).is_err() {
                             break;
                         }
@@ -135,8 +131,8 @@ pub async fn run_step(
             // Open loop: requests are due at absolute times; a late send (all slots busy)
             // keeps its due time as the intended start, so queueing shows in the latency.
             let slots = Arc::new(Semaphore::new(load.concurrency.max(1) as usize));
-            let (http, target, prompts, tx) =
-                (http.clone(), target.clone(), prompts.clone(), tx.clone());
+            let (http, target, bodies, tx) =
+                (http.clone(), target.clone(), bodies.clone(), tx.clone());
             let seed = load.seed;
             tasks.spawn(async move {
                 let mut rng = SplitMix64::new(seed);
@@ -158,14 +154,13 @@ pub async fn run_step(
                     let Ok(permit) = slots.clone().acquire_owned().await else {
                         break;
                     };
-                    let (http, target, prompts, tx) =
-                        (http.clone(), target.clone(), prompts.clone(), tx.clone());
+                    let (http, target, bodies, tx) =
+                        (http.clone(), target.clone(), bodies.clone(), tx.clone());
                     let intended = due;
                     senders.spawn(async move {
-                        let prompt = &prompts[index as usize % prompts.len()];
+                        let body = &bodies[index as usize % bodies.len()];
                         let record =
-                            client::send(&http, &target, prompt, slot(index, intended), clock)
-                                .await;
+                            client::send(&http, &target, body, slot(index, intended), clock).await;
                         drop(permit);
                         let _ = tx.send(record);
                     });

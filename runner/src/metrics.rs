@@ -7,6 +7,8 @@ use std::time::Duration;
 use jauge::dataset::ServerStep;
 use tokio::sync::watch;
 
+use crate::limits::METRICS_TIMEOUT;
+
 /// One sample of a metric family.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -214,10 +216,12 @@ fn growing(waiting: &[f64]) -> Option<bool> {
     Some(last > first && last >= peak)
 }
 
-/// Scrapes `url` every `period` until `stop` turns true; returns every snapshot.
+/// Scrapes `url` every `period` until `stop` turns true; returns every snapshot. Each scrape
+/// reads at most `limit` bytes within [`METRICS_TIMEOUT`].
 pub async fn scrape_until(
     http: reqwest::Client,
     url: String,
+    limit: u64,
     period: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Vec<Snapshot> {
@@ -226,12 +230,12 @@ pub async fn scrape_until(
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                if let Some(s) = scrape(&http, &url).await {
+                if let Ok(s) = scrape(&http, &url, limit).await {
                     snapshots.push(s);
                 }
             }
             _ = stop.changed() => {
-                if let Some(s) = scrape(&http, &url).await {
+                if let Ok(s) = scrape(&http, &url, limit).await {
                     snapshots.push(s);
                 }
                 return snapshots;
@@ -240,20 +244,26 @@ pub async fn scrape_until(
     }
 }
 
-/// One scrape; `None` when the server does not answer or shows nothing jauge knows.
-pub async fn scrape(http: &reqwest::Client, url: &str) -> Option<Snapshot> {
-    let response = http
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
-        return None;
+/// One scrape of at most `limit` bytes within [`METRICS_TIMEOUT`].
+///
+/// # Errors
+/// Why there is no snapshot: no answer, an error status, an answer too large, or nothing in
+/// it that jauge knows.
+pub async fn scrape(http: &reqwest::Client, url: &str, limit: u64) -> Result<Snapshot, String> {
+    let (status, body) =
+        crate::fetch::call(http.get(url), format!("GET {url}"), limit, METRICS_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(crate::secrets::redact(&format!("GET {url}: HTTP {status}")));
     }
-    let text = response.text().await.ok()?;
-    let snapshot = Snapshot::from_samples(&parse(&text));
-    (!snapshot.is_empty()).then_some(snapshot)
+    let snapshot = Snapshot::from_samples(&parse(&String::from_utf8_lossy(&body)));
+    if snapshot.is_empty() {
+        return Err(crate::secrets::redact(&format!(
+            "GET {url}: no metric jauge knows"
+        )));
+    }
+    Ok(snapshot)
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@
 //! `{"error":{"message":…}}` (OpenAI, llama.cpp), in the body of a 4xx/5xx or as a chunk.
 
 use jauge::dataset::{Endpoint, ErrorKind};
-use jauge::redact::redact;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,33 +29,77 @@ pub struct BodyOptions {
     pub force_output_length: bool,
 }
 
-/// The JSON body of one streamed request.
-pub fn request_body(endpoint: Endpoint, prompt: &Prompt, options: &BodyOptions) -> Value {
-    let mut body = match endpoint {
-        Endpoint::Completions => json!({
-            "model": options.model,
-            "prompt": match prompt {
-                Prompt::Text(t) => json!(t),
-                Prompt::Tokens(ids) => json!(ids),
-            },
-        }),
-        Endpoint::Chat => {
-            let text = match prompt {
-                Prompt::Text(t) => t.clone(),
-                Prompt::Tokens(ids) => ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" "),
-            };
-            json!({"model": options.model, "messages": [{"role": "user", "content": text}]})
+/// The JSON body of one streamed request, as bytes ready to send: serialised straight from
+/// the prompt, without a JSON tree in between (a prompt of a million token ids would make a
+/// tree of a million values).
+pub fn encode_body(endpoint: Endpoint, prompt: &Prompt, options: &BodyOptions) -> bytes::Bytes {
+    #[derive(serde::Serialize)]
+    #[serde(untagged)]
+    enum PromptField<'a> {
+        Text(&'a str),
+        Tokens(&'a [u32]),
+    }
+    #[derive(serde::Serialize)]
+    struct Message<'a> {
+        role: &'static str,
+        content: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Usage {
+        include_usage: bool,
+    }
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        model: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prompt: Option<PromptField<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        messages: Option<[Message<'a>; 1]>,
+        max_tokens: u32,
+        stream: bool,
+        stream_options: Usage,
+        temperature: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ignore_eos: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        min_tokens: Option<u32>,
+    }
+    let chat_text;
+    let (prompt, messages) = match (endpoint, prompt) {
+        (Endpoint::Completions, Prompt::Text(t)) => (Some(PromptField::Text(t)), None),
+        (Endpoint::Completions, Prompt::Tokens(ids)) => (Some(PromptField::Tokens(ids)), None),
+        (Endpoint::Chat, Prompt::Text(t)) => (None, Some(t.as_str())),
+        (Endpoint::Chat, Prompt::Tokens(ids)) => {
+            chat_text = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+            (None, Some(chat_text.as_str()))
         }
     };
-    body["max_tokens"] = json!(options.max_tokens);
-    body["stream"] = json!(true);
-    body["stream_options"] = json!({"include_usage": true});
-    body["temperature"] = json!(0.0);
-    if options.force_output_length {
-        body["ignore_eos"] = json!(true);
-        body["min_tokens"] = json!(options.max_tokens);
-    }
-    body
+    let force = options.force_output_length;
+    let body = Body {
+        model: &options.model,
+        prompt,
+        messages: messages.map(|content| {
+            [Message {
+                role: "user",
+                content,
+            }]
+        }),
+        max_tokens: options.max_tokens,
+        stream: true,
+        stream_options: Usage {
+            include_usage: true,
+        },
+        temperature: 0.0,
+        ignore_eos: force.then_some(true),
+        min_tokens: force.then_some(options.max_tokens),
+    };
+    bytes::Bytes::from(serde_json::to_vec(&body).expect("a request body always serialises"))
+}
+
+/// The same body as a JSON value, for tests and for reading.
+pub fn request_body(endpoint: Endpoint, prompt: &Prompt, options: &BodyOptions) -> Value {
+    serde_json::from_slice(&encode_body(endpoint, prompt, options))
+        .expect("an encoded body is JSON")
 }
 
 /// What one streamed chunk says.
@@ -80,11 +123,15 @@ pub struct Chunk {
 /// A phrase when the payload is not a JSON object.
 pub fn parse_chunk(data: &str) -> Result<Chunk, String> {
     let value: Value = serde_json::from_str(data).map_err(|e| {
-        let shown: String = data.chars().take(80).collect();
+        let shown: String = crate::secrets::redact(data).chars().take(80).collect();
         format!("malformed stream chunk `{shown}`: {e}")
     })?;
     if !value.is_object() {
-        return Err(format!("stream chunk is not a JSON object: {}", value));
+        let shown: String = crate::secrets::redact(&value.to_string())
+            .chars()
+            .take(80)
+            .collect();
+        return Err(format!("stream chunk is not a JSON object: {shown}"));
     }
     let mut chunk = Chunk::default();
     if let Some(message) = error_message(&value) {
@@ -104,9 +151,18 @@ pub fn parse_chunk(data: &str) -> Result<Chunk, String> {
             .map(str::to_string);
     }
     if let Some(usage) = value.get("usage").filter(|u| u.is_object()) {
-        let count = |k: &str| usage.get(k).and_then(Value::as_u64).map(|n| n as u32);
-        chunk.prompt_tokens = count("prompt_tokens");
-        chunk.completion_tokens = count("completion_tokens");
+        // A count beyond 32 bits is no prompt or answer any server holds: the figure is
+        // refused, never wrapped into a small plausible one.
+        let count = |k: &str| -> Result<Option<u32>, String> {
+            match usage.get(k).and_then(Value::as_u64) {
+                None => Ok(None),
+                Some(n) => u32::try_from(n)
+                    .map(Some)
+                    .map_err(|_| format!("usage.{k} is {n}, beyond any real count of tokens")),
+            }
+        };
+        chunk.prompt_tokens = count("prompt_tokens")?;
+        chunk.completion_tokens = count("completion_tokens")?;
     }
     Ok(chunk)
 }
@@ -132,11 +188,14 @@ pub fn error_message(value: &Value) -> Option<String> {
 }
 
 /// Classifies a failed HTTP response and gives its one-line message, secrets removed.
-pub fn classify_http_error(status: u16, body: &str) -> (ErrorKind, String) {
+/// `truncated` says the body was longer than what was kept of it.
+pub fn classify_http_error(status: u16, body: &str, truncated: bool) -> (ErrorKind, String) {
     let message = serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| error_message(&v))
         .unwrap_or_else(|| body.to_string());
+    // Redacted before it is cut: a key cut in half would no longer match its value.
+    let message = crate::secrets::redact(&message);
     let first_line: String = message
         .lines()
         .next()
@@ -153,7 +212,12 @@ pub fn classify_http_error(status: u16, body: &str) -> (ErrorKind, String) {
     } else {
         ErrorKind::ServerError
     };
-    (kind, redact(&format!("HTTP {status}: {first_line}")))
+    let more = if truncated {
+        " (the body went on; jauge read only its start)"
+    } else {
+        ""
+    };
+    (kind, format!("HTTP {status}: {first_line}{more}"))
 }
 
 /// Whether a server message says the prompt is longer than the context.
@@ -175,6 +239,7 @@ pub fn is_context_length_message(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// vLLM's 400 for a prompt over `max_model_len` (serving_engine.py's message).
     const VLLM_CONTEXT_ERROR: &str = r#"{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4744 in the messages, 256 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}"#;
@@ -183,11 +248,11 @@ mod tests {
 
     #[test]
     fn context_errors_are_recognised_for_both_servers() {
-        let (kind, message) = classify_http_error(400, VLLM_CONTEXT_ERROR);
+        let (kind, message) = classify_http_error(400, VLLM_CONTEXT_ERROR, false);
         assert_eq!(kind, ErrorKind::ContextLength);
         assert!(message.starts_with("HTTP 400: This model's maximum context length is 4096"));
         assert_eq!(
-            classify_http_error(400, LLAMA_CPP_CONTEXT_ERROR).0,
+            classify_http_error(400, LLAMA_CPP_CONTEXT_ERROR, false).0,
             ErrorKind::ContextLength
         );
     }
@@ -195,23 +260,61 @@ mod tests {
     #[test]
     fn statuses_map_to_kinds() {
         assert_eq!(
-            classify_http_error(429, "slow down").0,
+            classify_http_error(429, "slow down", false).0,
             ErrorKind::RateLimited
         );
         assert_eq!(
-            classify_http_error(503, "<html>busy</html>").0,
+            classify_http_error(503, "<html>busy</html>", false).0,
             ErrorKind::ServerError
         );
         assert_eq!(
-            classify_http_error(404, r#"{"error":{"message":"no such model"}}"#).1,
+            classify_http_error(404, r#"{"error":{"message":"no such model"}}"#, false).1,
             "HTTP 404: no such model"
         );
     }
 
     #[test]
     fn secrets_in_error_bodies_are_removed() {
-        let (_, message) = classify_http_error(401, r#"{"error":"bad key for Bearer sk-secret"}"#);
+        let (_, message) =
+            classify_http_error(401, r#"{"error":"bad key for Bearer sk-secret"}"#, false);
         assert!(!message.contains("sk-secret"), "{message}");
+    }
+
+    #[test]
+    fn a_usage_count_beyond_32_bits_is_refused_not_wrapped() {
+        let err = parse_chunk(
+            r#"{"choices":[],"usage":{"prompt_tokens":4294967297,"completion_tokens":8}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "usage.prompt_tokens is 4294967297, beyond any real count of tokens"
+        );
+    }
+
+    #[test]
+    fn an_encoded_body_is_the_json_value_it_stands_for() {
+        let options = BodyOptions {
+            model: "m\"x".into(),
+            max_tokens: 8,
+            force_output_length: true,
+        };
+        for (endpoint, prompt) in [
+            (Endpoint::Completions, Prompt::Tokens(vec![7, 8])),
+            (Endpoint::Completions, Prompt::Text("a \"quoted\" é".into())),
+            (Endpoint::Chat, Prompt::Text("hi".into())),
+            (Endpoint::Chat, Prompt::Tokens(vec![1, 2])),
+        ] {
+            let value = request_body(endpoint, &prompt, &options);
+            assert_eq!(value["model"], "m\"x");
+            assert_eq!(value["max_tokens"], 8);
+            match endpoint {
+                Endpoint::Chat => assert_eq!(value["messages"][0]["role"], "user"),
+                Endpoint::Completions => assert!(value.get("messages").is_none()),
+            }
+        }
+        let value = request_body(Endpoint::Chat, &Prompt::Tokens(vec![1, 2]), &options);
+        assert_eq!(value["messages"][0]["content"], "1 2");
     }
 
     #[test]

@@ -93,6 +93,8 @@ impl Progress {
         if self.quiet {
             return;
         }
+        let line = crate::secrets::mask_known(line);
+        let line = line.as_str();
         if self.multi.is_hidden() {
             eprintln!("{line}");
         } else {

@@ -15,7 +15,14 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::client::Target;
+use crate::fetch::EndpointError;
+use crate::limits::{bounded, PROBE_TIMEOUT};
 use crate::openai::Prompt;
+
+/// The longest prompt jauge generates, tokens: 16,777,216, beyond the longest context any open
+/// model accepts (Llama 4 Scout's 10 million). A prompt is held whole in memory (about 4 bytes
+/// a token, 7 as a request body), so a mistyped size must be refused, not allocated.
+pub const MAX_PROMPT_TOKENS: u32 = 1 << 24;
 
 /// How prompts are made exact.
 #[derive(Clone)]
@@ -47,6 +54,8 @@ pub struct PromptMaker {
     calibration: Calibration,
     rng: SplitMix64,
     shared_prefix_tokens: u32,
+    /// What changed while making prompts (the tokenizer stopped answering), for the dataset.
+    notes: Vec<String>,
 }
 
 /// Common English words: tokenizers give them about one token each.
@@ -186,6 +195,7 @@ impl PromptMaker {
             calibration: Calibration::Local(Box::new(tokenizer), ids),
             rng: SplitMix64::new(seed),
             shared_prefix_tokens,
+            notes: Vec::new(),
         })
     }
 
@@ -198,18 +208,31 @@ impl PromptMaker {
     ) -> PromptMaker {
         let mut rng = SplitMix64::new(seed);
         let text = random_words(&mut rng, 400);
+        let mut notes = Vec::new();
         let calibration = match tokenize(http, target, &text).await {
-            Some((_, Some(ids))) if target.endpoint == Endpoint::Completions && !ids.is_empty() => {
+            Ok(Some((_, Some(ids))))
+                if target.endpoint == Endpoint::Completions && !ids.is_empty() =>
+            {
                 Calibration::TokenIds(ids)
             }
-            Some(_) => Calibration::TokenizedWords,
-            None => Calibration::Estimated,
+            Ok(Some(_)) => Calibration::TokenizedWords,
+            Ok(None) => Calibration::Estimated,
+            Err(e) => {
+                notes.push(format!("Prompts: the tokenizer was not used: {e}."));
+                Calibration::Estimated
+            }
         };
         PromptMaker {
             calibration,
             rng,
             shared_prefix_tokens,
+            notes,
         }
+    }
+
+    /// What changed while making prompts since the last call (for the dataset's notes).
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 
     /// How lengths are made exact.
@@ -255,8 +278,18 @@ impl PromptMaker {
                 let mut text = self.words(words, prefix, 1.0);
                 // Correct the word count by the difference until the server counts exactly.
                 for _ in 0..6 {
-                    let Some((count, _)) = tokenize(http, target, &text).await else {
-                        break;
+                    let count = match tokenize(http, target, &text).await {
+                        Ok(Some((count, _))) => count,
+                        Ok(None) => break,
+                        Err(e) => {
+                            // A tokenizer that stopped answering would cost every later
+                            // prompt its time budget: estimate from here on, and say so.
+                            self.notes.push(format!(
+                                "Prompts: the tokenizer stopped answering ({e}); later prompts are estimated at 1.3 tokens per word, and usage.prompt_tokens gives the real counts."
+                            ));
+                            self.calibration = Calibration::Estimated;
+                            break;
+                        }
                     };
                     if count == u64::from(tokens) {
                         break;
@@ -306,33 +339,44 @@ fn random_words(rng: &mut SplitMix64, n: usize) -> String {
         .join(" ")
 }
 
-/// `(count, token ids)` from the server's `/tokenize`, or `None` when it has none.
+/// `(count, token ids)` from the server's `/tokenize`; `None` when it has none (an error
+/// status, or an answer that is not a tokenization).
+///
+/// # Errors
+/// When the server does not answer within the probe budget, or answers more than
+/// `--read-limit tokenize`: the caller stops asking.
 pub async fn tokenize(
     http: &reqwest::Client,
     target: &Target,
     text: &str,
-) -> Option<(u64, Option<Vec<u32>>)> {
+) -> Result<Option<(u64, Option<Vec<u32>>)>, EndpointError> {
     let body = json!({"model": target.model, "prompt": text, "content": text, "add_special_tokens": false});
-    let response = target
-        .request(http, Method::POST, "/tokenize")
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
-        return None;
+    let (status, bytes) = crate::fetch::call(
+        target
+            .request(http, Method::POST, "/tokenize")
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+        target.endpoint(&Method::POST, "/tokenize"),
+        target.limits.tokenize,
+        bounded(target.timeout, PROBE_TIMEOUT),
+    )
+    .await?;
+    if !status.is_success() {
+        return Ok(None);
     }
-    let value: Value = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
+    let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Ok(None);
+    };
+    // Ids beyond 32 bits are no vocabulary's: such an answer is not used.
     let ids: Option<Vec<u32>> = value.get("tokens").and_then(Value::as_array).map(|a| {
         a.iter()
             .filter_map(Value::as_u64)
-            .map(|n| n as u32)
+            .filter_map(|n| u32::try_from(n).ok())
             .collect()
     });
     let count = value
         .get("count")
         .and_then(Value::as_u64)
-        .or(ids.as_ref().map(|i| i.len() as u64))?;
-    Some((count, ids))
+        .or(ids.as_ref().map(|i| i.len() as u64));
+    Ok(count.map(|c| (c, ids)))
 }

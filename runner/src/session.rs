@@ -15,7 +15,6 @@ use jauge::dataset::{
     LimitReason, ModelInfo, Provenance, RunStatus, Source, Step, TelemetryStatus, Workload,
     SCHEMA_V1,
 };
-use jauge::redact::{redact, redact_args};
 use tokio::sync::watch;
 
 use crate::aggregate::{self, Slo};
@@ -24,11 +23,14 @@ use crate::client::{ApiKey, Target};
 use crate::exit::bad_input;
 use crate::files::write_atomic;
 use crate::gpu::Sampler;
+use crate::limits::{bounded, ReadLimits, CONNECT_TIMEOUT};
 use crate::load::{self, Rate, StepBound, StepLoad};
+use crate::openai::{encode_body, BodyOptions};
 use crate::probe::{self, ServerFacts};
 use crate::progress::Progress;
-use crate::prompts::PromptMaker;
+use crate::prompts::{PromptMaker, MAX_PROMPT_TOKENS};
 use crate::record::RequestRecord;
+use crate::secrets::{redact, redact_args};
 use crate::serve_sim::{SimOptions, SimServer};
 use crate::summary;
 use crate::telemetry::Telemetry;
@@ -80,6 +82,16 @@ impl<'a> Session<'a> {
         grid: Grid,
     ) -> anyhow::Result<Session<'a>> {
         check_grid(args)?;
+        let grid_most = args.concurrency.iter().copied().max().unwrap_or(1);
+        let max_concurrency = grid_most.max(max_concurrency);
+        let flag = match command {
+            _ if grid_most >= max_concurrency => "--concurrency",
+            "limit" => "--max-concurrency",
+            _ => "--max-users",
+        };
+        let body_estimate = u64::from(args.prompt_tokens.iter().copied().max().unwrap_or(1))
+            .saturating_mul(BODY_BYTES_PER_TOKEN);
+        crate::capacity::ensure(max_concurrency, body_estimate, flag).map_err(bad_input)?;
         let api_key = read_api_key(args)?;
         let out = args.out.clone().unwrap_or_else(default_out);
         match (args.resume, out.exists()) {
@@ -140,15 +152,9 @@ impl<'a> Session<'a> {
             }
         };
         // More idle connections than requests in flight, so no request waits for the pool.
-        let max_concurrency = args
-            .concurrency
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(1)
-            .max(max_concurrency);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(2 * max_concurrency as usize)
+            .connect_timeout(bounded(args.timeout, CONNECT_TIMEOUT))
             // Servers close idle keep-alive connections after 5 s (uvicorn for vLLM,
             // cpp-httplib for llama.cpp); reusing one at that moment fails the request with
             // "connection closed before message completed". Dropping them sooner avoids it.
@@ -166,6 +172,7 @@ impl<'a> Session<'a> {
             model: String::new(),
             force_output_length: !args.no_force_output,
             timeout: args.timeout,
+            limits: ReadLimits::with(&args.read_limit),
         };
         let facts = probe::probe(&http, &target).await?;
         target.model = match (&args.model, &facts.served_model) {
@@ -216,18 +223,32 @@ impl<'a> Session<'a> {
         }
         let metrics_url = match (args.no_server_metrics, &args.metrics_url) {
             (true, _) => None,
-            (false, Some(url)) => Some(url.clone()),
+            (false, Some(url)) => {
+                crate::secrets::learn_url(url);
+                Some(url.clone())
+            }
             (false, None) => Some(format!("{base_url}/metrics")),
         };
         let metrics_url = match metrics_url {
-            Some(url) if crate::metrics::scrape(&http, &url).await.is_some() => Some(url),
-            Some(_) => {
-                add_note(&mut dataset, "Server telemetry: none (its /metrics is missing or has no metric jauge knows).".into());
-                None
-            }
+            Some(url) => match crate::metrics::scrape(&http, &url, target.limits.metrics).await {
+                Ok(_) => Some(url),
+                Err(why) => {
+                    add_note(&mut dataset, format!("Server telemetry: none ({why})."));
+                    None
+                }
+            },
             None => None,
         };
-        let telemetry = Telemetry::new(origin, sampler, metrics_url, http.clone());
+        for note in &facts.notes {
+            add_note(&mut dataset, note.clone());
+        }
+        let telemetry = Telemetry::new(
+            origin,
+            sampler,
+            metrics_url,
+            target.limits.metrics,
+            http.clone(),
+        );
         if !args.resume || dataset.gpu_telemetry.is_none() {
             let mut status = gpu_telemetry;
             if status.status == TelemetryStatus::Available {
@@ -238,7 +259,7 @@ impl<'a> Session<'a> {
             dataset.gpu_telemetry = Some(status);
         }
 
-        let maker = match &args.tokenizer {
+        let mut maker = match &args.tokenizer {
             Some(path) => PromptMaker::with_tokenizer(path, args.seed, args.shared_prefix_tokens)
                 .map_err(bad_input)?,
             None => {
@@ -249,6 +270,9 @@ impl<'a> Session<'a> {
             &mut dataset,
             format!("Prompts: {}.", maker.calibration().describe()),
         );
+        for note in maker.take_notes() {
+            add_note(&mut dataset, note);
+        }
         dataset.status = RunStatus::Running;
         write_atomic(&out, &dataset.to_json())?;
 
@@ -343,16 +367,7 @@ impl<'a> Session<'a> {
         slo: Slo,
     ) -> anyhow::Result<Option<Step>> {
         let args = self.args;
-        let pool = requests.unwrap_or(concurrency * 8).max(1);
-        let mut prompts = Vec::with_capacity(pool as usize);
-        for _ in 0..pool {
-            prompts.push(
-                self.maker
-                    .make(&self.http, &self.target, prompt_tokens)
-                    .await,
-            );
-        }
-        let prompts = Arc::new(prompts);
+        let bodies = Arc::new(self.bodies(concurrency, prompt_tokens, requests).await);
         let label = format!("prompt {prompt_tokens} · {concurrency} users");
         if !self.warmed_rows.contains(&prompt_tokens) && args.warmup > 0 {
             self.progress
@@ -366,15 +381,16 @@ impl<'a> Session<'a> {
                 warmup: true,
                 seed: args.seed,
             };
-            let run = load::run_step(
+            let mut run = load::run_step(
                 &self.http,
                 &self.target,
                 &warm,
-                prompts.clone(),
+                bodies.clone(),
                 &self.cancel,
                 |_| {},
             )
             .await;
+            mark_interrupted(&mut run);
             append_records(&self.records_path, &run.records)?;
             if run.interrupted {
                 self.interrupted = true;
@@ -402,15 +418,16 @@ impl<'a> Session<'a> {
         };
         let probe = self.telemetry.begin_step().await;
         let progress = &mut self.progress;
-        let run = load::run_step(
+        let mut run = load::run_step(
             &self.http,
             &self.target,
             &step_load,
-            prompts,
+            bodies,
             &self.cancel,
             |r| progress.record(r),
         )
         .await;
+        mark_interrupted(&mut run);
         append_records(&self.records_path, &run.records)?;
         if run.interrupted {
             self.progress
@@ -436,6 +453,52 @@ impl<'a> Session<'a> {
             }
         }
         Ok(Some(step))
+    }
+
+    /// The request bodies of a step: as many different prompts as it sends requests (8 per
+    /// user when it runs for a duration), but no more than [`POOL_BYTES`] hold — then prompts
+    /// repeat, which the dataset's notes say.
+    async fn bodies(
+        &mut self,
+        concurrency: u32,
+        prompt_tokens: u32,
+        requests: Option<u32>,
+    ) -> Vec<bytes::Bytes> {
+        let wanted = requests.unwrap_or(concurrency.saturating_mul(8)).max(1);
+        let options = BodyOptions {
+            model: self.target.model.clone(),
+            max_tokens: self.args.output_tokens,
+            force_output_length: self.target.force_output_length,
+        };
+        let mut bodies: Vec<bytes::Bytes> = Vec::new();
+        let mut held = 0u64;
+        for _ in 0..wanted {
+            let prompt = self
+                .maker
+                .make(&self.http, &self.target, prompt_tokens)
+                .await;
+            let body = encode_body(self.target.endpoint, &prompt, &options);
+            held += body.len() as u64;
+            bodies.push(body);
+            if held >= POOL_BYTES {
+                break;
+            }
+        }
+        if (bodies.len() as u32) < wanted {
+            add_note(
+                &mut self.dataset,
+                format!(
+                    "Prompts: {} different prompts of {prompt_tokens} tokens were sent in turn (the most {} MiB hold), not {wanted}; a server's prefix cache may see repeats.",
+                    bodies.len(),
+                    POOL_BYTES >> 20
+                ),
+            );
+        }
+        for note in self.maker.take_notes() {
+            self.progress.say(&note);
+            add_note(&mut self.dataset, note);
+        }
+        bodies
     }
 
     /// The step at this concurrency and prompt size: the one on disk when resuming, else
@@ -509,6 +572,24 @@ impl<'a> Session<'a> {
         } else {
             ExitCode::SUCCESS
         })
+    }
+}
+
+/// Request bodies of a step's prompt pool held at once: enough for hundreds of different
+/// prompts of thousands of tokens, small beside what the streams themselves take.
+pub const POOL_BYTES: u64 = 64 << 20;
+
+/// A request body's bytes per prompt token, at most: a token id and its comma in JSON (up to
+/// 7 digits), or a word and its space.
+pub const BODY_BYTES_PER_TOKEN: u64 = 8;
+
+/// Flags the records of a step cut short, so they stand apart from its rerun in the request
+/// log.
+fn mark_interrupted(run: &mut load::StepRun) {
+    if run.interrupted {
+        for r in &mut run.records {
+            r.interrupted = true;
+        }
     }
 }
 
@@ -818,17 +899,68 @@ pub(crate) fn check_grid(args: &RunArgs) -> anyhow::Result<()> {
             )));
         }
     }
-    if args.output_tokens == 0 {
-        return Err(bad_input("--output-tokens: must be at least 1"));
+    if let Some(&longest) = args.prompt_tokens.iter().max() {
+        check_prompt_tokens("--prompt-tokens", longest)?;
     }
-    if args.requests_per_step == Some(0) {
-        return Err(bad_input("--requests-per-step: must be at least 1"));
+    if args.output_tokens == 0 || args.output_tokens > MAX_PROMPT_TOKENS {
+        return Err(bad_input(format!(
+            "--output-tokens: between 1 and {MAX_PROMPT_TOKENS}"
+        )));
     }
-    if args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        return Err(bad_input("--rate: must be above 0 requests per second"));
+    if args
+        .requests_per_step
+        .is_some_and(|n| n == 0 || n > MAX_REQUESTS_PER_STEP)
+    {
+        return Err(bad_input(format!(
+            "--requests-per-step: between 1 and {MAX_REQUESTS_PER_STEP} (a step's records are held until it ends)"
+        )));
+    }
+    if args
+        .rate
+        .is_some_and(|r| !(MIN_RATE_RPS..=MAX_RATE_RPS).contains(&r))
+    {
+        return Err(bad_input(format!(
+            "--rate: between {MIN_RATE_RPS} and {MAX_RATE_RPS} requests per second"
+        )));
     }
     if !(0.0..=1.0).contains(&args.max_error_rate) {
         return Err(bad_input("--max-error-rate: must be between 0 and 1"));
+    }
+    for (flag, value) in [
+        ("--timeout", Some(args.timeout)),
+        ("--duration-per-step", args.duration_per_step),
+    ] {
+        if value.is_some_and(|d| d.is_zero() || d > MAX_WAIT) {
+            return Err(bad_input(format!(
+                "{flag}: between 1 ms and {}",
+                humantime::format_duration(MAX_WAIT)
+            )));
+        }
+    }
+    if !(args.gpu_sample_hz > 0.0 && args.gpu_sample_hz <= 1000.0) {
+        return Err(bad_input("--gpu-sample-hz: above 0 and at most 1000"));
+    }
+    Ok(())
+}
+
+/// Most requests one step may send: its records are held in memory until it ends.
+pub const MAX_REQUESTS_PER_STEP: u32 = 100_000;
+/// The slowest open loop: one request every 1,000 s.
+const MIN_RATE_RPS: f64 = 1e-3;
+/// The fastest open loop: far beyond what one process sends.
+const MAX_RATE_RPS: f64 = 1e6;
+/// The longest `--timeout` or step duration: a day.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// A prompt size jauge will generate.
+///
+/// # Errors
+/// Bad input naming `flag` when it is 0 or above [`MAX_PROMPT_TOKENS`].
+pub(crate) fn check_prompt_tokens(flag: &str, tokens: u32) -> anyhow::Result<()> {
+    if tokens == 0 || tokens > MAX_PROMPT_TOKENS {
+        return Err(bad_input(format!(
+            "{flag}: {tokens} tokens: prompts are between 1 and {MAX_PROMPT_TOKENS} tokens (beyond any open model's context; a prompt is held whole in memory)"
+        )));
     }
     Ok(())
 }
@@ -840,7 +972,9 @@ pub(crate) fn read_api_key(args: &RunArgs) -> anyhow::Result<Option<ApiKey>> {
                 "--api-key-env: the environment variable {var} is not set"
             ))
         })?;
-        return Ok(Some(ApiKey::new(key)));
+        let key = ApiKey::new(key);
+        crate::secrets::learn(key.expose());
+        return Ok(Some(key));
     }
     if let Some(path) = &args.api_key_file {
         let key = std::fs::read_to_string(path).map_err(|e| {
@@ -849,12 +983,15 @@ pub(crate) fn read_api_key(args: &RunArgs) -> anyhow::Result<Option<ApiKey>> {
                 path.display()
             ))
         })?;
-        return Ok(Some(ApiKey::new(key)));
+        let key = ApiKey::new(key);
+        crate::secrets::learn(key.expose());
+        return Ok(Some(key));
     }
     Ok(None)
 }
 
 pub(crate) fn normalise_url(url: &str) -> anyhow::Result<String> {
+    crate::secrets::learn_url(url);
     let trimmed = url.trim().trim_end_matches('/');
     let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
     if trimmed.starts_with("https://") {
@@ -903,6 +1040,7 @@ pub(crate) fn append_records(path: &Path, records: &[RequestRecord]) -> anyhow::
         text.push_str(&serde_json::to_string(r)?);
         text.push('\n');
     }
+    let text = crate::secrets::mask_known(&text);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -1,6 +1,9 @@
 //! An incremental parser of server-sent events (the WHATWG `text/event-stream` format), fed
 //! with whatever byte chunks the network delivers: an event may arrive split anywhere, even
-//! inside a UTF-8 character or between `\r` and `\n`.
+//! inside a UTF-8 character or between `\r` and `\n`. What it holds of an unfinished event is
+//! capped: a line that never ends costs an error, not memory.
+
+use crate::limits::EVENT_BYTES;
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,24 +14,56 @@ pub struct Event {
     pub data: String,
 }
 
+/// An event (or a line) grew past the parser's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge {
+    /// The limit, bytes.
+    pub limit: u64,
+}
+
 /// Accumulates bytes and yields complete events.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Parser {
     buffer: Vec<u8>,
     data: Vec<String>,
     event: Option<String>,
+    /// Bytes of the lines of the event being read (without the line in `buffer`).
+    event_bytes: u64,
+    limit: u64,
     /// The previous chunk ended with `\r`: a `\n` starting the next one belongs to it.
     skip_lf: bool,
 }
 
+impl Default for Parser {
+    fn default() -> Self {
+        Parser::with_limit(EVENT_BYTES)
+    }
+}
+
 impl Parser {
-    /// A parser with nothing buffered.
+    /// A parser with nothing buffered, holding events of at most [`EVENT_BYTES`].
     pub fn new() -> Parser {
         Parser::default()
     }
 
+    /// A parser that refuses an event (or a line) of more than `limit` bytes.
+    pub fn with_limit(limit: u64) -> Parser {
+        Parser {
+            buffer: Vec::new(),
+            data: Vec::new(),
+            event: None,
+            event_bytes: 0,
+            limit,
+            skip_lf: false,
+        }
+    }
+
     /// Feeds bytes; returns the events they complete, in order.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
+    ///
+    /// # Errors
+    /// [`TooLarge`] once the event being read holds more than the limit; the parser should
+    /// then be dropped.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Event>, TooLarge> {
         let mut events = Vec::new();
         let mut bytes = bytes;
         if self.skip_lf && !bytes.is_empty() {
@@ -42,7 +77,7 @@ impl Parser {
         while i < bytes.len() {
             let b = bytes[i];
             if b == b'\n' || b == b'\r' {
-                self.buffer.extend_from_slice(&bytes[start..i]);
+                self.hold(&bytes[start..i])?;
                 let line = std::mem::take(&mut self.buffer);
                 if let Some(event) = self.line(&line) {
                     events.push(event);
@@ -60,8 +95,18 @@ impl Parser {
             }
             i += 1;
         }
-        self.buffer.extend_from_slice(&bytes[start..]);
-        events
+        self.hold(&bytes[start..])?;
+        Ok(events)
+    }
+
+    /// Adds bytes of an unfinished line, unless they take the event past the limit.
+    fn hold(&mut self, bytes: &[u8]) -> Result<(), TooLarge> {
+        let held = self.event_bytes + self.buffer.len() as u64 + bytes.len() as u64;
+        if held > self.limit {
+            return Err(TooLarge { limit: self.limit });
+        }
+        self.buffer.extend_from_slice(bytes);
+        Ok(())
     }
 
     /// Whether bytes of an unfinished event are still held (a stream that ends here was cut).
@@ -71,6 +116,7 @@ impl Parser {
 
     fn line(&mut self, line: &[u8]) -> Option<Event> {
         if line.is_empty() {
+            self.event_bytes = 0;
             if self.data.is_empty() && self.event.is_none() {
                 return None;
             }
@@ -88,8 +134,14 @@ impl Parser {
             None => (line.as_ref(), ""),
         };
         match field {
-            "data" => self.data.push(value.to_string()),
-            "event" => self.event = Some(value.to_string()),
+            "data" => {
+                self.event_bytes += line.len() as u64 + 1;
+                self.data.push(value.to_string());
+            }
+            "event" => {
+                self.event_bytes += line.len() as u64 + 1;
+                self.event = Some(value.to_string());
+            }
             _ => {} // id, retry and unknown fields do not matter here
         }
         None
@@ -108,7 +160,7 @@ data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"choices\":[],\"usage\"
 data: [DONE]\n\n";
 
     fn all_at_once(text: &[u8]) -> Vec<Event> {
-        Parser::new().feed(text)
+        Parser::new().feed(text).unwrap()
     }
 
     #[test]
@@ -130,14 +182,14 @@ data: [DONE]\n\n";
             let expected = all_at_once(bytes);
             for cut in 0..=bytes.len() {
                 let mut p = Parser::new();
-                let mut got = p.feed(&bytes[..cut]);
-                got.extend(p.feed(&bytes[cut..]));
+                let mut got = p.feed(&bytes[..cut]).unwrap();
+                got.extend(p.feed(&bytes[cut..]).unwrap());
                 assert_eq!(got, expected, "cut at {cut}");
             }
             let mut p = Parser::new();
             let got: Vec<Event> = bytes
                 .iter()
-                .flat_map(|b| p.feed(std::slice::from_ref(b)))
+                .flat_map(|b| p.feed(std::slice::from_ref(b)).unwrap())
                 .collect();
             assert_eq!(got, expected);
         }
@@ -160,8 +212,8 @@ data: [DONE]\n\n";
         let text = "data: {\"text\":\"é中\"}\n\n".as_bytes();
         for cut in 0..=text.len() {
             let mut p = Parser::new();
-            let mut got = p.feed(&text[..cut]);
-            got.extend(p.feed(&text[cut..]));
+            let mut got = p.feed(&text[..cut]).unwrap();
+            got.extend(p.feed(&text[cut..]).unwrap());
             assert_eq!(got[0].data, "{\"text\":\"é中\"}", "cut at {cut}");
         }
     }
@@ -169,7 +221,42 @@ data: [DONE]\n\n";
     #[test]
     fn an_unfinished_event_is_reported() {
         let mut p = Parser::new();
-        assert!(p.feed(b"data: {\"choices\"").is_empty());
+        assert!(p.feed(b"data: {\"choices\"").unwrap().is_empty());
         assert!(p.has_partial_event());
+    }
+
+    /// A line that never ends is refused once it passes the limit, however it is cut.
+    #[test]
+    fn an_endless_line_is_refused_at_the_limit() {
+        let mut p = Parser::with_limit(1024);
+        let piece = [b'a'; 100];
+        let mut fed = 0;
+        let err = loop {
+            match p.feed(&piece) {
+                Ok(events) => assert!(events.is_empty()),
+                Err(e) => break e,
+            }
+            fed += piece.len();
+            assert!(fed <= 1024, "held more than the limit");
+        };
+        assert_eq!(err.limit, 1024);
+    }
+
+    /// Many short data lines without the blank line that ends an event count together.
+    #[test]
+    fn an_event_of_endless_lines_is_refused_at_the_limit() {
+        let mut p = Parser::with_limit(1024);
+        let line = b"data: xxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n";
+        let refused = (0..100).any(|_| p.feed(line).is_err());
+        assert!(refused);
+    }
+
+    /// Events up to the limit pass, one after another, without the limit adding up across them.
+    #[test]
+    fn the_limit_is_per_event() {
+        let mut p = Parser::with_limit(64);
+        for _ in 0..1000 {
+            assert_eq!(p.feed(b"data: 0123456789\n\n").unwrap().len(), 1);
+        }
     }
 }

@@ -19,6 +19,8 @@ pub struct Telemetry {
     pub sampler: Option<Sampler>,
     /// Where the server's metrics are, when it has any jauge knows.
     pub metrics_url: Option<String>,
+    /// Most bytes read of one scrape.
+    metrics_limit: u64,
     http: reqwest::Client,
 }
 
@@ -36,12 +38,14 @@ impl Telemetry {
         origin: Instant,
         sampler: Option<Sampler>,
         metrics_url: Option<String>,
+        metrics_limit: u64,
         http: reqwest::Client,
     ) -> Telemetry {
         Telemetry {
             origin,
             sampler,
             metrics_url,
+            metrics_limit,
             http,
         }
     }
@@ -65,11 +69,14 @@ impl Telemetry {
     pub async fn begin_step(&self) -> StepProbe {
         let (server_before, scraper) = match &self.metrics_url {
             Some(url) => {
-                let before = metrics::scrape(&self.http, url).await;
+                let before = metrics::scrape(&self.http, url, self.metrics_limit)
+                    .await
+                    .ok();
                 let (stop, stopped) = watch::channel(false);
                 let task = tokio::spawn(metrics::scrape_until(
                     self.http.clone(),
                     url.clone(),
+                    self.metrics_limit,
                     Duration::from_secs(1),
                     stopped,
                 ));
@@ -234,6 +241,7 @@ mod tests {
             usage_output_tokens: None,
             error: None,
             error_message: None,
+            interrupted: false,
         };
         let a = audit(Some(1.0), Some(1.5), 1.0, std::slice::from_ref(&r));
         assert_eq!(a.cpu_pct, Some(50.0));

@@ -244,6 +244,25 @@ fn ctrl_c_keeps_finished_steps_and_resume_completes_the_run() {
         interrupted.steps[..],
         "finished steps are kept as they were"
     );
+    // The request log holds the cut step's records too, flagged, so that what is left is
+    // exactly what the dataset summarises.
+    let log = records(&out);
+    for step in &done.steps {
+        let kept_records = log
+            .iter()
+            .filter(|r| {
+                r["concurrency"] == step.concurrency
+                    && r["prompt_tokens"] == step.prompt_tokens
+                    && r["warmup"] == false
+                    && r.get("interrupted").is_none()
+            })
+            .count();
+        assert_eq!(
+            kept_records as u32, step.requests.sent,
+            "records of step {} × {}",
+            step.concurrency, step.prompt_tokens
+        );
+    }
 
     let mut different = resumed.clone();
     let at = different.iter().position(|a| *a == "1,2,4,8").unwrap();

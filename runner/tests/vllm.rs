@@ -60,6 +60,7 @@ fn target(url: String) -> Target {
         model: "mistralai/Mistral-7B-Instruct-v0.3".into(),
         force_output_length: true,
         timeout: Duration::from_secs(10),
+        limits: Default::default(),
     }
 }
 
@@ -83,6 +84,7 @@ async fn vllms_models_and_tokenize_answers_are_read() {
     );
     let (count, ids) = jauge_runner::prompts::tokenize(&http, &t, "hello")
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(count, 6);
     assert_eq!(ids.unwrap().len(), 6);
@@ -95,7 +97,7 @@ fn vllms_context_errors_of_every_version_are_context_limits() {
         "vllm-400-max-tokens.json",
         "vllm-400-v0.json",
     ] {
-        let (kind, message) = classify_http_error(400, &fixture(name));
+        let (kind, message) = classify_http_error(400, &fixture(name), false);
         assert_eq!(kind, ErrorKind::ContextLength, "{name}");
         assert!(message.starts_with("HTTP 400: "), "{message}");
         assert!(

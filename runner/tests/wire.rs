@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use jauge::dataset::{Endpoint, ErrorKind};
 use jauge_runner::client::{send, RequestSlot, Target};
-use jauge_runner::openai::Prompt;
+use jauge_runner::openai::{encode_body, BodyOptions, Prompt};
 use jauge_runner::record::RequestRecord;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -62,6 +62,7 @@ async fn request(url: String, endpoint: Endpoint) -> RequestRecord {
         model: "m".into(),
         force_output_length: true,
         timeout: Duration::from_secs(10),
+        limits: Default::default(),
     };
     let now = Instant::now();
     let slot = RequestSlot {
@@ -72,14 +73,16 @@ async fn request(url: String, endpoint: Endpoint) -> RequestRecord {
         warmup: false,
         intended: now,
     };
-    send(
-        &reqwest::Client::new(),
-        &target,
+    let body = encode_body(
+        endpoint,
         &Prompt::Text("hello".into()),
-        slot,
-        now,
-    )
-    .await
+        &BodyOptions {
+            model: "m".into(),
+            max_tokens: 4,
+            force_output_length: true,
+        },
+    );
+    send(&reqwest::Client::new(), &target, &body, slot, now).await
 }
 
 fn fixture(name: &str) -> Vec<u8> {

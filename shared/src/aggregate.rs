@@ -184,6 +184,7 @@ mod tests {
             usage_output_tokens: Some(tokens),
             error: None,
             error_message: None,
+            interrupted: false,
         }
     }
 

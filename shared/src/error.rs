@@ -92,6 +92,13 @@ impl DatasetError {
 fn unsupported_version_message(found: &str, written_by: Option<&str>) -> String {
     let reader = crate::VERSION;
     match written_by {
+        // Only a later jauge can write a later format: a file that names this version or an
+        // earlier one had its `schema` changed by hand, or was not written by jauge at all.
+        Some(v) if release(v).is_some_and(|w| Some(w) <= release(reader)) => format!(
+            "schema: this file says `{found}` and names jauge {v} as its writer, but jauge {v} \
+             writes jauge.dataset/v1: its `schema` field was changed or it was not written by \
+             jauge; this jauge ({reader}) reads jauge.dataset/v1 only"
+        ),
         Some(v) => format!(
             "schema: this file is `{found}`, written by jauge {v}; this jauge ({reader}) reads \
              jauge.dataset/v1 only: upgrade to jauge {v} or later to read it"
@@ -101,6 +108,14 @@ fn unsupported_version_message(found: &str, written_by: Option<&str>) -> String 
              upgrade jauge to read it"
         ),
     }
+}
+
+/// `major.minor.patch` of a version string (`0.1.0`, `0.2.0-beta`), for ordering.
+fn release(version: &str) -> Option<(u64, u64, u64)> {
+    let core = version.split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    let triple = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(triple)
 }
 
 fn join_violations(vs: &[Violation]) -> String {
@@ -249,6 +264,24 @@ pub enum SizingError {
         reason: String,
         /// The nearest combinations that do run, best first.
         nearest: Vec<String>,
+    },
+    /// A model whose architecture numbers make no sense (zero, beyond any real model, or
+    /// inconsistent): sizing it would only compute nonsense.
+    #[error("model `{model}`: {message}")]
+    Model {
+        /// The model's id.
+        model: String,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// A memory term whose bytes do not fit in 64 bits: the settings are far beyond any real
+    /// deployment (a `max_num_batched_tokens` of billions, say).
+    #[error("{what} does not fit in 64 bits of bytes: the settings are far beyond any real deployment; check {check}")]
+    Overflow {
+        /// Which term.
+        what: &'static str,
+        /// Which inputs to look at.
+        check: &'static str,
     },
     /// A vLLM version string that cannot be read, or one too old to model.
     #[error("--vllm-version: {message}")]

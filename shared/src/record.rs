@@ -43,6 +43,14 @@ pub struct RequestRecord {
     pub error: Option<ErrorKind>,
     /// The failure's message (secrets removed).
     pub error_message: Option<String>,
+    /// Its step was cut short (Ctrl-C): the step is not in the dataset, and a resumed run
+    /// measures it again, so these records stand apart from the rerun's.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub interrupted: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl RequestRecord {
@@ -83,6 +91,7 @@ impl RequestRecord {
             usage_output_tokens: Some(output_tokens),
             error: None,
             error_message: None,
+            interrupted: false,
         }
     }
 

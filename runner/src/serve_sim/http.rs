@@ -20,6 +20,17 @@ use super::Shared;
 
 type HttpBody = BoxBody<Bytes, std::io::Error>;
 
+/// Request line and headers, at most: hyper answers 431 beyond. Real clients send well under
+/// 8 KiB; this leaves room for long bearer tokens and cookies.
+const HEADER_BYTES: usize = 64 << 10;
+/// A client gets this long to send its headers, then the connection is closed.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A client gets this long to send its body, then 408.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Bytes of request bodies being read at once, across connections (as KiB permits of
+/// `Shared::body_budget`): so that many large bodies at once wait instead of exhausting memory.
+pub(super) const BODIES_IN_FLIGHT_BYTES: u64 = 256 << 20;
+
 /// Accepts connections until the server is killed, then cuts them all.
 pub(super) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     let mut kill = shared.kill.subscribe();
@@ -33,7 +44,13 @@ pub(super) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
                 let shared = shared.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |req| handle(req, shared.clone()));
+                    // Headers past the buffer get 431; a client that does not finish its
+                    // headers in time is dropped (slowloris).
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .max_buf_size(HEADER_BYTES)
+                        .max_header_size(HEADER_BYTES)
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
                 });
@@ -78,10 +95,10 @@ async fn handle(
             "text/plain; version=0.0.4",
             metrics(&shared).await,
         ),
-        (&Method::POST, "/tokenize") => match read_json(req).await {
+        (&Method::POST, "/tokenize") => match read_request(req, &shared).await {
             Ok(body) => {
-                let count = prompt_tokens(&body);
-                let tokens: Vec<u32> = words_of(&body).iter().map(|w| token_id(w)).collect();
+                let count = body.prompt_tokens();
+                let tokens = body.token_ids();
                 let mut answer = json!({"count": count, "max_model_len": shared.max_model_len, "tokens": tokens, "token_strs": null});
                 if !shared.advertise_max_model_len {
                     answer.as_object_mut().map(|m| m.remove("max_model_len"));
@@ -102,7 +119,7 @@ async fn handle(
 }
 
 async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Response<HttpBody> {
-    let body = match read_json(req).await {
+    let body = match read_request(req, &shared).await {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -116,9 +133,9 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
             "server is shutting down",
         );
     }
-    let prompt = prompt_tokens(&body);
-    let max_tokens = body.get("max_tokens").and_then(Value::as_u64).unwrap_or(16);
-    if prompt + max_tokens > u64::from(shared.max_model_len) {
+    let prompt = body.prompt_tokens();
+    let max_tokens = body.max_tokens.unwrap_or(16);
+    if prompt.saturating_add(max_tokens) > u64::from(shared.max_model_len) {
         return context_error(shared.max_model_len, prompt, max_tokens);
     }
     let fault = shared.faults.lock().await.draw(max_tokens);
@@ -136,11 +153,10 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
         }
         _ => {}
     }
-    let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    let stream = body.stream.unwrap_or(false);
     let include_usage = body
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+        .stream_options
+        .is_some_and(|o| o.include_usage.unwrap_or(false));
     let mut events = shared.engine.submit(prompt.max(1), max_tokens).await;
     let id = format!("{}-{seen}", if chat { "chatcmpl" } else { "cmpl" });
     let model = shared.served_name.clone();
@@ -334,43 +350,6 @@ async fn metrics(shared: &Shared) -> String {
     out
 }
 
-/// Prompt tokens by the simulator's tokenizer: one per word; token-id prompts count their ids;
-/// chat adds 4 per message and 2 for the assistant's turn.
-fn prompt_tokens(body: &Value) -> u64 {
-    if let Some(Value::Array(items)) = body.get("prompt") {
-        if items.iter().all(Value::is_u64) {
-            return items.len() as u64;
-        }
-    }
-    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
-        return words_of(body).len() as u64 + 4 * messages.len() as u64 + 2;
-    }
-    words_of(body).len() as u64
-}
-
-fn words_of(body: &Value) -> Vec<String> {
-    let mut text = String::new();
-    for key in ["prompt", "content", "text"] {
-        match body.get(key) {
-            Some(Value::String(s)) => text.push_str(s),
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .for_each(|s| text.push_str(s)),
-            _ => {}
-        }
-    }
-    if let Some(messages) = body.get("messages").and_then(Value::as_array) {
-        for m in messages {
-            if let Some(c) = m.get("content").and_then(Value::as_str) {
-                text.push(' ');
-                text.push_str(c);
-            }
-        }
-    }
-    text.split_whitespace().map(str::to_string).collect()
-}
-
 /// FNV-1a of the word, into a 32,000-entry vocabulary.
 fn token_id(word: &str) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
@@ -392,24 +371,234 @@ fn sse(value: &Value) -> Bytes {
     Bytes::from(format!("data: {value}\n\n"))
 }
 
-async fn read_json(req: Request<Incoming>) -> Result<Value, Response<HttpBody>> {
-    let bytes = req
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| {
-            error_response(
+/// The request fields the simulator reads, counted as they are parsed: no JSON tree is built
+/// (a prompt of a million token ids would make one of a million values).
+#[derive(Debug, Default, serde::Deserialize)]
+struct SimRequest {
+    #[serde(default)]
+    prompt: Option<Text>,
+    /// llama.cpp's name for `/tokenize`'s text.
+    #[serde(default)]
+    content: Option<Text>,
+    #[serde(default)]
+    text: Option<Text>,
+    #[serde(default)]
+    messages: Option<Vec<Message>>,
+    #[serde(default)]
+    max_tokens: Option<u64>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<Text>,
+}
+
+impl SimRequest {
+    /// The text the request carries: `/tokenize` gets it as `prompt` (vLLM) or `content`
+    /// (llama.cpp), and jauge sends both, so the first present counts, once.
+    fn text(&self) -> Option<&Text> {
+        self.prompt
+            .as_ref()
+            .or(self.content.as_ref())
+            .or(self.text.as_ref())
+    }
+
+    /// Prompt tokens by the simulator's tokenizer: one per word; token-id prompts count their
+    /// ids; chat adds 4 per message and 2 for the assistant's turn.
+    fn prompt_tokens(&self) -> u64 {
+        let text = self.text();
+        if let Some(messages) = &self.messages {
+            let words: u64 = messages
+                .iter()
+                .filter_map(|m| m.content.as_ref())
+                .chain(text)
+                .map(|t| t.words.len() as u64)
+                .sum();
+            return words + 4 * messages.len() as u64 + 2;
+        }
+        text.map_or(0, |t| t.ids + t.words.len() as u64)
+    }
+
+    /// The token ids of its words (token-id prompts give none: they are ids already).
+    fn token_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.text().map(|t| t.words.clone()).unwrap_or_default();
+        for m in self.messages.iter().flatten() {
+            if let Some(t) = &m.content {
+                ids.extend(&t.words);
+            }
+        }
+        ids
+    }
+}
+
+/// A text field counted as it is parsed: a string (its words' token ids), or an array of
+/// token ids or of strings; anything else inside (chat content parts) is skipped.
+#[derive(Debug, Default)]
+struct Text {
+    /// Token ids of the words of its strings.
+    words: Vec<u32>,
+    /// Token ids given as numbers.
+    ids: u64,
+}
+
+impl Text {
+    fn add_words(&mut self, text: &str) {
+        self.words.extend(text.split_whitespace().map(token_id));
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text, D::Error> {
+        struct TextVisitor;
+        impl<'de> serde::de::Visitor<'de> for TextVisitor {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string, or an array of token ids or strings")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+                let mut t = Text::default();
+                t.add_words(v);
+                Ok(t)
+            }
+            fn visit_unit<E>(self) -> Result<Text, E> {
+                Ok(Text::default())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+                let mut t = Text::default();
+                while let Some(item) = seq.next_element::<Item>()? {
+                    match item {
+                        Item::Id => t.ids += 1,
+                        Item::Words(words) => t.words.extend(words),
+                        Item::Other => {}
+                    }
+                }
+                Ok(t)
+            }
+        }
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+/// One element of a text array.
+enum Item {
+    Id,
+    Words(Vec<u32>),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Item, D::Error> {
+        struct ItemVisitor;
+        impl<'de> serde::de::Visitor<'de> for ItemVisitor {
+            type Value = Item;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a token id or a string")
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Item, E> {
+                Ok(Item::Id)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Item, E> {
+                Ok(Item::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Item, E> {
+                Ok(Item::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Item, E> {
+                Ok(Item::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Item, E> {
+                Ok(Item::Other)
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Item, E> {
+                Ok(Item::Words(v.split_whitespace().map(token_id).collect()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Item::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Item::Other)
+            }
+        }
+        d.deserialize_any(ItemVisitor)
+    }
+}
+
+/// Reads and parses a request body within the server's limits: at most
+/// `--max-request-bytes` (413 beyond, at once when `Content-Length` says so), within
+/// [`BODY_READ_TIMEOUT`] (408), with the bytes of every body being read at once bounded by
+/// [`BODIES_IN_FLIGHT_BYTES`] (a request waits for room rather than the server running out of
+/// memory).
+async fn read_request(
+    req: Request<Incoming>,
+    shared: &Shared,
+) -> Result<SimRequest, Response<HttpBody>> {
+    let limit = shared.max_request_bytes;
+    let too_large = || {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BadRequestError",
+            &format!("the request body is larger than this server's limit of {limit} bytes (jauge serve-sim --max-request-bytes)"),
+        )
+    };
+    let announced = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let reserve = announced.unwrap_or(limit).max(1).div_ceil(1024);
+    let reading = async {
+        let _room = shared
+            .body_budget
+            .clone()
+            .acquire_many_owned(u32::try_from(reserve).unwrap_or(u32::MAX))
+            .await;
+        http_body_util::Limited::new(req.into_body(), limit as usize)
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+    };
+    let bytes = match tokio::time::timeout(BODY_READ_TIMEOUT, reading).await {
+        Err(_) => {
+            return Err(error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "BadRequestError",
+                "the request body did not arrive in time",
+            ))
+        }
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Ok(Err(e)) => {
+            return Err(error_response(
                 StatusCode::BAD_REQUEST,
                 "BadRequestError",
                 &format!("reading the body: {e}"),
-            )
-        })?
-        .to_bytes();
+            ))
+        }
+        Ok(Ok(bytes)) => bytes,
+    };
     serde_json::from_slice(&bytes).map_err(|e| {
         error_response(
             StatusCode::BAD_REQUEST,
             "BadRequestError",
-            &format!("body is not JSON: {e}"),
+            &format!("body is not a JSON request jauge-sim reads: {e}"),
         )
     })
 }

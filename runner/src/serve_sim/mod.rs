@@ -19,7 +19,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use jauge::catalogue::Catalogue;
 use jauge::sizing::{size, SizingRequest};
-use tokio::sync::{watch, Mutex};
+use tokio::sync::{watch, Mutex, Semaphore};
 
 pub use engine::{Engine, EngineEvent, EngineMetrics};
 use faults::{Fault, FaultPlan};
@@ -54,7 +54,12 @@ pub struct SimOptions {
     /// Leave `max_model_len` out of `/v1/models` and `/tokenize`, as servers other than vLLM
     /// do (the limit still applies).
     pub hide_max_model_len: bool,
+    /// The largest request body it reads (413 beyond).
+    pub max_request_bytes: u64,
 }
+
+/// The largest request body serve-sim reads by default: a prompt of a few million tokens.
+pub const MAX_REQUEST_BYTES: u64 = 32 << 20;
 
 impl Default for SimOptions {
     fn default() -> Self {
@@ -71,6 +76,7 @@ impl Default for SimOptions {
             die_after: None,
             seed: 0,
             hide_max_model_len: false,
+            max_request_bytes: MAX_REQUEST_BYTES,
         }
     }
 }
@@ -85,6 +91,9 @@ pub(crate) struct Shared {
     pub requests: AtomicU64,
     pub die_after: Option<u64>,
     pub kill: watch::Sender<bool>,
+    pub max_request_bytes: u64,
+    /// KiB of request bodies being read at once (see `http::BODIES_IN_FLIGHT_BYTES`).
+    pub body_budget: Arc<Semaphore>,
 }
 
 /// A simulated server running on this process's tokio runtime.
@@ -121,6 +130,11 @@ impl SimServer {
             Some(q) => Some(cat.quant(q).map_err(|e| bad_input(e.to_string()))?),
             None => None,
         };
+        if options.max_request_bytes < 1024 {
+            return Err(bad_input(
+                "--max-request-bytes: at least 1KiB, or no request gets through",
+            ));
+        }
         if !(options.time_scale > 0.0 && options.time_scale.is_finite()) {
             return Err(bad_input(format!(
                 "--time-scale: {} must be above 0",
@@ -164,6 +178,11 @@ impl SimServer {
             requests: AtomicU64::new(0),
             die_after: options.die_after,
             kill,
+            max_request_bytes: options.max_request_bytes,
+            body_budget: Arc::new(Semaphore::new(
+                (http::BODIES_IN_FLIGHT_BYTES.max(options.max_request_bytes) >> 10)
+                    .min(Semaphore::MAX_PERMITS as u64) as usize,
+            )),
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await

@@ -159,7 +159,7 @@ pub fn context_limit(
         max_context_tokens: passed,
         refused_at_tokens: refused,
         reason,
-        detail: Some(jauge::redact::redact(&detail)),
+        detail: Some(crate::secrets::redact(&detail)),
         probes,
     }
 }

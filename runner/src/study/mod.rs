@@ -110,8 +110,14 @@ fn check(args: &StudyArgs) -> anyhow::Result<()> {
             "--concurrency: whole numbers above 0, increasing (e.g. 1,4,16,32)",
         ));
     }
-    if args.context_step == 0 {
-        return Err(bad_input("--context-step: at least 1 token"));
+    if let Some(&longest) = args.prompt_tokens.last() {
+        crate::session::check_prompt_tokens("--prompt-tokens", longest)?;
+    }
+    crate::session::check_prompt_tokens("--max-context", args.max_context)?;
+    if args.context_step == 0 || args.context_step > args.max_context {
+        return Err(bad_input(
+            "--context-step: at least 1 token, and at most --max-context",
+        ));
     }
     if !(args.slo_ttft_ms > 0.0 && args.slo_tpot_ms > 0.0) {
         return Err(bad_input(
@@ -236,6 +242,9 @@ fn run_args(
         run: RunArgs,
     }
     Wrapped::try_parse_from(&argv)
-        .map(|w| w.run)
+        .map(|w| RunArgs {
+            read_limit: args.read_limit.clone(),
+            ..w.run
+        })
         .map_err(|e| bad_input(format!("jauge study: {e}")))
 }

@@ -167,7 +167,7 @@ fn predict_one(
                 .map_err(|e| bad_input(e.to_string()))?;
         dataset.context_limits.push(limit);
     }
-    dataset.provenance.command_line = jauge::redact::redact_args(std::env::args());
+    dataset.provenance.command_line = crate::secrets::redact_args(std::env::args());
     dataset.notes.push(format!(
         "Predicted for jauge study (TTFT p95 ≤ {} ms, TPOT p95 ≤ {} ms): the most users per prompt size by the simulated search of jauge limit; the maximum context by a simulated search on prompt tokens (a request fails above max_model_len {} or past {:.0} s).",
         args.slo_ttft_ms,

@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 pub use gpu::{ComputeCapability, GpuSpec, Interconnect, InterconnectKind};
-pub use model::{Architecture, ModelSpec, ParamCounts, SlidingWindowLayers};
+pub use model::{Architecture, ModelSpec, ParamCounts, SlidingWindowLayers, FIELD_LIMITS};
 pub use quant::{QuantKind, QuantScope, QuantSpec};
 
 use crate::error::CatalogueError;

@@ -120,6 +120,53 @@ pub struct ParamCounts {
     pub other: u64,
 }
 
+/// The largest value each architecture field may take, and why: far beyond every published
+/// model (the largest today: hidden 16,384, 126 layers and MLP 53,248 in Llama-3.1-405B; 256,000
+/// entries of vocabulary in Gemma 2; 384 experts in Kimi K2; heads and head width in the
+/// hundreds), yet small enough that every product the sizing forms from them fits in 64 bits.
+/// A `config.json` beyond them is a mistake or an attack, not a model.
+///
+/// ```
+/// let limits = jauge::catalogue::FIELD_LIMITS;
+/// assert!(limits.iter().any(|(field, max)| *field == "hidden_size" && *max == 262_144));
+/// ```
+pub const FIELD_LIMITS: &[(&str, u64)] = &[
+    ("hidden_size", 1 << 18),
+    ("num_hidden_layers", 1 << 12),
+    ("num_attention_heads", 1 << 12),
+    ("num_key_value_heads", 1 << 12),
+    ("head_dim", 1 << 12),
+    ("intermediate_size", 1 << 20),
+    ("vocab_size", 1 << 24),
+    ("num_local_experts", 1 << 12),
+    ("num_experts_per_tok", 1 << 12),
+    ("max_position_embeddings", u32::MAX as u64),
+    ("sliding_window", u32::MAX as u64),
+];
+
+/// `value` of field `name` is above 0 and within [`FIELD_LIMITS`]; the error is a phrase to
+/// put after the field's name.
+fn check_field(name: &str, value: u64) -> Result<(), String> {
+    if value == 0 {
+        return Err("must be above 0".to_string());
+    }
+    let max = FIELD_LIMITS
+        .iter()
+        .find(|(field, _)| *field == name)
+        .map_or(u64::MAX, |(_, max)| *max);
+    if value > max {
+        return Err(format!(
+            "{value} is beyond any real model (at most {max}); check the config's numbers"
+        ));
+    }
+    Ok(())
+}
+
+/// The product of `factors`, or `None` when it does not fit in 64 bits.
+fn product(factors: &[u64]) -> Option<u64> {
+    factors.iter().try_fold(1u64, |p, f| p.checked_mul(*f))
+}
+
 impl ModelSpec {
     /// The model family from [`ModelSpec::architecture`].
     ///
@@ -184,51 +231,92 @@ impl ModelSpec {
     /// # Ok::<(), jauge::CatalogueError>(())
     /// ```
     pub fn param_counts(&self) -> ParamCounts {
+        // Saturating, never wrapping: `check` refuses every model whose counts would not fit
+        // in 64 bits, so a checked model never reaches the saturation.
+        self.checked_param_counts().unwrap_or(ParamCounts {
+            total: u64::MAX,
+            active: u64::MAX,
+            linear: u64::MAX,
+            embeddings: u64::MAX,
+            other: u64::MAX,
+        })
+    }
+
+    /// [`ModelSpec::param_counts`], or `None` when a count does not fit in 64 bits.
+    ///
+    /// ```
+    /// let mut m = jauge::catalogue::Catalogue::builtin().model("llama-3-8b")?.clone();
+    /// assert!(m.checked_param_counts().is_some());
+    /// m.hidden_size = u64::MAX;
+    /// assert!(m.checked_param_counts().is_none());
+    /// # Ok::<(), jauge::CatalogueError>(())
+    /// ```
+    pub fn checked_param_counts(&self) -> Option<ParamCounts> {
         let h = self.hidden_size;
-        let q_width = self.num_attention_heads * self.head_dim;
-        let kv_width = self.num_key_value_heads * self.head_dim;
-        let attention = 2 * h * q_width + 2 * h * kv_width;
-        let expert = 3 * h * self.intermediate_size;
+        let q_width = self.num_attention_heads.checked_mul(self.head_dim)?;
+        let kv_width = self.num_key_value_heads.checked_mul(self.head_dim)?;
+        let attention = product(&[2, h, q_width])?.checked_add(product(&[2, h, kv_width])?)?;
+        let expert = product(&[3, h, self.intermediate_size])?;
         let experts = self.num_local_experts.unwrap_or(1);
         let active_experts = self.num_experts_per_tok.unwrap_or(1).min(experts);
-        let router = if self.is_moe() { h * experts } else { 0 };
-        let bias = if self.attention_bias {
-            q_width + 2 * kv_width
+        let router = if self.is_moe() {
+            h.checked_mul(experts)?
         } else {
             0
         };
-        let norms_per_layer = if self.family() == Architecture::Gemma2 {
+        let bias = if self.attention_bias {
+            q_width.checked_add(kv_width.checked_mul(2)?)?
+        } else {
+            0
+        };
+        let norms_per_layer: u64 = if self.family() == Architecture::Gemma2 {
             4
         } else {
             2
         };
         let layers = self.num_hidden_layers;
-
-        let linear = layers * (attention + experts * expert);
-        let linear_active = layers * (attention + active_experts * expert);
-        let embeddings = self.vocab_size * h * if self.tie_word_embeddings { 1 } else { 2 };
-        let other = layers * (norms_per_layer * h + router + bias) + h;
-        ParamCounts {
-            total: linear + embeddings + other,
-            active: linear_active + embeddings + other,
+        let per_layer = |experts: u64| attention.checked_add(experts.checked_mul(expert)?);
+        let linear = layers.checked_mul(per_layer(experts)?)?;
+        let linear_active = layers.checked_mul(per_layer(active_experts)?)?;
+        let embeddings = product(&[
+            self.vocab_size,
+            h,
+            if self.tie_word_embeddings { 1 } else { 2 },
+        ])?;
+        let other = layers
+            .checked_mul(
+                norms_per_layer
+                    .checked_mul(h)?
+                    .checked_add(router)?
+                    .checked_add(bias)?,
+            )?
+            .checked_add(h)?;
+        Some(ParamCounts {
+            total: linear.checked_add(embeddings)?.checked_add(other)?,
+            active: linear_active.checked_add(embeddings)?.checked_add(other)?,
             linear,
             embeddings,
             other,
-        }
+        })
     }
 
-    /// Checks the architecture's numbers against each other.
+    /// Checks the architecture's numbers, each against the range a real model can have and
+    /// against each other.
     ///
     /// # Errors
     ///
-    /// A phrase naming the inconsistent field: zero sizes, more KV heads than heads, heads not
-    /// a multiple of KV heads, more routed experts than experts.
+    /// A phrase naming the field: zero sizes, a size beyond [`FIELD_LIMITS`], more KV heads
+    /// than heads, heads not a multiple of KV heads, more routed experts than experts, counts
+    /// that do not fit in 64 bits.
     ///
     /// ```
     /// let mut m = jauge::catalogue::Catalogue::builtin().model("llama-3-8b")?.clone();
     /// assert!(m.check().is_ok());
     /// m.num_key_value_heads = 7;
     /// assert!(m.check().unwrap_err().contains("num_key_value_heads"));
+    /// m.num_key_value_heads = 8;
+    /// m.hidden_size = u64::MAX;
+    /// assert!(m.check().unwrap_err().starts_with("`hidden_size` 18446744073709551615 is beyond"));
     /// # Ok::<(), jauge::CatalogueError>(())
     /// ```
     pub fn check(&self) -> Result<(), String> {
@@ -244,10 +332,11 @@ impl ModelSpec {
                 "max_position_embeddings",
                 u64::from(self.max_position_embeddings),
             ),
-        ] {
-            if value == 0 {
-                return Err(format!("`{name}` must be above 0"));
-            }
+        ]
+        .into_iter()
+        .chain(self.num_local_experts.map(|e| ("num_local_experts", e)))
+        {
+            check_field(name, value).map_err(|m| format!("`{name}` {m}"))?;
         }
         if self.num_key_value_heads > self.num_attention_heads
             || self.num_attention_heads % self.num_key_value_heads != 0
@@ -267,6 +356,11 @@ impl ModelSpec {
         }
         if self.sliding_window == Some(0) {
             return Err("`sliding_window` must be above 0 (or null)".to_string());
+        }
+        if self.checked_param_counts().is_none() {
+            return Err(
+                "`hidden_size` × `intermediate_size` × experts × `num_hidden_layers` gives more than 2^64 parameters; check the config's numbers".to_string(),
+            );
         }
         Ok(())
     }
@@ -329,6 +423,18 @@ impl ModelSpec {
                     }),
             }
         };
+        // Each number is checked for range as it is read, so the error names the field that
+        // is wrong rather than one derived from it later.
+        let in_range = |name: &str, value: Option<u64>| -> Result<Option<u64>, CatalogueError> {
+            if let Some(v) = value {
+                check_field(name, v).map_err(|message| CatalogueError::ConfigBadValue {
+                    field: name.to_string(),
+                    message,
+                })?;
+            }
+            Ok(value)
+        };
+        let field = |name: &str| in_range(name, field(name)?);
         let required = |name: &str| -> Result<u64, CatalogueError> {
             field(name)?.ok_or_else(|| CatalogueError::ConfigMissingField {
                 field: name.to_string(),
@@ -344,9 +450,7 @@ impl ModelSpec {
         let num_key_value_heads = field("num_key_value_heads")?.unwrap_or(num_attention_heads);
         let head_dim = match field("head_dim")? {
             Some(d) => d,
-            None if num_attention_heads > 0 && hidden_size % num_attention_heads == 0 => {
-                hidden_size / num_attention_heads
-            }
+            None if hidden_size % num_attention_heads == 0 => hidden_size / num_attention_heads,
             None => {
                 return Err(CatalogueError::ConfigMissingField {
                     field: "head_dim".to_string(),
@@ -385,7 +489,7 @@ impl ModelSpec {
                     message: format!("{max_position_embeddings} is too large"),
                 }
             })?,
-            sliding_window: sliding_window.map(|w| w.min(u64::from(u32::MAX)) as u32),
+            sliding_window: sliding_window.and_then(|w| u32::try_from(w).ok()),
             sliding_window_layers: if is_gemma2 {
                 SlidingWindowLayers::Alternate
             } else {
@@ -488,6 +592,55 @@ mod tests {
             err.to_string(),
             "config.json: field `hidden_size`: expected a whole number, found \"big\""
         );
+    }
+
+    /// A careless or hostile config.json: numbers that would overflow the sizing's arithmetic
+    /// are refused with the field named, never wrapped into a plausible answer.
+    #[test]
+    fn absurd_numbers_are_refused_with_the_field_named() {
+        let base = r#""num_hidden_layers":2,"num_attention_heads":4,"intermediate_size":128,
+            "vocab_size":100,"max_position_embeddings":128"#;
+        let config = format!(r#"{{"hidden_size":18446744073709551615,{base}}}"#);
+        let err = ModelSpec::from_hf_config(&config, "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "config.json: field `hidden_size`: 18446744073709551615 is beyond any real model"
+            ),
+            "{err}"
+        );
+        let config = r#"{"hidden_size":64,"num_hidden_layers":2,"num_attention_heads":0,
+            "intermediate_size":128,"vocab_size":100,"max_position_embeddings":128}"#;
+        let err = ModelSpec::from_hf_config(config, "x")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "config.json: field `num_attention_heads`: must be above 0"
+        );
+    }
+
+    /// Every field at its limit at once still gives counts that fit in 64 bits: the limits are
+    /// chosen so that `check` can only fail on a field, not on an overflow it cannot name.
+    #[test]
+    fn a_model_at_every_limit_still_counts_in_64_bits() {
+        let limit = |name: &str| FIELD_LIMITS.iter().find(|(f, _)| *f == name).unwrap().1;
+        let mut m = Catalogue::builtin()
+            .model("mixtral-8x7b-v0.1")
+            .unwrap()
+            .clone();
+        m.hidden_size = limit("hidden_size");
+        m.num_hidden_layers = limit("num_hidden_layers");
+        m.num_attention_heads = limit("num_attention_heads");
+        m.num_key_value_heads = limit("num_key_value_heads");
+        m.head_dim = limit("head_dim");
+        m.intermediate_size = limit("intermediate_size");
+        m.vocab_size = limit("vocab_size");
+        m.num_local_experts = Some(limit("num_local_experts"));
+        m.num_experts_per_tok = Some(limit("num_experts_per_tok"));
+        assert!(m.checked_param_counts().is_some());
+        assert_eq!(m.check(), Ok(()));
     }
 
     #[test]

@@ -21,6 +21,7 @@
 
 mod example;
 mod index;
+mod strict;
 mod types;
 mod validate;
 mod version;
@@ -38,8 +39,8 @@ impl Dataset {
     ///
     /// # Errors
     ///
-    /// * [`DatasetError::Json`] when the text is not JSON or a field has the wrong type or is
-    ///   missing (the path names it).
+    /// * [`DatasetError::Json`] when the text is not JSON, an object repeats a key, or a field
+    ///   has the wrong type or is missing (the path names it).
     /// * [`DatasetError::UnsupportedVersion`] for a `schema` newer than `jauge.dataset/v1`.
     /// * [`DatasetError::Invalid`] listing every broken rule (negative latencies, percentiles
     ///   out of order, a grid that does not increase, a step outside the grid, a secret left
@@ -52,8 +53,7 @@ impl Dataset {
     /// assert!(err.to_string().contains("upgrade jauge"));
     /// ```
     pub fn from_json(text: &str) -> Result<Dataset, DatasetError> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| DatasetError::Json(Violation::new("", format!("not valid JSON: {e}"))))?;
+        let value = strict::parse(text).map_err(DatasetError::Json)?;
         let value = version::migrate_to_current(value)?;
         let dataset: Dataset = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();

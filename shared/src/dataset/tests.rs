@@ -199,6 +199,8 @@ fn error_kind_names_are_their_serialised_form() {
         ServerError,
         Truncated,
         MalformedStream,
+        ResponseTooLarge,
+        OverlongStream,
         Other,
     ] {
         assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());

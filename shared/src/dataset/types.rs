@@ -430,6 +430,11 @@ pub enum ErrorKind {
     Truncated,
     /// The stream carried something that is not a valid chunk.
     MalformedStream,
+    /// The server sent more than jauge reads of one answer: a stream event or line, an error
+    /// body or another response over its limit (`--read-limit`).
+    ResponseTooLarge,
+    /// The stream went on well past the `max_tokens` asked for (a server that never finishes).
+    OverlongStream,
     /// Anything else.
     Other,
 }
@@ -450,6 +455,8 @@ impl ErrorKind {
             ErrorKind::ServerError => "server_error",
             ErrorKind::Truncated => "truncated",
             ErrorKind::MalformedStream => "malformed_stream",
+            ErrorKind::ResponseTooLarge => "response_too_large",
+            ErrorKind::OverlongStream => "overlong_stream",
             ErrorKind::Other => "other",
         }
     }

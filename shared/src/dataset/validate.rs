@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::types::*;
 use super::version::SCHEMA_V1;
 use crate::error::Violation;
-use crate::redact::holds_secret;
+use crate::redact::secrets_in_args;
 
 /// Collects violations under a growing JSON path.
 struct Checker {
@@ -152,13 +152,11 @@ fn provenance(c: &mut Checker, p: &Provenance) {
             ),
         );
     }
-    for (i, arg) in p.command_line.iter().enumerate() {
-        if holds_secret(arg) {
-            c.fail(
-                format!("provenance.command_line[{i}]"),
-                "holds a secret (API key, Authorization header or URL password); replace it with ***",
-            );
-        }
+    for i in secrets_in_args(&p.command_line) {
+        c.fail(
+            format!("provenance.command_line[{i}]"),
+            "holds a secret (API key, token, Authorization header or URL password); replace it with ***",
+        );
     }
 }
 

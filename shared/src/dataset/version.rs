@@ -94,6 +94,21 @@ mod tests {
         assert!(text.contains("upgrade to jauge 3.1.0 or later"), "{text}");
     }
 
+    /// A file claiming to come from this very version (or an older one) cannot be in a newer
+    /// format: the reader is told the file was altered, not to "upgrade" to what it runs.
+    #[test]
+    fn newer_format_from_this_version_is_called_altered_not_upgrade() {
+        for writer in [crate::VERSION, "0.0.9"] {
+            let doc = serde_json::json!({"schema": "jauge.dataset/v2", "provenance": {"tool_version": writer}});
+            let text = migrate_to_current(doc).unwrap_err().to_string();
+            assert!(!text.contains("upgrade"), "{text}");
+            assert!(
+                text.contains("was changed or it was not written by jauge"),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn foreign_schema_is_not_taken_for_a_version() {
         let err = migrate_to_current(serde_json::json!({"schema": "guidellm/v1"})).unwrap_err();

@@ -34,7 +34,7 @@ pub use vllm::VllmVersion;
 
 use crate::catalogue::{Catalogue, GpuSpec, ModelSpec, QuantSpec};
 use crate::error::SizingError;
-use crate::units::{Bytes, Gib};
+use crate::units::Gib;
 use vllm::Profile;
 
 /// The KV cache's element type.
@@ -266,6 +266,10 @@ pub fn size(request: &SizingRequest<'_>) -> Result<Sizing, SizingError> {
 fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingError> {
     let r = request;
     let model = r.model;
+    model.check().map_err(|message| SizingError::Model {
+        model: model.id.clone(),
+        message,
+    })?;
     check_settings(r)?;
     let tp = u64::from(r.gpu_count);
     let mut notes = Vec::new();
@@ -295,7 +299,7 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
         tp,
         u64::from(max_num_batched_tokens),
         u64::from(profile_seqs),
-    )
+    )?
     .gib();
     let non_torch = terms::non_torch(&profile, tp);
     let graphs = terms::CUDA_GRAPHS_ESTIMATE;
@@ -326,7 +330,8 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
     let shortfall = if fits {
         0.0
     } else {
-        let needed = Bytes((needed_for_max_len.ceil() as u64) * page_bytes).gib();
+        // In floating point: blocks × bytes per block can pass 2^64 for absurd lengths.
+        let needed = Gib(needed_for_max_len.ceil() * page_bytes as f64 / (1u64 << 30) as f64);
         needed.0 - kv_memory.0
     };
     if !profile.cuda_graphs_in_budget {

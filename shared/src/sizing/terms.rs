@@ -2,6 +2,7 @@
 
 use super::vllm::Profile;
 use crate::catalogue::{Architecture, ModelSpec, QuantScope, QuantSpec};
+use crate::error::SizingError;
 use crate::units::{Bytes, Gib};
 
 /// Bytes of one activation element: vLLM computes in FP16/BF16 whatever the weights' format.
@@ -71,9 +72,15 @@ pub(crate) fn activation_peak(
     tp: u64,
     tokens: u64,
     seqs: u64,
-) -> Bytes {
+) -> Result<Bytes, SizingError> {
+    let overflow = || SizingError::Overflow {
+        what: "the profiling pass's activation peak",
+        check: "--max-num-batched-tokens and --max-num-seqs",
+    };
     let h = model.hidden_size;
     let i_per_gpu = model.intermediate_size / tp;
+    // A checked model keeps each of these far below 2^64 (FIELD_LIMITS); the products with the
+    // token and sequence counts, which come from the command line, are the ones to check.
     let per_token = if model.is_moe() {
         model.num_experts_per_tok.unwrap_or(1) * (3 * i_per_gpu + h)
     } else if model.family() == Architecture::Qwen2 {
@@ -81,14 +88,22 @@ pub(crate) fn activation_peak(
     } else {
         3 * h + 3 * i_per_gpu
     };
-    let prefill = tokens * per_token * ACTIVATION_BYTES;
+    let product = |factors: &[u64]| {
+        factors
+            .iter()
+            .try_fold(1u64, |p, f| p.checked_mul(*f))
+            .ok_or_else(overflow)
+    };
+    let prefill = product(&[tokens, per_token, ACTIVATION_BYTES])?;
     let hidden = if profile.hidden_alive_in_sampler {
-        tokens * h * ACTIVATION_BYTES
+        product(&[tokens, h, ACTIVATION_BYTES])?
     } else {
         0
     };
-    let sampler = seqs * model.vocab_size * profile.sampler_bytes_per_entry + hidden;
-    Bytes(prefill.max(sampler))
+    let sampler = product(&[seqs, model.vocab_size, profile.sampler_bytes_per_entry])?
+        .checked_add(hidden)
+        .ok_or_else(overflow)?;
+    Ok(Bytes(prefill.max(sampler)))
 }
 
 /// Memory outside PyTorch's allocator that grows after start-up (NCCL, cuBLAS workspaces,
@@ -185,11 +200,20 @@ mod tests {
     #[test]
     fn activation_peak_is_the_larger_pass() {
         let profile = Profile::of("0.19.0".parse().unwrap());
-        let peak = activation_peak(model("mistral-7b-v0.1"), &profile, 1, 2048, 256);
+        let peak = activation_peak(model("mistral-7b-v0.1"), &profile, 1, 2048, 256).unwrap();
         assert_eq!(peak.0, 226_492_416);
         // Llama-3-70B at TP 2: its 128,256-entry vocabulary makes the sampler the peak:
         // 256 × 128,256 × 14 + 2048 × 8192 × 2 = 493,223,936 B.
-        let peak = activation_peak(model("llama-3-70b"), &profile, 2, 2048, 256);
+        let peak = activation_peak(model("llama-3-70b"), &profile, 2, 2048, 256).unwrap();
         assert_eq!(peak.0, 493_223_936);
+    }
+
+    /// Billions of batched tokens on a large MoE model: the peak's bytes pass 2^64, and the
+    /// answer is an error naming the settings, not a wrapped small number.
+    #[test]
+    fn an_activation_peak_beyond_64_bits_is_an_error() {
+        let profile = Profile::of("0.19.0".parse().unwrap());
+        let err = activation_peak(model("mixtral-8x22b-v0.1"), &profile, 1, u64::MAX / 4, 256);
+        assert!(matches!(err, Err(SizingError::Overflow { .. })), "{err:?}");
     }
 }
