@@ -753,7 +753,7 @@ fn Comparison(comparison: jauge::study::Comparison, rows: Vec<study::Row>) -> im
                 <tbody>
                     {rows.into_iter().map(|row| {
                         let slug = row.deployment.slug();
-                        let label = format!("{} × {}, {}", row.deployment.gpus, row.deployment.gpu, row.deployment.quant);
+                        let label = format!("{} × {}, {}", row.deployment.gpus, row.deployment.gpu, row.deployment.quant_or_auto());
                         match &row.memory {
                             Err(why) => view! {
                                 <tr data-deployment=slug.clone() class="cannot-run">

@@ -174,7 +174,7 @@ pub fn prediction_of(loaded: &Loaded) -> Option<Loaded> {
     if d.source == Source::Simulated {
         return None;
     }
-    let request = jauge::sim::request_for(d)?;
+    let request = jauge::deployment::request_of(d)?;
     let mut predicted = d.clone();
     predicted.source = Source::Simulated;
     predicted.steps = d

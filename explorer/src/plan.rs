@@ -226,16 +226,16 @@ impl Selection {
                 self.prompt_tokens, self.output_tokens
             ));
         }
-        let slo = jauge::aggregate::Slo {
+        let slo = jauge::objectives::Slo {
             ttft_ms: Some(self.slo_ttft_ms),
             tpot_ms: Some(self.slo_tpot_ms),
         };
+        let rules = jauge::objectives::Rules::objectives(slo, jauge::objectives::Percentile::P95);
         let found = jauge::sim::max_users(
             &request,
             self.prompt_tokens,
             self.output_tokens,
-            slo,
-            95,
+            &rules,
             PREDICTION_CEILING,
             PREDICTION_MIN_REQUESTS,
         )
@@ -268,7 +268,7 @@ impl Selection {
         }
         Ok(Prediction {
             max_users: found.max_users,
-            breaks: found.breaks_at.zip(found.why),
+            breaks: found.breaks_at.zip(found.breach.map(|b| b.to_string())),
             output_tok_s: found.at_max.as_ref().map(|s| s.throughput.output_tok_s),
             per_user_tok_s: found
                 .at_max
@@ -469,11 +469,19 @@ mod tests {
             max_model_len: Some(8192),
             ..SizingRequest::new(m, cat.gpu("a100-40gb").unwrap())
         };
-        let slo = jauge::aggregate::Slo {
+        let slo = jauge::objectives::Slo {
             ttft_ms: Some(2000.0),
             tpot_ms: Some(100.0),
         };
-        let found = jauge::sim::max_users(&request, 512, 128, slo, 95, 256, 40).unwrap();
+        let found = jauge::sim::max_users(
+            &request,
+            512,
+            128,
+            &jauge::objectives::Rules::objectives(slo, jauge::objectives::Percentile::P95),
+            256,
+            40,
+        )
+        .unwrap();
         assert_eq!(p.max_users, found.max_users);
         assert_eq!(p.throughput_curve.len(), 9);
         assert!(p

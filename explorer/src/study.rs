@@ -5,7 +5,8 @@
 
 use jauge::catalogue::Catalogue;
 use jauge::dataset::{Dataset, Index, Source};
-use jauge::study::{Answers, Comparison, Preset, StudyDeployment};
+use jauge::deployment::DeploymentSpec;
+use jauge::study::{Answers, Comparison, Preset};
 
 /// Where the predicted datasets of the seed preset are published, inside `datasets/`.
 pub const PREDICTED_DIR: &str = "simulated/seed/";
@@ -14,7 +15,7 @@ pub const PREDICTED_DIR: &str = "simulated/seed/";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// The deployment.
-    pub deployment: StudyDeployment,
+    pub deployment: DeploymentSpec,
     /// Memory per GPU, or why it cannot run.
     pub memory: Result<Memory, String>,
     /// The simulator's answers (labelled simulated).
@@ -93,7 +94,7 @@ pub fn rows(comparison: &Comparison, fetched: &[(String, Dataset)]) -> Vec<Row> 
         .collect()
 }
 
-fn memory(d: &StudyDeployment, cat: &Catalogue) -> Result<Memory, String> {
+fn memory(d: &DeploymentSpec, cat: &Catalogue) -> Result<Memory, String> {
     let request = d.deployable(cat)?;
     let s = jauge::sizing::size(&request).map_err(|e| e.to_string())?;
     Ok(Memory {
@@ -108,13 +109,13 @@ fn memory(d: &StudyDeployment, cat: &Catalogue) -> Result<Memory, String> {
 mod tests {
     use super::*;
 
-    fn predicted(d: &StudyDeployment) -> Dataset {
+    fn predicted(d: &DeploymentSpec) -> Dataset {
         let mut data = jauge::dataset::example();
         data.source = Source::Simulated;
         data.deployment.model.catalogue_id = Some(d.model.clone());
         data.deployment.gpus.catalogue_id = Some(d.gpu.clone());
         data.deployment.gpus.count = d.gpus;
-        data.deployment.quantization = d.quant.clone();
+        data.deployment.quantization = d.quant_or_auto().to_string();
         data
     }
 
@@ -161,7 +162,10 @@ mod tests {
     fn what_cannot_run_says_why() {
         let preset = Preset::builtin("seed").unwrap();
         let rows = rows(&preset.comparisons[3], &[]);
-        let awq = rows.iter().find(|r| r.deployment.quant == "awq").unwrap();
+        let awq = rows
+            .iter()
+            .find(|r| r.deployment.quant_or_auto() == "awq")
+            .unwrap();
         assert!(awq
             .memory
             .as_ref()

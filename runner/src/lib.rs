@@ -33,7 +33,6 @@ pub mod size;
 pub mod sse;
 pub mod study;
 pub mod summary;
-pub mod sweep;
 pub mod table;
 pub mod telemetry;
 pub mod validate;

@@ -4,48 +4,14 @@
 
 use std::process::ExitCode;
 
-use jauge::dataset::{LimitReason, Step};
+use jauge::objectives::{judge, Percentile, Rules};
+use jauge::search::UsersSearch;
 
-use crate::aggregate::Slo;
 use crate::cli::LimitArgs;
 use crate::exit::bad_input;
 use crate::session::{set_limit, Grid, Session};
 use crate::table::render;
-use jauge::sim::next_probe;
-
-/// A probe's verdict.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Probe {
-    /// Met every objective.
-    Pass,
-    /// Broke one: why, in words.
-    Fail(LimitReason, String),
-}
-
-/// Whether a step meets the objectives at the chosen percentile and the error budget.
-pub fn judge(step: &Step, slo: Slo, percentile: u32, max_error_rate: f64) -> Probe {
-    let sent = step.requests.sent.max(1);
-    if f64::from(step.requests.failed) / f64::from(sent) > max_error_rate {
-        let context = step
-            .errors
-            .keys()
-            .any(|k| *k == jauge::dataset::ErrorKind::ContextLength);
-        let reason = if context {
-            LimitReason::ContextLength
-        } else {
-            LimitReason::Errors
-        };
-        return Probe::Fail(
-            reason,
-            format!("{} of {sent} requests failed", step.requests.failed),
-        );
-    }
-    match jauge::sim::meets(step, slo, percentile) {
-        Ok(()) => Probe::Pass,
-        Err(why) if why.starts_with("TTFT") => Probe::Fail(LimitReason::SloTtft, why),
-        Err(why) => Probe::Fail(LimitReason::SloTpot, why),
-    }
-}
+use jauge::objectives::Slo;
 
 /// Wilson score interval (95 %) of a share `k` of `n`.
 pub fn wilson(k: f64, n: f64) -> (f64, f64) {
@@ -67,9 +33,9 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
             "jauge limit needs an objective: --slo-ttft-ms and/or --slo-tpot-ms",
         ));
     }
-    if ![50, 90, 95, 99].contains(&args.percentile) {
+    let Some(percentile) = Percentile::from_number(args.percentile) else {
         return Err(bad_input("--percentile: one of 50, 90, 95, 99"));
-    }
+    };
     if args.max_concurrency == 0 {
         return Err(bad_input("--max-concurrency: at least 1"));
     }
@@ -79,12 +45,19 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
             "--min-requests: between 1 and {most} (a probe's records are held until it ends)"
         )));
     }
-    let slo = Slo {
-        ttft_ms: run.slo_ttft_ms,
-        tpot_ms: run.slo_tpot_ms,
+    let rules = Rules {
+        max_error_rate: run.max_error_rate,
+        ..Rules::objectives(
+            Slo {
+                ttft_ms: run.slo_ttft_ms,
+                tpot_ms: run.slo_tpot_ms,
+            },
+            percentile,
+        )
     };
+    let slo = rules.slo;
     if args.simulate {
-        return simulated(args, slo);
+        return simulated(args, &rules);
     }
     let probes_per_row = 2 * (32 - args.max_concurrency.leading_zeros()) as u64 + 1;
     let mut session = Session::open(
@@ -120,20 +93,18 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
         let Some(found) = search(
             &mut session,
             prompt_tokens,
-            Bracket::default(),
-            args.max_concurrency,
+            UsersSearch::new(args.max_concurrency),
             &requests,
-            slo,
-            args.percentile,
+            &rules,
         )
         .await?
         else {
             break;
         };
-        server_down |= found.server_down;
+        server_down |= found.server_down();
         let (reason, stopped, why) =
-            found.verdict(&format!("--max-concurrency {}", args.max_concurrency));
-        let (passed, probes) = (found.passed, found.probes);
+            found.outcome(&format!("--max-concurrency {}", args.max_concurrency));
+        let (passed, probes) = (found.passed(), found.probes());
         let confidence = passed
             .and_then(|c| session.done_step(c, prompt_tokens))
             .map(|s| {
@@ -164,80 +135,32 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
     session.finish(&table)
 }
 
-/// What a search for the most users knows: the largest concurrency that met the objectives,
-/// the smallest that did not (and why), the probes measured, and whether the server went down.
-#[derive(Debug, Clone, Default)]
-pub struct Bracket {
-    /// The largest concurrency that passed.
-    pub passed: Option<u32>,
-    /// The smallest that failed: concurrency, reason, in words.
-    pub failed: Option<(u32, LimitReason, String)>,
-    /// Probes measured by the search.
-    pub probes: u32,
-    /// Every request of a probe failed to connect.
-    pub server_down: bool,
-}
-
-impl Bracket {
-    /// How the row ended: its reason, the concurrency that broke, and why in words (`ceiling`
-    /// names the limit that held when nothing broke).
-    pub fn verdict(&self, ceiling: &str) -> (LimitReason, Option<u32>, String) {
-        match &self.failed {
-            Some((c, reason, why)) => (*reason, Some(*c), why.clone()),
-            None => (LimitReason::GridEnd, None, format!("held up to {ceiling}")),
-        }
-    }
-}
-
-/// The climb-and-bisect search of one prompt size from what `bracket` already knows (nothing,
-/// or a grid's verdicts), each probe `requests(users)` requests and a step of the dataset.
-/// `None` when Ctrl-C interrupted it.
+/// The climb-and-bisect search of one prompt size from what `search` already knows (nothing,
+/// or a grid's verdicts), each probe `requests(users)` requests and a step of the dataset,
+/// judged by `rules`. `None` when Ctrl-C interrupted it.
 pub async fn search(
     session: &mut Session<'_>,
     prompt_tokens: u32,
-    mut bracket: Bracket,
-    ceiling: u32,
+    mut search: UsersSearch,
     requests: &dyn Fn(u32) -> u32,
-    slo: Slo,
-    percentile: u32,
-) -> anyhow::Result<Option<Bracket>> {
-    let max_error_rate = session.args.max_error_rate;
-    while !bracket.server_down {
-        let Some(concurrency) = next_probe(
-            bracket.passed,
-            bracket.failed.as_ref().map(|f| f.0),
-            ceiling.max(1),
-        ) else {
-            break;
-        };
+    rules: &Rules,
+) -> anyhow::Result<Option<UsersSearch>> {
+    while let Some(concurrency) = search.next() {
         let Some(step) = session
-            .step_at(concurrency, prompt_tokens, requests(concurrency), slo)
+            .step_at(concurrency, prompt_tokens, requests(concurrency), rules.slo)
             .await?
         else {
             return Ok(None);
         };
-        bracket.probes += 1;
-        match judge(&step, slo, percentile, max_error_rate) {
-            Probe::Pass => bracket.passed = Some(concurrency),
-            Probe::Fail(reason, detail) => {
-                bracket.server_down |= server_down(&step);
-                session.progress.say(&format!(
-                    "prompt {prompt_tokens} · {concurrency} users: fails: {detail}"
-                ));
-                bracket.failed = Some((concurrency, reason, detail));
-            }
+        let verdict = judge(&step, rules, None);
+        if let Some((_, _, detail)) = verdict.stop() {
+            session.progress.say(&format!(
+                "prompt {prompt_tokens} · {concurrency} users: fails: {detail}"
+            ));
         }
+        search.record(concurrency, verdict);
     }
-    Ok(Some(bracket))
-}
-
-/// Every request of the step failed to connect: the server is gone.
-pub fn server_down(step: &Step) -> bool {
-    step.requests.completed == 0
-        && step
-            .errors
-            .keys()
-            .all(|k| *k == jauge::dataset::ErrorKind::Connection)
+    Ok(Some(search))
 }
 
 fn table(session: &Session<'_>) -> String {
@@ -277,7 +200,7 @@ fn table(session: &Session<'_>) -> String {
 }
 
 /// `jauge limit --simulate`: the same search, each probe a simulated step.
-fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
+fn simulated(args: &LimitArgs, rules: &Rules) -> anyhow::Result<ExitCode> {
     let run = &args.run;
     let cat = jauge::catalogue::Catalogue::builtin();
     let model_id = run
@@ -307,8 +230,7 @@ fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
             &request,
             prompt_tokens,
             run.output_tokens,
-            slo,
-            args.percentile,
+            rules,
             args.max_concurrency,
             args.min_requests,
         ) {
@@ -330,8 +252,8 @@ fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
             found.max_users.map_or("-".into(), |c| c.to_string()),
             found.breaks_at.map_or("-".into(), |c| c.to_string()),
             found
-                .why
-                .unwrap_or_else(|| "held up to --max-concurrency".into()),
+                .breach
+                .map_or_else(|| "held up to --max-concurrency".into(), |b| b.to_string()),
         ]);
     }
     println!(
@@ -357,31 +279,6 @@ fn simulated(args: &LimitArgs, slo: Slo) -> anyhow::Result<ExitCode> {
 mod tests {
     use super::*;
 
-    /// The true limit 10 under a ceiling of 256: climb 1, 2, 4, 8, 16 (fails), then bisect
-    /// 12 (fails), 10 (passes), 11 (fails).
-    #[test]
-    fn the_search_climbs_then_bisects_to_adjacent_values() {
-        let truth = 10;
-        let (mut passed, mut failed, mut probed) = (None, None, Vec::new());
-        while let Some(c) = next_probe(passed, failed, 256) {
-            probed.push(c);
-            if c <= truth {
-                passed = Some(c);
-            } else {
-                failed = Some(c);
-            }
-        }
-        assert_eq!(probed, [1, 2, 4, 8, 16, 12, 10, 11]);
-        assert_eq!((passed, failed), (Some(10), Some(11)));
-    }
-
-    #[test]
-    fn the_ceiling_and_the_floor_end_the_search() {
-        assert_eq!(next_probe(Some(64), None, 64), None);
-        assert_eq!(next_probe(Some(32), None, 48), Some(48));
-        assert_eq!(next_probe(None, Some(1), 64), None);
-    }
-
     /// 19 of 20: p̂ = 0.95, Wilson 95 % interval ≈ [0.764, 0.991].
     #[test]
     fn wilson_interval_by_hand() {
@@ -390,19 +287,5 @@ mod tests {
             (lo - 0.7639).abs() < 1e-3 && (hi - 0.9911).abs() < 1e-3,
             "{lo} {hi}"
         );
-    }
-
-    #[test]
-    fn probes_are_judged_at_the_chosen_percentile() {
-        let step = jauge::dataset::example().steps[0].clone(); // TTFT p50 120, p95 204 ms
-        let slo = Slo {
-            ttft_ms: Some(150.0),
-            tpot_ms: None,
-        };
-        assert_eq!(judge(&step, slo, 50, 0.05), Probe::Pass);
-        assert!(matches!(
-            judge(&step, slo, 95, 0.05),
-            Probe::Fail(LimitReason::SloTtft, _)
-        ));
     }
 }

@@ -3,24 +3,26 @@
 use std::process::ExitCode;
 
 use jauge::dataset::LimitReason;
+use jauge::objectives::{judge, Percentile, Rules, Slo};
 
-use crate::aggregate::Slo;
 use crate::cli::RunArgs;
 use crate::session::{set_limit, Grid, Session};
 use crate::summary;
-use crate::sweep::{judge, StopRules, Verdict};
 
 /// Runs `jauge run`; exit 0 when the sweep completed, 130 when interrupted.
 pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let total_steps = (args.concurrency.len() * args.prompt_tokens.len()) as u64;
     let mut session = Session::open(args, "run", total_steps, 1, Grid::Fixed).await?;
-    let rules = StopRules {
-        max_error_rate: args.max_error_rate,
+    let rules = Rules {
         slo: Slo {
             ttft_ms: args.slo_ttft_ms,
             tpot_ms: args.slo_tpot_ms,
         },
+        percentile: Percentile::P95,
+        max_error_rate: args.max_error_rate,
         min_throughput_gain: (!args.full_grid).then_some(args.min_throughput_gain),
+        stop_on_preemption: args.stop_on_preemption,
+        stop_on_queue: args.stop_on_queue,
     };
     session.progress.say(&format!(
         "  grid: concurrency {:?} × prompt tokens {:?}, {} output tokens; stops at > {:.0} % errors{}{}{}",
@@ -59,68 +61,36 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             else {
                 break 'rows;
             };
-            let mut verdict = judge(&step, best, &rules);
-            if verdict == Verdict::Climb && args.stop_on_preemption {
-                if let Some(n) = step
-                    .server
-                    .as_ref()
-                    .and_then(|s| s.preemptions)
-                    .filter(|n| *n > 0)
-                {
-                    verdict = Verdict::Stop {
-                        reason: LimitReason::Preemption,
-                        held: false,
-                        detail: format!("the server preempted {n} requests: its KV cache is full"),
-                    };
-                }
-            }
-            if verdict == Verdict::Climb
-                && args.stop_on_queue
-                && step.server.as_ref().and_then(|s| s.waiting_growing) == Some(true)
-            {
-                verdict = Verdict::Stop {
-                    reason: LimitReason::QueueGrowing,
-                    held: false,
-                    detail: "the server's queue of waiting requests kept growing through the step"
-                        .into(),
-                };
-            }
+            let verdict = judge(&step, &rules, best);
             best = Some(best.unwrap_or(0.0).max(step.throughput.output_tok_s));
             session.dataset.steps.push(step);
-            match verdict {
-                Verdict::Climb => {
-                    last_ok = Some(concurrency);
-                    session.save()?;
-                }
-                Verdict::Stop {
-                    reason,
-                    held,
-                    detail,
-                } => {
-                    let (ok, stopped) = if held {
-                        (Some(concurrency), None)
-                    } else {
-                        (last_ok, Some(concurrency))
-                    };
-                    session.progress.say(&format!(
-                        "prompt {prompt_tokens}: row stops at {concurrency} users: {detail}"
-                    ));
-                    server_down |= reason == LimitReason::ServerDown;
-                    set_limit(
-                        &mut session.dataset,
-                        prompt_tokens,
-                        ok,
-                        stopped,
-                        reason,
-                        detail,
-                    );
-                    session.save()?;
-                    session
-                        .progress
-                        .skip((args.concurrency.len() - position - 1) as u64);
-                    continue 'rows;
-                }
-            }
+            let Some((reason, held, detail)) = verdict.stop() else {
+                last_ok = Some(concurrency);
+                session.save()?;
+                continue;
+            };
+            let (ok, stopped) = if held {
+                (Some(concurrency), None)
+            } else {
+                (last_ok, Some(concurrency))
+            };
+            session.progress.say(&format!(
+                "prompt {prompt_tokens}: row stops at {concurrency} users: {detail}"
+            ));
+            server_down |= reason == LimitReason::ServerDown;
+            set_limit(
+                &mut session.dataset,
+                prompt_tokens,
+                ok,
+                stopped,
+                reason,
+                detail,
+            );
+            session.save()?;
+            session
+                .progress
+                .skip((args.concurrency.len() - position - 1) as u64);
+            continue 'rows;
         }
         set_limit(
             &mut session.dataset,

@@ -17,7 +17,7 @@ use jauge::dataset::{
 };
 use tokio::sync::watch;
 
-use crate::aggregate::{self, Slo};
+use crate::aggregate;
 use crate::cli::{ArrivalArg, EndpointArg, RunArgs};
 use crate::client::{ApiKey, Target};
 use crate::exit::bad_input;
@@ -34,6 +34,7 @@ use crate::secrets::{redact, redact_args};
 use crate::serve_sim::{SimOptions, SimServer};
 use crate::summary;
 use crate::telemetry::Telemetry;
+use jauge::objectives::Slo;
 
 /// Whether the concurrencies are given (`jauge run`) or found by a search (`jauge limit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
 use crate::secrets::redact_args;
-use jauge::aggregate::Slo;
 use jauge::catalogue::Catalogue;
 use jauge::dataset::{
     Dataset, Deployment, Endpoint, Engine, EngineSettings, GpuInfo, Limit, LimitReason, ModelInfo,
     Provenance, RunStatus, Source, Workload, SCHEMA_V1,
 };
+use jauge::objectives::Slo;
 use jauge::sim::{simulate_step_with, SimLoad};
 use jauge::sizing::size;
 

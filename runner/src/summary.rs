@@ -1,7 +1,7 @@
 //! The table printed at the end of a run: per prompt size, how many users the deployment held
 //! and how fast.
 
-use jauge::dataset::{Dataset, LimitReason};
+use jauge::dataset::Dataset;
 
 use crate::table::render;
 
@@ -30,7 +30,7 @@ pub fn table(dataset: &Dataset) -> String {
                 prompt.to_string(),
                 held.map_or("-".into(), |c| c.to_string()),
                 match limit {
-                    Some(l) => reason(l.reason).to_string(),
+                    Some(l) => l.reason.describe().to_string(),
                     None if best.is_some() => "interrupted".to_string(),
                     None => "not run".to_string(),
                 },
@@ -53,22 +53,6 @@ pub fn table(dataset: &Dataset) -> String {
         ],
         &rows,
     )
-}
-
-fn reason(r: LimitReason) -> &'static str {
-    match r {
-        LimitReason::GridEnd => "end of grid",
-        LimitReason::Errors => "errors",
-        LimitReason::ContextLength => "context length",
-        LimitReason::SloTtft => "TTFT objective",
-        LimitReason::SloTpot => "TPOT objective",
-        LimitReason::ThroughputPlateau => "throughput plateau",
-        LimitReason::OutOfMemory => "out of memory",
-        LimitReason::ServerDown => "server down",
-        LimitReason::Interrupted => "interrupted",
-        LimitReason::Preemption => "preemptions",
-        LimitReason::QueueGrowing => "growing queue",
-    }
 }
 
 /// One row per step that had failures: how many, of which kinds, and the first message of the

@@ -8,41 +8,9 @@
 use std::collections::BTreeMap;
 
 use crate::dataset::{CountSource, Latency, RequestCounts, Step, Throughput, TokenCounts};
+use crate::objectives::Slo;
 use crate::record::RequestRecord;
 use crate::stats::Histogram;
-
-/// Objectives a request must meet to count in goodput.
-///
-/// ```
-/// let slo = jauge::aggregate::Slo { ttft_ms: Some(100.0), tpot_ms: None };
-/// assert!(slo.ttft_ms.is_some());
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Slo {
-    /// Most time to first token, ms.
-    pub ttft_ms: Option<f64>,
-    /// Most time per output token, ms.
-    pub tpot_ms: Option<f64>,
-}
-
-impl Slo {
-    fn any(&self) -> bool {
-        self.ttft_ms.is_some() || self.tpot_ms.is_some()
-    }
-
-    fn met_by(&self, r: &RequestRecord) -> bool {
-        let ttft_ok = match (self.ttft_ms, r.ttft_ms()) {
-            (Some(limit), Some(v)) => v <= limit,
-            (Some(_), None) => false,
-            (None, _) => true,
-        };
-        let tpot_ok = match (self.tpot_ms, r.tpot_ms()) {
-            (Some(limit), Some(v)) => v <= limit,
-            _ => true,
-        };
-        ttft_ok && tpot_ok
-    }
-}
 
 /// Summarises the measured (non-warm-up) records of one step.
 ///

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate;
 use crate::dataset::{Dataset, Source, Step};
+use crate::deployment::request_of;
 use crate::perf::Efficiency;
-use crate::sim::{engine_with, request_for, simulate, SimLoad};
+use crate::sim::{engine_with, simulate, SimLoad};
 
 /// The `schema` of a calibration file.
 ///
@@ -133,7 +134,7 @@ pub fn calibrate(datasets: &[Dataset]) -> Calibration {
     let mut groups: Vec<(Group, Vec<&Dataset>)> = Vec::new();
     for d in datasets
         .iter()
-        .filter(|d| d.source != Source::Simulated && request_for(d).is_some())
+        .filter(|d| d.source != Source::Simulated && request_of(d).is_some())
     {
         let key = (
             d.deployment.gpus.catalogue_id.clone().unwrap_or_default(),
@@ -241,7 +242,7 @@ pub fn fit(datasets: &[&Dataset]) -> Option<(Efficiency, Errors)> {
 pub fn errors(datasets: &[&Dataset], efficiency: Efficiency) -> Option<Errors> {
     let mut per_step = Vec::new();
     for d in datasets {
-        let Some(request) = request_for(d) else {
+        let Some(request) = request_of(d) else {
             continue;
         };
         let Ok(engine) = engine_with(&request, efficiency) else {
@@ -314,7 +315,7 @@ mod tests {
         d.workload.concurrency = concurrency.to_vec();
         d.workload.prompt_tokens = vec![prompt];
         d.limits.clear();
-        let request = request_for(&d).unwrap();
+        let request = request_of(&d).unwrap();
         let engine = engine_with(&request, truth).unwrap();
         d.steps = concurrency
             .iter()

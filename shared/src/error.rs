@@ -283,6 +283,12 @@ pub enum SizingError {
         /// Which inputs to look at.
         check: &'static str,
     },
+    /// A KV-cache type that is not one of `auto`, `fp16`, `bf16`, `fp8`.
+    #[error("--kv-cache-dtype: {message}")]
+    KvCacheDtype {
+        /// What is wrong.
+        message: String,
+    },
     /// A vLLM version string that cannot be read, or one too old to model.
     #[error("--vllm-version: {message}")]
     VllmVersion {
@@ -305,4 +311,16 @@ fn nearest_message(nearest: &[String]) -> String {
     } else {
         format!("; nearest that works: {}", nearest.join(", "))
     }
+}
+
+/// A deployment that cannot become a sizing request: an id the catalogue does not know, or a
+/// setting that cannot be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeploymentError {
+    /// An unknown model, GPU or quantisation.
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    /// A setting the sizing refuses.
+    #[error(transparent)]
+    Sizing(#[from] SizingError),
 }

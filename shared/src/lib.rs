@@ -27,18 +27,22 @@ pub mod aggregate;
 pub mod calibrate;
 pub mod catalogue;
 pub mod dataset;
+pub mod deployment;
 pub mod error;
+pub mod metric;
+pub mod objectives;
 pub mod perf;
 pub mod record;
 pub mod redact;
 pub mod rng;
+pub mod search;
 pub mod sim;
 pub mod sizing;
 pub mod stats;
 pub mod study;
 pub mod units;
 
-pub use error::{CatalogueError, DatasetError, SizingError};
+pub use error::{CatalogueError, DatasetError, DeploymentError, SizingError};
 
 /// The version of this library, written into every dataset's provenance.
 ///

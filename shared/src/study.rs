@@ -11,11 +11,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::Slo;
-use crate::catalogue::Catalogue;
 use crate::dataset::Dataset;
+use crate::deployment::DeploymentSpec;
 use crate::error::CatalogueError;
-use crate::sizing::{size, SizingRequest};
+use crate::metric::Metric;
+use crate::objectives::Slo;
 
 /// The objectives a chat user accepts, the study's default: the first token within 2 s and
 /// then at least 10 tokens a second (100 ms per output token), at the 95th percentile.
@@ -60,20 +60,7 @@ pub struct Comparison {
     /// What the comparison answers.
     pub question: String,
     /// The deployments compared.
-    pub deployments: Vec<StudyDeployment>,
-}
-
-/// One deployment of a comparison: catalogue ids.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StudyDeployment {
-    /// Catalogue model id.
-    pub model: String,
-    /// Catalogue GPU id.
-    pub gpu: String,
-    /// GPUs serving one copy (tensor parallelism).
-    pub gpus: u32,
-    /// Catalogue quantisation id.
-    pub quant: String,
+    pub deployments: Vec<DeploymentSpec>,
 }
 
 impl Preset {
@@ -96,122 +83,6 @@ impl Preset {
                 suggestions: vec!["seed".to_string()],
             }),
         }
-    }
-}
-
-impl StudyDeployment {
-    /// A file-name-safe name: `mistral-7b-v0.1-1xv100-16gb-fp16`.
-    ///
-    /// ```
-    /// let d = jauge::study::StudyDeployment { model: "llama-3-70b".into(), gpu: "a100-40gb".into(), gpus: 2, quant: "awq".into() };
-    /// assert_eq!(d.slug(), "llama-3-70b-2xa100-40gb-awq");
-    /// ```
-    pub fn slug(&self) -> String {
-        format!("{}-{}x{}-{}", self.model, self.gpus, self.gpu, self.quant)
-    }
-
-    /// For readers: `Llama-3-70B … on 2 × A100-40GB, AWQ`.
-    ///
-    /// ```
-    /// let d = jauge::study::StudyDeployment { model: "llama-3-70b".into(), gpu: "a100-40gb".into(), gpus: 2, quant: "awq".into() };
-    /// assert_eq!(d.label(), "llama-3-70b on 2 × a100-40gb, awq");
-    /// ```
-    pub fn label(&self) -> String {
-        format!(
-            "{} on {} × {}, {}",
-            self.model, self.gpus, self.gpu, self.quant
-        )
-    }
-
-    /// The sizing request for this deployment with vLLM's defaults.
-    ///
-    /// # Errors
-    /// An id the catalogue does not know.
-    ///
-    /// ```
-    /// let cat = jauge::catalogue::Catalogue::builtin();
-    /// let d = &jauge::study::Preset::builtin("seed")?.comparisons[4].deployments[0];
-    /// assert_eq!(d.request(cat)?.gpu_count, 2);
-    /// # Ok::<(), jauge::CatalogueError>(())
-    /// ```
-    pub fn request<'a>(&self, cat: &'a Catalogue) -> Result<SizingRequest<'a>, CatalogueError> {
-        Ok(SizingRequest {
-            gpu_count: self.gpus,
-            quant: Some(cat.quant(&self.quant)?),
-            ..SizingRequest::new(cat.model(&self.model)?, cat.gpu(&self.gpu)?)
-        })
-    }
-
-    /// The request as the study deploys it: when the model's full context does not fit but
-    /// its weights do, `--max-model-len` is lowered to the longest that fits (what vLLM's
-    /// start-up error asks for), rounded down to a multiple of 256 tokens. `Err` says in words
-    /// why the deployment cannot run at all.
-    ///
-    /// # Errors
-    /// The reason, for a combination that does not fit or cannot run.
-    ///
-    /// ```
-    /// let cat = jauge::catalogue::Catalogue::builtin();
-    /// let seed = jauge::study::Preset::builtin("seed")?;
-    /// let v100 = &seed.comparisons[0].deployments[0]; // Mistral-7B FP16 on one V100-16GB
-    /// let r = v100.deployable(cat).unwrap();
-    /// assert!(r.max_model_len.unwrap() < 32_768);
-    /// let awq_v100 = &seed.comparisons[3].deployments[5];
-    /// assert!(awq_v100.deployable(cat).unwrap_err().contains("compute capability"));
-    /// # Ok::<(), jauge::CatalogueError>(())
-    /// ```
-    pub fn deployable<'a>(&self, cat: &'a Catalogue) -> Result<SizingRequest<'a>, String> {
-        let request = self.request(cat).map_err(|e| e.to_string())?;
-        let sizing = size(&request).map_err(|e| e.to_string())?;
-        if sizing.fits {
-            return Ok(request);
-        }
-        let shorter = sizing.max_model_len_that_fits / 256 * 256;
-        if shorter >= 1024 {
-            let shortened = SizingRequest {
-                max_model_len: Some(shorter),
-                ..request
-            };
-            if size(&shortened).is_ok_and(|s| s.fits) {
-                return Ok(shortened);
-            }
-        }
-        Err(format!(
-            "does not fit: {:.2} GiB per GPU short (weights {:.2} GiB per GPU of a {:.2} GiB budget)",
-            sizing.shortfall_gib_per_gpu,
-            sizing.weights_gib_per_gpu,
-            sizing.memory_gib_per_gpu.total
-        ))
-    }
-
-    /// Whether an index entry describes this deployment (same catalogue model, GPU, count and
-    /// quantisation), so only those datasets need fetching.
-    ///
-    /// ```
-    /// let d = jauge::study::StudyDeployment { model: "mistral-7b-v0.3".into(), gpu: "a100-40gb".into(), gpus: 1, quant: "bf16".into() };
-    /// let entry = jauge::dataset::IndexEntry::describe("x.json", &jauge::dataset::example());
-    /// assert!(d.matches_entry(&entry));
-    /// ```
-    pub fn matches_entry(&self, entry: &crate::dataset::IndexEntry) -> bool {
-        entry.model == self.model
-            && entry.gpu == self.gpu
-            && entry.gpu_count == self.gpus
-            && entry.quantization.eq_ignore_ascii_case(&self.quant)
-    }
-
-    /// Whether a dataset measured or predicted this deployment (same catalogue model, GPU,
-    /// count and quantisation).
-    ///
-    /// ```
-    /// let d = jauge::study::StudyDeployment { model: "mistral-7b-v0.3".into(), gpu: "a100-40gb".into(), gpus: 1, quant: "bf16".into() };
-    /// assert!(d.matches(&jauge::dataset::example()));
-    /// ```
-    pub fn matches(&self, dataset: &Dataset) -> bool {
-        let d = &dataset.deployment;
-        d.model.catalogue_id.as_deref() == Some(self.model.as_str())
-            && d.gpus.catalogue_id.as_deref() == Some(self.gpu.as_str())
-            && d.gpus.count == self.gpus
-            && d.quantization.eq_ignore_ascii_case(&self.quant)
     }
 }
 
@@ -270,19 +141,16 @@ impl Answers {
                 .map(|l| (l.prompt_tokens, l.max_concurrency_ok))
                 .collect()
         });
-        let best_output_tok_s = sweep.and_then(|d| {
-            d.steps
-                .iter()
-                .map(|s| s.throughput.output_tok_s)
-                .reduce(f64::max)
-        });
-        let gpu_memory_peak_gib = sweep.and_then(|d| {
-            d.steps
-                .iter()
-                .flat_map(|s| s.gpu.iter().flatten())
-                .map(|g| g.memory_used_mib_peak / 1024.0)
-                .reduce(f64::max)
-        });
+        let best = |metric: Metric| {
+            sweep.and_then(|d| {
+                d.steps
+                    .iter()
+                    .filter_map(|s| metric.value(s))
+                    .reduce(f64::max)
+            })
+        };
+        let best_output_tok_s = best(Metric::OutputTokS);
+        let gpu_memory_peak_gib = best(Metric::GpuMemoryPeak);
         let mut context: Vec<(u32, Option<u32>)> = datasets
             .iter()
             .flat_map(|d| &d.context_limits)
@@ -315,6 +183,8 @@ impl Answers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::Catalogue;
+    use crate::sizing::size;
 
     /// The five comparisons of the study, with the models, GPUs and counts it names.
     #[test]
@@ -352,7 +222,7 @@ mod tests {
             shape(&c[2]),
             owned(&[("mixtral-8x22b-instruct-v0.1", "a100-40gb", 4)])
         );
-        let quants: Vec<&str> = c[2].deployments.iter().map(|d| d.quant.as_str()).collect();
+        let quants: Vec<&str> = c[2].deployments.iter().map(|d| d.quant_or_auto()).collect();
         assert_eq!(
             quants,
             ["gptq-8bit", "awq"],

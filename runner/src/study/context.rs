@@ -1,15 +1,15 @@
 //! Part 3 of the study: the largest prompt the deployment accepts and serves, at one user and
 //! at the most users found in part 2, by a search on prompt tokens up to the server's own
-//! ceiling ([`jauge::sim::ContextSearch`]). Every probe is a measured step.
+//! ceiling ([`jauge::search::ContextSearch`]). Every probe is a measured step.
 
 use std::process::ExitCode;
 
 use jauge::dataset::{ContextLimit, Dataset, ErrorKind, LimitReason, Step};
-use jauge::sim::ContextSearch;
+use jauge::search::ContextSearch;
 
-use crate::aggregate::Slo;
 use crate::cli::{RunArgs, StudyArgs};
 use crate::session::{Grid, Session};
+use jauge::objectives::{judge, Percentile, Rules, Slo, Verdict};
 
 /// The users for the second search: the most found under the objectives for the longest
 /// prompt that had an answer, when above one.
@@ -85,14 +85,21 @@ pub async fn run(
                 return Ok((session.finish(&table)?, dataset));
             };
             probes += 1;
-            if step.requests.failed == 0 && step.requests.completed > 0 {
-                passed = Some(prompt);
-            } else {
-                let down = crate::limit::server_down(&step);
-                failed = Some((prompt, step));
-                if down {
-                    break;
+            // A probe passes when every user's request is served: no objective, no error.
+            let served = Rules {
+                max_error_rate: 0.0,
+                ..Rules::objectives(Slo::default(), Percentile::P95)
+            };
+            match judge(&step, &served, None) {
+                Verdict::Breach(breach) => {
+                    let down = breach.reason() == LimitReason::ServerDown;
+                    failed = Some((prompt, step));
+                    if down {
+                        break;
+                    }
                 }
+                _ if step.requests.completed > 0 => passed = Some(prompt),
+                _ => failed = Some((prompt, step)),
             }
         }
         let limit = context_limit(concurrency, run.output_tokens, passed, failed, probes);

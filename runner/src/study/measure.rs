@@ -5,22 +5,30 @@
 
 use std::process::ExitCode;
 
-use jauge::dataset::{Dataset, LimitReason};
+use jauge::dataset::Dataset;
+use jauge::objectives::{judge, Percentile, Rules, Slo};
+use jauge::search::UsersSearch;
 
-use crate::aggregate::Slo;
 use crate::cli::{RunArgs, StudyArgs};
-use crate::limit::{judge, search, Bracket, Probe};
+use crate::limit::search;
 use crate::session::{set_limit, Grid, Session};
 
 /// The percentile the objectives apply to.
-pub const PERCENTILE: u32 = 95;
+pub const PERCENTILE: Percentile = Percentile::P95;
 
 /// Measures the grid and the users search; the dataset as written.
 pub async fn run(run: &RunArgs, study: &StudyArgs) -> anyhow::Result<(ExitCode, Dataset)> {
-    let slo = Slo {
-        ttft_ms: run.slo_ttft_ms,
-        tpot_ms: run.slo_tpot_ms,
+    let rules = Rules {
+        max_error_rate: run.max_error_rate,
+        ..Rules::objectives(
+            Slo {
+                ttft_ms: run.slo_ttft_ms,
+                tpot_ms: run.slo_tpot_ms,
+            },
+            PERCENTILE,
+        )
     };
+    let slo = rules.slo;
     let grid_steps = (run.concurrency.len() * run.prompt_tokens.len()) as u64;
     let search_steps = 3 * run.prompt_tokens.len() as u64;
     let mut session = Session::open(
@@ -42,7 +50,7 @@ pub async fn run(run: &RunArgs, study: &StudyArgs) -> anyhow::Result<(ExitCode, 
             continue;
         }
         // The grid: every concurrency, whatever the objectives say (memory and speed curves).
-        let mut bracket = Bracket::default();
+        let mut found = UsersSearch::new(study.max_users);
         let mut interrupted = false;
         for &concurrency in &run.concurrency {
             let resumed = session.done_step(concurrency, prompt_tokens).is_some();
@@ -56,21 +64,12 @@ pub async fn run(run: &RunArgs, study: &StudyArgs) -> anyhow::Result<(ExitCode, 
             if resumed {
                 session.progress.skip(1);
             }
-            match judge(&step, slo, PERCENTILE, run.max_error_rate) {
-                Probe::Pass if bracket.failed.is_none() => bracket.passed = Some(concurrency),
-                Probe::Pass => {}
-                Probe::Fail(reason, why) => {
-                    if bracket.failed.is_none() {
-                        bracket.failed = Some((concurrency, reason, why));
-                    }
-                    bracket.server_down = crate::limit::server_down(&step);
-                    // Errors beyond the budget: climbing further only breaks it harder.
-                    if bracket.server_down
-                        || matches!(reason, LimitReason::Errors | LimitReason::ContextLength)
-                    {
-                        break;
-                    }
-                }
+            let verdict = judge(&step, &rules, None);
+            // Errors beyond the budget: climbing further only breaks it harder.
+            let errors = matches!(&verdict, jauge::objectives::Verdict::Breach(b) if b.is_errors());
+            found.learn(concurrency, verdict);
+            if errors {
+                break;
             }
         }
         if interrupted {
@@ -79,22 +78,13 @@ pub async fn run(run: &RunArgs, study: &StudyArgs) -> anyhow::Result<(ExitCode, 
         // Then the search between the grid's verdicts, each probe a step of its own: one and a
         // half rounds per user, enough for a p95 once the users' requests have spread out.
         let requests = |c: u32| (3 * c / 2).max(4);
-        let Some(found) = search(
-            &mut session,
-            prompt_tokens,
-            bracket,
-            study.max_users,
-            &requests,
-            slo,
-            PERCENTILE,
-        )
-        .await?
+        let Some(found) = search(&mut session, prompt_tokens, found, &requests, &rules).await?
         else {
             break;
         };
-        server_down |= found.server_down;
-        let (reason, stopped, why) = found.verdict(&format!("--max-users {}", study.max_users));
-        let (passed, probes) = (found.passed, found.probes);
+        server_down |= found.server_down();
+        let (reason, stopped, why) = found.outcome(&format!("--max-users {}", study.max_users));
+        let (passed, probes) = (found.passed(), found.probes());
         session
             .progress
             .skip(3u64.saturating_sub(u64::from(probes)));

@@ -5,10 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use jauge::aggregate::Slo;
 use jauge::catalogue::Catalogue;
 use jauge::dataset::{Dataset, Limit, LimitReason};
-use jauge::study::{Comparison, Preset, StudyDeployment};
+use jauge::deployment::DeploymentSpec;
+use jauge::objectives::Slo;
+use jauge::study::{Comparison, Preset};
 
 use super::report::{self, Entry, Outcome, Study};
 use crate::cli::StudyArgs;
@@ -106,7 +107,7 @@ pub fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The deployment of `--catalog-model`, `--gpu`, `--gpus` and `--quant`.
-fn single_deployment(args: &StudyArgs, cat: &Catalogue) -> anyhow::Result<StudyDeployment> {
+fn single_deployment(args: &StudyArgs, cat: &Catalogue) -> anyhow::Result<DeploymentSpec> {
     let model = args.catalog_model.as_deref().ok_or_else(|| {
         bad_input("--predict needs --catalog-model (or --preset seed for the study's comparisons)")
     })?;
@@ -129,11 +130,10 @@ fn single_deployment(args: &StudyArgs, cat: &Catalogue) -> anyhow::Result<StudyD
         .quant
         .to_lowercase(),
     };
-    Ok(StudyDeployment {
-        model: model.id.clone(),
-        gpu: gpu.id.clone(),
+    Ok(DeploymentSpec {
         gpus: args.gpus.unwrap_or(1),
-        quant,
+        quant: Some(quant),
+        ..DeploymentSpec::new(&model.id, &gpu.id)
     })
 }
 
@@ -184,21 +184,20 @@ fn users_limit(
     slo: Slo,
     prompt_tokens: u32,
 ) -> anyhow::Result<Limit> {
+    let rules = jauge::objectives::Rules::objectives(slo, super::measure::PERCENTILE);
     let found = jauge::sim::max_users(
         request,
         prompt_tokens,
         args.output_tokens,
-        slo,
-        super::measure::PERCENTILE,
+        &rules,
         args.max_users,
         8,
     )
     .map_err(|e| bad_input(e.to_string()))?;
-    let reason = match (&found.breaks_at, &found.why) {
-        (None, _) => LimitReason::GridEnd,
-        (Some(_), Some(why)) if why.starts_with("TTFT") => LimitReason::SloTtft,
-        (Some(_), _) => LimitReason::SloTpot,
-    };
+    let reason = found
+        .breach
+        .as_ref()
+        .map_or(LimitReason::GridEnd, |b| b.reason());
     Ok(Limit {
         prompt_tokens,
         max_concurrency_ok: found.max_users,
@@ -211,9 +210,9 @@ fn users_limit(
             found
                 .max_users
                 .map_or("none".to_string(), |c| c.to_string()),
-            found.why.map_or(
+            found.breach.as_ref().map_or(
                 format!("held up to --max-users {}", args.max_users),
-                |w| format!("breaks at {}: {w}", found.breaks_at.unwrap_or_default())
+                |b| format!("breaks at {}: {b}", found.breaks_at.unwrap_or_default())
             ),
             p = super::measure::PERCENTILE,
         )),

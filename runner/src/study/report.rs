@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use jauge::catalogue::Catalogue;
 use jauge::dataset::{Dataset, LimitReason, Source, Step};
-use jauge::study::{Answers, Comparison, StudyDeployment};
+use jauge::deployment::DeploymentSpec;
+use jauge::study::{Answers, Comparison};
 use plotters::prelude::*;
 
 use crate::files::write_atomic;
@@ -25,7 +26,7 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// Its catalogue ids, when known.
-    pub deployment: Option<StudyDeployment>,
+    pub deployment: Option<DeploymentSpec>,
     /// What came of it.
     pub outcome: Outcome,
 }
@@ -65,7 +66,7 @@ impl Study {
     pub fn single(datasets: Vec<Dataset>) -> Study {
         let first = datasets.first();
         let simulated = datasets.iter().any(|d| d.source != Source::Measured);
-        let deployment = first.and_then(deployment_of);
+        let deployment = first.and_then(DeploymentSpec::of_dataset);
         let label = first.map_or_else(|| "no dataset".to_string(), describe);
         Study {
             title: format!("jauge study: {label}"),
@@ -106,7 +107,7 @@ impl Study {
                 let label = entry
                     .deployment
                     .as_ref()
-                    .map_or_else(|| comparison.title.clone(), StudyDeployment::label);
+                    .map_or_else(|| comparison.title.clone(), DeploymentSpec::label);
                 let (weights, kv) = sizing_cells(entry);
                 match &entry.outcome {
                     Outcome::CannotRun(why) => {
@@ -329,7 +330,7 @@ impl<'a> Figures<'a> {
 
 fn entry_markdown(entry: &Entry) -> String {
     let mut md = String::new();
-    let label = entry.deployment.as_ref().map(StudyDeployment::label);
+    let label = entry.deployment.as_ref().map(DeploymentSpec::label);
     let datasets = match &entry.outcome {
         Outcome::CannotRun(why) => {
             let _ = writeln!(
@@ -510,7 +511,7 @@ fn comparison_charts(entries: &[Entry]) -> String {
         .filter_map(|e| match &e.outcome {
             Outcome::Datasets(d) => Some((
                 e.deployment.as_ref().map_or_else(String::new, |d| {
-                    format!("{} × {} {}", d.gpus, d.gpu, d.quant)
+                    format!("{} × {} {}", d.gpus, d.gpu, d.quant_or_auto())
                 }),
                 Figures::of(d),
             )),
@@ -763,7 +764,7 @@ fn limited_by(reason: LimitReason) -> &'static str {
 fn sizing_of(entry: &Entry) -> Option<jauge::sizing::Sizing> {
     let cat = Catalogue::builtin();
     let recorded = match &entry.outcome {
-        Outcome::Datasets(d) => d.first().and_then(jauge::sim::request_for),
+        Outcome::Datasets(d) => d.first().and_then(jauge::deployment::request_of),
         Outcome::CannotRun(_) => None,
     };
     let request = recorded.or_else(|| {
@@ -795,17 +796,6 @@ fn per_user(s: &Step) -> Option<f64> {
 
 fn itl(s: &Step) -> Option<f64> {
     s.latency.itl_ms.or(s.latency.tpot_ms).map(|v| v.p95)
-}
-
-/// The catalogue ids of the deployment a dataset describes, when it has them.
-fn deployment_of(d: &Dataset) -> Option<StudyDeployment> {
-    let dep = &d.deployment;
-    Some(StudyDeployment {
-        model: dep.model.catalogue_id.clone()?,
-        gpu: dep.gpus.catalogue_id.clone()?,
-        gpus: dep.gpus.count,
-        quant: dep.quantization.to_lowercase(),
-    })
 }
 
 fn describe(d: &Dataset) -> String {

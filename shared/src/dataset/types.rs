@@ -487,7 +487,7 @@ pub struct Latency {
 /// ```
 /// use jauge::dataset::Summary;
 /// let s = Summary::from_values(&[10.0, 20.0, 30.0, 40.0]).unwrap();
-/// assert_eq!((s.mean, s.p50, s.max), (25.0, 25.0, 40.0));
+/// assert_eq!((s.mean, s.max), (25.0, 40.0));
 /// assert!(Summary::from_values(&[]).is_none());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -509,34 +509,21 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Summarises finite values (percentiles by linear interpolation between closest ranks,
-    /// as numpy's default); `None` when there are none.
+    /// Summarises values the way a step summarises its requests ([`crate::stats::Histogram`]:
+    /// mean and maximum exact, percentiles by nearest rank within 1 %), so a summary computed
+    /// anywhere is the one a dataset holds; negative and non-finite values are left out.
+    /// `None` when none is left.
     ///
     /// ```
     /// use jauge::dataset::Summary;
     /// let s = Summary::from_values(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
-    /// assert!((s.p90 - 9.1).abs() < 1e-9);
+    /// assert_eq!((s.count, s.mean, s.max), (10, 5.5, 10.0));
+    /// assert!((s.p90 - 9.0).abs() <= 0.09);
     /// ```
     pub fn from_values(values: &[f64]) -> Option<Summary> {
-        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        if sorted.is_empty() {
-            return None;
-        }
-        sorted.sort_by(f64::total_cmp);
-        let quantile = |q: f64| {
-            let rank = q * (sorted.len() - 1) as f64;
-            let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-            sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64)
-        };
-        Some(Summary {
-            count: sorted.len() as u32,
-            mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
-            p50: quantile(0.50),
-            p90: quantile(0.90),
-            p95: quantile(0.95),
-            p99: quantile(0.99),
-            max: sorted[sorted.len() - 1],
-        })
+        let mut histogram = crate::stats::Histogram::new();
+        values.iter().for_each(|v| histogram.record(*v));
+        histogram.summary()
     }
 }
 
@@ -708,4 +695,29 @@ pub enum LimitReason {
     Preemption,
     /// The server's queue of waiting requests kept growing.
     QueueGrowing,
+}
+
+impl LimitReason {
+    /// What limited a deployment, in words: the one description the CLI tables, the report
+    /// and the site use.
+    ///
+    /// ```
+    /// use jauge::dataset::LimitReason;
+    /// assert_eq!(LimitReason::SloTtft.describe(), "the time-to-first-token objective");
+    /// ```
+    pub fn describe(self) -> &'static str {
+        match self {
+            LimitReason::GridEnd => "nothing within the range tried",
+            LimitReason::Errors => "errors (failed or timed-out requests)",
+            LimitReason::ContextLength => "the context length (max_model_len)",
+            LimitReason::SloTtft => "the time-to-first-token objective",
+            LimitReason::SloTpot => "the time-per-output-token objective",
+            LimitReason::ThroughputPlateau => "a throughput plateau",
+            LimitReason::OutOfMemory => "memory (out of memory)",
+            LimitReason::ServerDown => "the server going down",
+            LimitReason::Interrupted => "an interruption",
+            LimitReason::Preemption => "memory (KV-cache preemptions)",
+            LimitReason::QueueGrowing => "a growing queue of waiting requests",
+        }
+    }
 }

@@ -22,15 +22,17 @@ mod scheduler;
 
 use std::collections::{BTreeMap, VecDeque};
 
-pub use context::{max_context, ContextSearch, PREDICTED_TIMEOUT_S};
+pub use context::{max_context, PREDICTED_TIMEOUT_S};
 pub use scheduler::{Counters, EngineConfig, Event, Scheduler};
 
-use crate::aggregate::{self, Slo};
+use crate::aggregate;
 use crate::dataset::{ServerStep, Step};
 use crate::error::SizingError;
+use crate::objectives::{judge, Breach, Rules, Slo};
 use crate::perf::StepTimer;
 use crate::record::RequestRecord;
 use crate::rng::SplitMix64;
+use crate::search::UsersSearch;
 use crate::sizing::{size, SizingRequest};
 
 /// The load of one simulated step.
@@ -120,31 +122,6 @@ pub fn engine_with(
         block_size: u64::from(sizing.block_size),
         max_num_seqs: sizing.max_num_seqs as usize,
         max_num_batched_tokens: u64::from(sizing.max_num_batched_tokens),
-    })
-}
-
-/// The sizing request of a dataset's deployment, when its model, GPU and quantisation are in
-/// the catalogue (with the engine settings the dataset records).
-///
-/// ```
-/// let d = jauge::dataset::example();
-/// let r = jauge::sim::request_for(&d).unwrap();
-/// assert_eq!((r.model.id.as_str(), r.gpu.id.as_str(), r.gpu_count), ("mistral-7b-v0.3", "a100-40gb", 1));
-/// ```
-pub fn request_for(dataset: &crate::dataset::Dataset) -> Option<SizingRequest<'static>> {
-    let cat = crate::catalogue::Catalogue::builtin();
-    let d = &dataset.deployment;
-    let model = cat.model(d.model.catalogue_id.as_deref()?).ok()?;
-    let gpu = cat.gpu(d.gpus.catalogue_id.as_deref()?).ok()?;
-    let settings = &d.engine.settings;
-    Some(SizingRequest {
-        gpu_count: d.gpus.count,
-        quant: cat.quant(&d.quantization).ok(),
-        max_model_len: settings.max_model_len,
-        gpu_memory_utilization: settings.gpu_memory_utilization.unwrap_or(0.9),
-        max_num_seqs: settings.max_num_seqs,
-        max_num_batched_tokens: settings.max_num_batched_tokens,
-        ..SizingRequest::new(model, gpu)
     })
 }
 
@@ -365,60 +342,6 @@ pub fn benchmark_workload() -> Option<(EngineConfig, SimLoad)> {
     Some((engine_for(&request).ok()?, load))
 }
 
-/// The next concurrency to probe in a search for the most users that meet objectives, given
-/// the largest that passed and the smallest that failed so far: double until one fails, then
-/// bisect; `None` when they are adjacent or the ceiling held.
-///
-/// ```
-/// use jauge::sim::next_probe;
-/// assert_eq!(next_probe(None, None, 64), Some(1));
-/// assert_eq!(next_probe(Some(8), None, 64), Some(16));
-/// assert_eq!(next_probe(Some(8), Some(16), 64), Some(12));
-/// assert_eq!(next_probe(Some(10), Some(11), 64), None);
-/// ```
-pub fn next_probe(passed: Option<u32>, failed: Option<u32>, ceiling: u32) -> Option<u32> {
-    match (passed, failed) {
-        (None, None) => Some(1),
-        (Some(p), None) if p >= ceiling => None,
-        (Some(p), None) => Some((p * 2).min(ceiling)),
-        (None, Some(1)) => None,
-        (None, Some(f)) => Some(f / 2),
-        (Some(p), Some(f)) if f - p <= 1 => None,
-        (Some(p), Some(f)) => Some(p + (f - p) / 2),
-    }
-}
-
-/// Whether a step meets objectives on the p-th percentile (50, 90, 95 or 99) of TTFT and TPOT
-/// with every request completed; the failed objective in words otherwise.
-///
-/// ```
-/// let step = jauge::dataset::example().steps[0].clone(); // TTFT p50 120 ms, p95 204 ms
-/// let slo = jauge::aggregate::Slo { ttft_ms: Some(150.0), tpot_ms: None };
-/// assert!(jauge::sim::meets(&step, slo, 50).is_ok());
-/// assert!(jauge::sim::meets(&step, slo, 95).is_err());
-/// ```
-pub fn meets(step: &Step, slo: Slo, percentile: u32) -> Result<(), String> {
-    let pick = |s: Option<crate::dataset::Summary>| {
-        s.map(|s| match percentile {
-            50 => s.p50,
-            90 => s.p90,
-            99 => s.p99,
-            _ => s.p95,
-        })
-    };
-    if let (Some(limit), Some(v)) = (slo.ttft_ms, pick(step.latency.ttft_ms)) {
-        if v > limit {
-            return Err(format!("TTFT p{percentile} {v:.0} ms > {limit:.0} ms"));
-        }
-    }
-    if let (Some(limit), Some(v)) = (slo.tpot_ms, pick(step.latency.tpot_ms)) {
-        if v > limit {
-            return Err(format!("TPOT p{percentile} {v:.1} ms > {limit:.1} ms"));
-        }
-    }
-    Ok(())
-}
-
 /// The answer of a simulated search for the most users under objectives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaxUsers {
@@ -427,14 +350,14 @@ pub struct MaxUsers {
     /// The fewest that did not (`None`: the ceiling held).
     pub breaks_at: Option<u32>,
     /// Why it breaks there.
-    pub why: Option<String>,
+    pub breach: Option<Breach>,
     /// The step simulated at `max_users`.
     pub at_max: Option<Step>,
 }
 
-/// The most simultaneous users whose p-th percentile TTFT and TPOT meet `slo`, simulated:
-/// the climb-and-bisect search of `jauge limit`, each probe `max(min_requests, 3 × users)`
-/// simulated requests.
+/// The most simultaneous users whose steps meet `rules`, simulated: the [`UsersSearch`] of
+/// `jauge limit`, each probe `max(min_requests, 3 × users)` simulated requests judged by
+/// [`crate::objectives::judge`].
 ///
 /// # Errors
 /// When the deployment cannot be sized or does not fit ([`engine_for`]), or a request of
@@ -442,20 +365,20 @@ pub struct MaxUsers {
 ///
 /// ```
 /// use jauge::catalogue::Catalogue;
+/// use jauge::objectives::{Percentile, Rules, Slo};
 /// let cat = Catalogue::builtin();
 /// let r = jauge::sizing::SizingRequest::new(cat.model("mistral-7b-v0.3")?, cat.gpu("a100-40gb")?);
-/// let slo = jauge::aggregate::Slo { ttft_ms: Some(2000.0), tpot_ms: Some(100.0) };
-/// let found = jauge::sim::max_users(&r, 512, 128, slo, 95, 256, 40)?;
+/// let rules = Rules::objectives(Slo { ttft_ms: Some(2000.0), tpot_ms: Some(100.0) }, Percentile::P95);
+/// let found = jauge::sim::max_users(&r, 512, 128, &rules, 256, 40)?;
 /// assert!(found.max_users.unwrap() > 8);
-/// assert!(jauge::sim::max_users(&r, 40_000, 128, slo, 95, 256, 40).is_err());
+/// assert!(jauge::sim::max_users(&r, 40_000, 128, &rules, 256, 40).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn max_users(
     request: &SizingRequest<'_>,
     prompt_tokens: u32,
     output_tokens: u32,
-    slo: Slo,
-    percentile: u32,
+    rules: &Rules,
     ceiling: u32,
     min_requests: u32,
 ) -> Result<MaxUsers, SizingError> {
@@ -469,35 +392,37 @@ pub fn max_users(
         });
     }
     let engine = engine_for(request)?;
-    let mut found = MaxUsers {
-        max_users: None,
-        breaks_at: None,
-        why: None,
-        at_max: None,
-    };
-    while let Some(concurrency) = next_probe(found.max_users, found.breaks_at, ceiling.max(1)) {
+    let mut search = UsersSearch::new(ceiling);
+    let mut at_max = None;
+    while let Some(concurrency) = search.next() {
         let load = SimLoad {
             concurrency,
             prompt_tokens,
             output_tokens,
-            requests: (3 * concurrency).max(min_requests),
+            requests: concurrency.saturating_mul(3).max(min_requests),
             rate_rps: None,
             seed: 0,
         };
         let (records, _) = simulate(&engine, &load);
-        let step = aggregate::step(concurrency, prompt_tokens, output_tokens, &records, slo);
-        match meets(&step, slo, percentile) {
-            Ok(()) => {
-                found.max_users = Some(concurrency);
-                found.at_max = Some(step);
-            }
-            Err(why) => {
-                found.breaks_at = Some(concurrency);
-                found.why = Some(why);
-            }
+        let step = aggregate::step(
+            concurrency,
+            prompt_tokens,
+            output_tokens,
+            &records,
+            rules.slo,
+        );
+        let verdict = judge(&step, rules, None);
+        if verdict.meets() {
+            at_max = Some(step);
         }
+        search.record(concurrency, verdict);
     }
-    Ok(found)
+    Ok(MaxUsers {
+        max_users: search.passed(),
+        breaks_at: search.failed_at(),
+        breach: search.breach().cloned(),
+        at_max: at_max.filter(|s| Some(s.concurrency) == search.passed()),
+    })
 }
 
 #[cfg(test)]
