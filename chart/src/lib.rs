@@ -10,7 +10,7 @@
 //! let mut svg = String::new();
 //! {
 //!     let root = SVGBackend::with_string(&mut svg, (480, 300)).into_drawing_area();
-//!     let drawn = draw(&root, &Chart { metric: Metric::OutputTokS, lines: &lines, caption: true })?;
+//!     let drawn = draw(&root, &Chart { metric: Metric::OutputTokS, lines: &lines, caption: true, legend: true })?;
 //!     assert_eq!(drawn.points.len(), 2);
 //! }
 //! assert!(svg.contains("Output tokens per second, all users"));
@@ -32,6 +32,37 @@ pub struct Line {
     pub simulated: bool,
 }
 
+impl Line {
+    /// The line of `metric` for the steps of one prompt size: (users, value) for each step
+    /// that holds the figure, by users.
+    ///
+    /// ```
+    /// use jauge::metric::Metric;
+    /// let d = jauge::dataset::example();
+    /// let line = jauge_chart::Line::of_steps(Metric::OutputTokS, &d.steps, 1024, "prompt 1024".into(), false);
+    /// assert_eq!(line.points, [(1.0, 80.0), (8.0, 520.0)]);
+    /// ```
+    pub fn of_steps<'s>(
+        metric: Metric,
+        steps: impl IntoIterator<Item = &'s jauge::dataset::Step>,
+        prompt_tokens: u32,
+        label: String,
+        simulated: bool,
+    ) -> Line {
+        let mut points: Vec<(f64, f64)> = steps
+            .into_iter()
+            .filter(|s| s.prompt_tokens == prompt_tokens)
+            .filter_map(|s| metric.value(s).map(|v| (f64::from(s.concurrency), v)))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Line {
+            label,
+            points,
+            simulated,
+        }
+    }
+}
+
 /// What to draw.
 #[derive(Debug, Clone, Copy)]
 pub struct Chart<'a> {
@@ -42,6 +73,9 @@ pub struct Chart<'a> {
     /// Whether the metric's title is drawn above the chart (the report's stand-alone SVGs);
     /// the site titles its charts in the page.
     pub caption: bool,
+    /// Whether the lines' labels are drawn in a legend on the chart (the site lists them as
+    /// text beside it instead, for screen readers and tests).
+    pub legend: bool,
 }
 
 /// Where each point landed on the backend, for the hover text.
@@ -137,12 +171,14 @@ pub fn draw<DB: DrawingBackend>(
             ));
         }
     }
-    plot.configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .draw()
-        .map_err(|e| fail(&e))?;
+    if chart.legend {
+        plot.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(|e| fail(&e))?;
+    }
     root.present().map_err(|e| fail(&e))?;
     Ok(drawn)
 }
@@ -178,6 +214,7 @@ mod tests {
                     metric: Metric::TtftP95,
                     lines,
                     caption: true,
+                    legend: true,
                 },
             )?;
         }

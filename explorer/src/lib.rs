@@ -1,14 +1,20 @@
 //! The jauge explorer: a client-side (WASM) site where readers pick a model, GPU and
 //! quantisation and see what it can serve, next to the measured curves.
 //!
-//! `plan` (the planner's view-model) and `measure` (the datasets' series) are pure and tested
-//! natively; `app` holds the Leptos components and `chart` draws on canvases.
+//! The view-models are pure and tested natively: `plan` (the planner's selection ⇄ URL,
+//! sizing, prediction, ranking), `measure` (the datasets' series and numbers) and `study` (the
+//! Study's rows); `url` is the one percent-encoder. The Leptos side: `app` (the page and the
+//! state it owns), `pages` (one module per section), `components` (the choice and number
+//! inputs, the chart on a canvas) and `fetch` (the published files).
 
 mod app;
-mod chart;
+mod components;
+mod fetch;
 pub mod measure;
+mod pages;
 pub mod plan;
 pub mod study;
+pub mod url;
 
 use wasm_bindgen::prelude::*;
 

@@ -1,6 +1,12 @@
-//! The measurements' view-model: which datasets are listed, and the series each chart draws.
+//! The measurements' view-model: which datasets are listed, the series each chart draws and
+//! the numbers behind them. Every figure is a [`Metric`]'s: read and printed by `jauge::metric`,
+//! as `jauge show` and the report print it.
 
-use jauge::dataset::{Dataset, Index, IndexEntry, Source, Step};
+use std::collections::BTreeMap;
+
+use jauge::dataset::{Dataset, Index, IndexEntry, Source};
+use jauge::metric::Metric;
+use jauge_chart::Line;
 
 /// A dataset on the page: published (from the index) or dropped by the reader.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,157 +19,107 @@ pub struct Loaded {
     pub own: bool,
 }
 
-/// What a chart plots against concurrency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Metric {
-    /// Output tokens per second, all users.
-    OutputTokS,
-    /// Output tokens per second one user sees.
-    PerUserTokS,
-    /// TTFT median.
-    TtftP50,
-    /// TTFT 95th percentile.
-    TtftP95,
-    /// ITL median.
-    ItlP50,
-    /// ITL 95th percentile.
-    ItlP95,
-    /// Peak GPU memory used, all GPUs.
-    GpuMemory,
-    /// Failed requests, percent.
-    ErrorRate,
-}
-
-impl Metric {
-    /// Every chart, in page order.
-    pub const ALL: [Metric; 8] = [
-        Metric::OutputTokS,
-        Metric::PerUserTokS,
-        Metric::TtftP50,
-        Metric::TtftP95,
-        Metric::ItlP50,
-        Metric::ItlP95,
-        Metric::GpuMemory,
-        Metric::ErrorRate,
-    ];
-
-    /// Chart title.
-    pub fn title(self) -> &'static str {
-        match self {
-            Metric::OutputTokS => "Output throughput",
-            Metric::PerUserTokS => "Per-user output speed",
-            Metric::TtftP50 => "Time to first token, p50",
-            Metric::TtftP95 => "Time to first token, p95",
-            Metric::ItlP50 => "Inter-token latency, p50",
-            Metric::ItlP95 => "Inter-token latency, p95",
-            Metric::GpuMemory => "GPU memory used (peak, all GPUs)",
-            Metric::ErrorRate => "Failed requests",
-        }
-    }
-
-    /// Unit of the y axis.
-    pub fn unit(self) -> &'static str {
-        match self {
-            Metric::OutputTokS | Metric::PerUserTokS => "tok/s",
-            Metric::TtftP50 | Metric::TtftP95 | Metric::ItlP50 | Metric::ItlP95 => "ms",
-            Metric::GpuMemory => "MiB",
-            Metric::ErrorRate => "%",
-        }
-    }
-
-    /// A short id for file names.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Metric::OutputTokS => "output_tok_s",
-            Metric::PerUserTokS => "per_user_output_tok_s",
-            Metric::TtftP50 => "ttft_p50_ms",
-            Metric::TtftP95 => "ttft_p95_ms",
-            Metric::ItlP50 => "itl_p50_ms",
-            Metric::ItlP95 => "itl_p95_ms",
-            Metric::GpuMemory => "gpu_memory_used_mib_peak",
-            Metric::ErrorRate => "error_rate_pct",
-        }
-    }
-
-    /// The step's value, when it has one.
-    pub fn value(self, step: &Step) -> Option<f64> {
-        let l = &step.latency;
-        match self {
-            Metric::OutputTokS => Some(step.throughput.output_tok_s),
-            Metric::PerUserTokS => step.throughput.per_user_output_tok_s,
-            Metric::TtftP50 => l.ttft_ms.map(|s| s.p50),
-            Metric::TtftP95 => l.ttft_ms.map(|s| s.p95),
-            Metric::ItlP50 => l.itl_ms.map(|s| s.p50),
-            Metric::ItlP95 => l.itl_ms.map(|s| s.p95),
-            Metric::GpuMemory => step
-                .gpu
-                .as_ref()
-                .map(|g| g.iter().map(|g| g.memory_used_mib_peak).sum()),
-            Metric::ErrorRate => (step.requests.sent > 0)
-                .then(|| f64::from(step.requests.failed) / f64::from(step.requests.sent) * 100.0),
-        }
+/// Adds `new` to the chosen datasets, unless it is there already (a box ticked twice before
+/// its file arrived is still one dataset).
+pub fn choose(chosen: &mut Vec<Loaded>, new: Loaded) {
+    if !chosen
+        .iter()
+        .any(|d| d.own == new.own && d.name == new.name)
+    {
+        chosen.push(new);
     }
 }
 
 /// One line of a chart: a dataset's prompt size.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    /// Legend text.
-    pub label: String,
     /// The dataset's file name.
     pub dataset: String,
     /// The row's prompt size.
     pub prompt_tokens: u32,
-    /// (concurrency, value), by concurrency.
-    pub points: Vec<(f64, f64)>,
-    /// Drawn dashed and labelled: not a measurement.
-    pub simulated: bool,
+    /// What is drawn: the label, (users, value) by users, dashed when simulated.
+    pub line: Line,
 }
 
-/// The series of `metric` for each chosen dataset and prompt size.
+/// A deployment as the dataset list and the legends name it: `llama-3-70b · 2×a100-40gb · awq`.
+pub fn deployment_label(entry: &IndexEntry) -> String {
+    format!(
+        "{} · {}×{} · {}",
+        entry.model, entry.gpu_count, entry.gpu, entry.quantization
+    )
+}
+
+/// The series of `metric` for each chosen dataset and prompt size; a prompt size without a
+/// single value of the metric has none.
 pub fn series(datasets: &[Loaded], metric: Metric) -> Vec<Series> {
     let mut out = Vec::new();
     for loaded in datasets {
         let d = &loaded.dataset;
         let simulated = d.source == Source::Simulated;
+        let deployment = deployment_label(&IndexEntry::describe(&loaded.name, d));
         for &prompt in &d.workload.prompt_tokens {
-            let mut points: Vec<(f64, f64)> = d
-                .steps
-                .iter()
-                .filter(|s| s.prompt_tokens == prompt)
-                .filter_map(|s| metric.value(s).map(|v| (f64::from(s.concurrency), v)))
-                .collect();
-            if points.is_empty() {
+            let label = format!(
+                "{deployment} · prompt {prompt}{}",
+                if simulated { " (simulated)" } else { "" }
+            );
+            let line = Line::of_steps(metric, &d.steps, prompt, label, simulated);
+            if line.points.is_empty() {
                 continue;
             }
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let model = d
-                .deployment
-                .model
-                .catalogue_id
-                .as_deref()
-                .unwrap_or(&d.deployment.model.served_name);
-            let gpu = d
-                .deployment
-                .gpus
-                .catalogue_id
-                .as_deref()
-                .unwrap_or(&d.deployment.gpus.name);
             out.push(Series {
-                label: format!(
-                    "{model} · {}×{gpu} · {} · prompt {prompt}{}",
-                    d.deployment.gpus.count,
-                    d.deployment.quantization,
-                    if simulated { " (simulated)" } else { "" }
-                ),
                 dataset: loaded.name.clone(),
                 prompt_tokens: prompt,
-                points,
-                simulated,
+                line,
             });
         }
     }
     out
+}
+
+/// One figure of a step in the numbers table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// Which.
+    pub metric: Metric,
+    /// [`Metric::format`] of the value, when the step holds it (the cell's `data-value`).
+    pub value: Option<String>,
+    /// [`Metric::show`]: what the cell prints.
+    pub shown: String,
+}
+
+/// One row of the numbers behind the charts: a step of a dataset, every metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRow {
+    /// The dataset's file name.
+    pub dataset: String,
+    /// The step's prompt size.
+    pub prompt_tokens: u32,
+    /// The step's simultaneous users.
+    pub concurrency: u32,
+    /// One per [`Metric::ALL`], in that order.
+    pub figures: Vec<Figure>,
+}
+
+/// Every step of the chosen datasets, in their order, with every metric.
+pub fn step_rows(datasets: &[Loaded]) -> Vec<StepRow> {
+    datasets
+        .iter()
+        .flat_map(|loaded| {
+            loaded.dataset.steps.iter().map(|step| StepRow {
+                dataset: loaded.name.clone(),
+                prompt_tokens: step.prompt_tokens,
+                concurrency: step.concurrency,
+                figures: Metric::ALL
+                    .into_iter()
+                    .map(|metric| Figure {
+                        metric,
+                        value: metric.value(step).map(|v| metric.format(v)),
+                        shown: metric.show(step),
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 /// The simulator's prediction of a measured dataset's deployment over the same grid, as a
@@ -201,18 +157,19 @@ pub fn prediction_of(loaded: &Loaded) -> Option<Loaded> {
     })
 }
 
-/// The series as CSV: `dataset,source,prompt_tokens,concurrency,<metric>`.
+/// The series as CSV: `dataset,simulated,prompt_tokens,concurrency,<metric slug>`, values
+/// unrounded.
 pub fn csv(series: &[Series], metric: Metric) -> String {
     let mut out = format!(
         "dataset,simulated,prompt_tokens,concurrency,{}\n",
         metric.slug()
     );
     for s in series {
-        for (c, v) in &s.points {
+        for (c, v) in &s.line.points {
             out.push_str(&format!(
                 "{},{},{},{c},{v}\n",
                 csv_field(&s.dataset),
-                s.simulated,
+                s.line.simulated,
                 s.prompt_tokens
             ));
         }
@@ -228,45 +185,101 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// Filters on the dataset list; empty strings match everything.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Filters {
+/// A field of the index that the dataset list can be filtered on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Facet {
     /// Model id.
-    pub model: String,
+    Model,
     /// GPU id.
-    pub gpu: String,
+    Gpu,
     /// Quantisation id.
-    pub quant: String,
+    Quant,
     /// Engine name.
-    pub engine: String,
+    Engine,
     /// `measured`, `simulated`, `imported:…`.
-    pub source: String,
+    Source,
 }
 
+impl Facet {
+    /// Every facet, in the order the page shows its filter.
+    pub const ALL: [Facet; 5] = [
+        Facet::Model,
+        Facet::Gpu,
+        Facet::Quant,
+        Facet::Engine,
+        Facet::Source,
+    ];
+
+    /// The filter's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Facet::Model => "Model",
+            Facet::Gpu => "GPU",
+            Facet::Quant => "Quantisation",
+            Facet::Engine => "Engine",
+            Facet::Source => "Source",
+        }
+    }
+
+    /// The filter's id on the page.
+    pub fn id(self) -> &'static str {
+        match self {
+            Facet::Model => "f-model",
+            Facet::Gpu => "f-gpu",
+            Facet::Quant => "f-quant",
+            Facet::Engine => "f-engine",
+            Facet::Source => "f-source",
+        }
+    }
+
+    /// An entry's value of this field.
+    pub fn of(self, entry: &IndexEntry) -> String {
+        match self {
+            Facet::Model => entry.model.clone(),
+            Facet::Gpu => entry.gpu.clone(),
+            Facet::Quant => entry.quantization.clone(),
+            Facet::Engine => entry.engine.clone(),
+            Facet::Source => entry.source.to_string(),
+        }
+    }
+
+    /// The distinct values of this field in the index, sorted: the filter's choices.
+    pub fn choices(self, index: &Index) -> Vec<String> {
+        let mut values: Vec<String> = index.datasets.iter().map(|e| self.of(e)).collect();
+        values.sort();
+        values.dedup();
+        values
+    }
+}
+
+/// Filters on the dataset list: the value wanted per facet; a facet without one (or with an
+/// empty one) matches everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters(BTreeMap<Facet, String>);
+
 impl Filters {
+    /// The value wanted for `facet`, empty for all.
+    pub fn get(&self, facet: Facet) -> String {
+        self.0.get(&facet).cloned().unwrap_or_default()
+    }
+
+    /// Wants `value` for `facet` (empty for all).
+    pub fn set(&mut self, facet: Facet, value: String) {
+        self.0.insert(facet, value);
+    }
+
     /// The entries that pass every filter.
     pub fn apply<'a>(&self, index: &'a Index) -> Vec<&'a IndexEntry> {
-        let ok = |want: &str, have: &str| want.is_empty() || want == have;
         index
             .datasets
             .iter()
             .filter(|e| {
-                ok(&self.model, &e.model)
-                    && ok(&self.gpu, &e.gpu)
-                    && ok(&self.quant, &e.quantization)
-                    && ok(&self.engine, &e.engine)
-                    && ok(&self.source, &e.source.to_string())
+                self.0
+                    .iter()
+                    .all(|(facet, want)| want.is_empty() || *want == facet.of(e))
             })
             .collect()
     }
-}
-
-/// The distinct values of one index field, sorted, for a filter's choices.
-pub fn choices(index: &Index, field: impl Fn(&IndexEntry) -> String) -> Vec<String> {
-    let mut values: Vec<String> = index.datasets.iter().map(field).collect();
-    values.sort();
-    values.dedup();
-    values
 }
 
 #[cfg(test)]
@@ -285,12 +298,35 @@ mod tests {
     fn one_series_per_prompt_size_labelled_simulated() {
         let s = series(&[loaded()], Metric::OutputTokS);
         assert_eq!(s.len(), 1);
-        assert_eq!(s[0].points, vec![(1.0, 80.0), (8.0, 520.0)]);
-        assert!(s[0].simulated);
-        assert!(s[0].label.ends_with("(simulated)"));
+        assert_eq!(s[0].line.points, vec![(1.0, 80.0), (8.0, 520.0)]);
+        assert!(s[0].line.simulated);
+        assert_eq!(
+            s[0].line.label,
+            "mistral-7b-v0.3 · 1×a100-40gb · bf16 · prompt 1024 (simulated)"
+        );
         assert!(
-            series(&[loaded()], Metric::GpuMemory).is_empty(),
+            series(&[loaded()], Metric::GpuMemoryPeak).is_empty(),
             "no telemetry, no series"
+        );
+    }
+
+    #[test]
+    fn a_dataset_is_chosen_once() {
+        let mut chosen = Vec::new();
+        choose(&mut chosen, loaded());
+        choose(&mut chosen, loaded());
+        assert_eq!(chosen.len(), 1);
+        choose(
+            &mut chosen,
+            Loaded {
+                own: true,
+                ..loaded()
+            },
+        );
+        assert_eq!(
+            chosen.len(),
+            2,
+            "the reader's own file of the same name is another"
         );
     }
 
@@ -306,6 +342,7 @@ mod tests {
         assert_eq!(p.dataset.source, Source::Simulated);
         assert_eq!(p.dataset.steps.len(), measured.dataset.steps.len());
         assert!(series(&[p], Metric::OutputTokS)[0]
+            .line
             .label
             .ends_with("(simulated)"));
     }
@@ -330,11 +367,39 @@ mod tests {
             IndexEntry::describe("b.json", &d),
         ]);
         assert_eq!(Filters::default().apply(&index).len(), 2);
-        let f = Filters {
-            gpu: "h100-80gb".into(),
-            ..Filters::default()
-        };
+        let mut f = Filters::default();
+        f.set(Facet::Gpu, "h100-80gb".into());
         assert!(f.apply(&index).is_empty());
-        assert_eq!(choices(&index, |e| e.gpu.clone()), ["a100-40gb"]);
+        f.set(Facet::Gpu, "a100-40gb".into());
+        f.set(Facet::Source, String::new());
+        assert_eq!(f.apply(&index).len(), 2);
+        assert_eq!(Facet::Gpu.choices(&index), ["a100-40gb"]);
+        assert_eq!(Facet::Source.choices(&index), ["simulated"]);
+    }
+
+    #[test]
+    fn the_numbers_table_prints_what_metric_shows_for_every_step() {
+        let data = loaded();
+        let rows = step_rows(std::slice::from_ref(&data));
+        assert_eq!(rows.len(), data.dataset.steps.len());
+        for (row, step) in rows.iter().zip(&data.dataset.steps) {
+            assert_eq!(
+                (row.dataset.as_str(), row.prompt_tokens, row.concurrency),
+                ("example.json", step.prompt_tokens, step.concurrency)
+            );
+            assert_eq!(row.figures.len(), Metric::ALL.len());
+            for (figure, metric) in row.figures.iter().zip(Metric::ALL) {
+                assert_eq!(figure.metric, metric);
+                assert_eq!(figure.shown, metric.show(step));
+                assert_eq!(figure.value, metric.value(step).map(|v| metric.format(v)));
+            }
+        }
+        // The example has no GPU telemetry: the cell prints "—" and has no value.
+        let gpu = &rows[0].figures[7];
+        assert_eq!(
+            (gpu.metric, gpu.value.as_deref(), gpu.shown.as_str()),
+            (Metric::GpuMemoryPeak, None, "—")
+        );
+        assert_eq!(rows[0].figures[3].value.as_deref(), Some("204"));
     }
 }

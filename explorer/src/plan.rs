@@ -3,7 +3,10 @@
 //! format what these return.
 
 use jauge::catalogue::{Catalogue, ModelSpec};
-use jauge::sizing::{size, KvCacheDtype, Sizing, SizingRequest};
+use jauge::deployment::DeploymentSpec;
+use jauge::sizing::{size, Sizing, SizingRequest};
+
+use crate::url::{decode, encode};
 
 /// The context the planner starts with (or the model's maximum when shorter).
 pub const DEFAULT_CONTEXT: u32 = 8192;
@@ -12,7 +15,7 @@ pub const DEFAULT_CONTEXT: u32 = 8192;
 pub const GPU_COUNTS: [u32; 4] = [1, 2, 4, 8];
 
 /// What the reader chose. The planner sizes it as
-/// `jauge size --model M --gpu G --gpus N [--quant Q] --kv-cache-dtype K
+/// `jauge size --catalog-model M --gpu G --gpus N [--quant Q] --kv-cache-dtype K
 /// --max-model-len C --context C --gpu-memory-utilization U`: the server is configured for
 /// the context the reader wants.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +76,115 @@ pub const PREDICTION_CEILING: u32 = 256;
 /// Fewest simulated requests per probe, as `jauge limit --min-requests`'s default.
 pub const PREDICTION_MIN_REQUESTS: u32 = 40;
 
+/// A field of the selection, as the URL's query and the page's inputs name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `model`
+    Model,
+    /// `gpu`
+    Gpu,
+    /// `gpus`
+    Gpus,
+    /// `quant` (`auto` is the checkpoint's dtype)
+    Quant,
+    /// `context` (empty is the default)
+    Context,
+    /// `kv`
+    Kv,
+    /// `util`
+    Util,
+    /// `prompt`
+    Prompt,
+    /// `output`
+    Output,
+    /// `ttft`
+    Ttft,
+    /// `tpot`
+    Tpot,
+}
+
+impl Field {
+    /// Every field, in the order the query writes them.
+    pub const ALL: [Field; 11] = [
+        Field::Model,
+        Field::Gpu,
+        Field::Gpus,
+        Field::Quant,
+        Field::Context,
+        Field::Kv,
+        Field::Util,
+        Field::Prompt,
+        Field::Output,
+        Field::Ttft,
+        Field::Tpot,
+    ];
+
+    /// Its query key, also the id of its input on the page.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Model => "model",
+            Field::Gpu => "gpu",
+            Field::Gpus => "gpus",
+            Field::Quant => "quant",
+            Field::Context => "context",
+            Field::Kv => "kv",
+            Field::Util => "util",
+            Field::Prompt => "prompt",
+            Field::Output => "output",
+            Field::Ttft => "ttft",
+            Field::Tpot => "tpot",
+        }
+    }
+
+    /// Written in every link, default or not, so that a link says what it shows.
+    fn always_written(self) -> bool {
+        matches!(self, Field::Model | Field::Gpu | Field::Gpus)
+    }
+}
+
 impl Selection {
+    /// One field as the query and the inputs write it.
+    pub fn get(&self, field: Field) -> String {
+        match field {
+            Field::Model => self.model.clone(),
+            Field::Gpu => self.gpu.clone(),
+            Field::Gpus => self.gpus.to_string(),
+            Field::Quant => self.quant.clone().unwrap_or_else(|| "auto".to_string()),
+            Field::Context => self.context.map(|c| c.to_string()).unwrap_or_default(),
+            Field::Kv => self.kv_cache_dtype.clone(),
+            Field::Util => self.gpu_memory_utilization.to_string(),
+            Field::Prompt => self.prompt_tokens.to_string(),
+            Field::Output => self.output_tokens.to_string(),
+            Field::Ttft => self.slo_ttft_ms.to_string(),
+            Field::Tpot => self.slo_tpot_ms.to_string(),
+        }
+    }
+
+    /// Sets one field from what the query or an input holds; a value that cannot be read
+    /// (empty, not a number, not above zero) leaves the field as it was, except that an empty
+    /// or `auto` format and an empty context mean the defaults.
+    pub fn set(&mut self, field: Field, value: &str) {
+        let value = value.trim();
+        match field {
+            Field::Model if !value.is_empty() => self.model = value.to_string(),
+            Field::Gpu if !value.is_empty() => self.gpu = value.to_string(),
+            Field::Kv if !value.is_empty() => self.kv_cache_dtype = value.to_string(),
+            Field::Gpus => self.gpus = positive(value).unwrap_or(self.gpus),
+            Field::Quant => {
+                self.quant = (!value.is_empty() && value != "auto").then(|| value.to_string())
+            }
+            Field::Context => self.context = positive(value),
+            Field::Util => {
+                self.gpu_memory_utilization = positive(value).unwrap_or(self.gpu_memory_utilization)
+            }
+            Field::Prompt => self.prompt_tokens = positive(value).unwrap_or(self.prompt_tokens),
+            Field::Output => self.output_tokens = positive(value).unwrap_or(self.output_tokens),
+            Field::Ttft => self.slo_ttft_ms = positive(value).unwrap_or(self.slo_ttft_ms),
+            Field::Tpot => self.slo_tpot_ms = positive(value).unwrap_or(self.slo_tpot_ms),
+            Field::Model | Field::Gpu | Field::Kv => {}
+        }
+    }
+
     /// Reads a URL query (`?model=…&gpu=…&gpus=…&quant=…&context=…&kv=…&util=…`); missing or
     /// unreadable values keep their defaults.
     pub fn from_query(query: &str) -> Selection {
@@ -82,66 +193,24 @@ impl Selection {
             let Some((key, value)) = pair.split_once('=') else {
                 continue;
             };
-            let value = decode(value);
-            match key {
-                "model" if !value.is_empty() => s.model = value,
-                "gpu" if !value.is_empty() => s.gpu = value,
-                "gpus" => s.gpus = value.parse().unwrap_or(s.gpus),
-                "quant" => s.quant = (!value.is_empty() && value != "auto").then_some(value),
-                "kv" => s.kv_cache_dtype = value,
-                "context" => s.context = value.parse().ok().filter(|c| *c > 0),
-                "util" => {
-                    s.gpu_memory_utilization = value.parse().unwrap_or(s.gpu_memory_utilization)
-                }
-                "prompt" => s.prompt_tokens = positive(&value).unwrap_or(s.prompt_tokens),
-                "output" => s.output_tokens = positive(&value).unwrap_or(s.output_tokens),
-                "ttft" => s.slo_ttft_ms = positive(&value).unwrap_or(s.slo_ttft_ms),
-                "tpot" => s.slo_tpot_ms = positive(&value).unwrap_or(s.slo_tpot_ms),
-                _ => {}
+            if let Some(field) = Field::ALL.into_iter().find(|f| f.key() == key) {
+                s.set(field, &decode(value));
             }
         }
         s
     }
 
-    /// The URL query for this selection.
+    /// The URL query for this selection: the model, the GPU and their count, then every field
+    /// that is not its default.
     pub fn to_query(&self) -> String {
-        let mut q = format!(
-            "?model={}&gpu={}&gpus={}",
-            encode(&self.model),
-            encode(&self.gpu),
-            self.gpus
-        );
-        if let Some(quant) = &self.quant {
-            q.push_str(&format!("&quant={}", encode(quant)));
-        }
-        if let Some(context) = self.context {
-            q.push_str(&format!("&context={context}"));
-        }
-        if self.kv_cache_dtype != "auto" {
-            q.push_str(&format!("&kv={}", encode(&self.kv_cache_dtype)));
-        }
-        if self.gpu_memory_utilization != 0.9 {
-            q.push_str(&format!("&util={}", self.gpu_memory_utilization));
-        }
-        for (key, value, default) in [
-            (
-                "prompt",
-                f64::from(self.prompt_tokens),
-                f64::from(DEFAULT_PROMPT),
-            ),
-            (
-                "output",
-                f64::from(self.output_tokens),
-                f64::from(DEFAULT_OUTPUT),
-            ),
-            ("ttft", self.slo_ttft_ms, DEFAULT_SLO_TTFT_MS),
-            ("tpot", self.slo_tpot_ms, DEFAULT_SLO_TPOT_MS),
-        ] {
-            if value != default {
-                q.push_str(&format!("&{key}={value}"));
-            }
-        }
-        q
+        let default = Selection::default();
+        let pairs: Vec<String> = Field::ALL
+            .into_iter()
+            .map(|f| (f, self.get(f)))
+            .filter(|(f, value)| f.always_written() || *value != default.get(*f))
+            .map(|(f, value)| format!("{}={}", f.key(), encode(&value)))
+            .collect();
+        format!("?{}", pairs.join("&"))
     }
 
     /// The context sized: the chosen one, else 8,192 or the model's maximum when shorter.
@@ -163,34 +232,30 @@ impl Selection {
         size(&self.request(model, gpu, gpus)?).map_err(|e| e.to_string())
     }
 
-    /// The sizing request of the selection on `gpus` GPUs of kind `gpu`, served with
-    /// `--max-model-len` set to the context.
+    /// The deployment the selection describes on `gpus` GPUs of kind `gpu`, served with
+    /// `--max-model-len` set to the context (so that each request's context, which defaults
+    /// to `max_model_len`, is the context chosen).
+    fn deployment(&self, model: &ModelSpec, gpu: &str, gpus: u32) -> DeploymentSpec {
+        DeploymentSpec {
+            gpus,
+            quant: self.quant.clone(),
+            kv_cache_dtype: Some(self.kv_cache_dtype.clone()),
+            max_model_len: Some(self.context_for(model)),
+            gpu_memory_utilization: Some(self.gpu_memory_utilization),
+            ..DeploymentSpec::new(&self.model, gpu)
+        }
+    }
+
+    /// The sizing request of [`Selection::deployment`] for `model`, which may be a pasted one.
     fn request<'a>(
         &self,
         model: &'a ModelSpec,
         gpu: &str,
         gpus: u32,
     ) -> Result<SizingRequest<'a>, String> {
-        let cat = Catalogue::builtin();
-        let gpu = cat.gpu(gpu).map_err(|e| e.to_string())?;
-        let quant = match &self.quant {
-            Some(q) => Some(cat.quant(q).map_err(|e| e.to_string())?),
-            None => None,
-        };
-        let kv_cache_dtype: KvCacheDtype = self
-            .kv_cache_dtype
-            .parse()
-            .map_err(|e: String| format!("KV cache: {e}"))?;
-        let context = self.context_for(model);
-        Ok(SizingRequest {
-            gpu_count: gpus,
-            quant,
-            kv_cache_dtype,
-            max_model_len: Some(context),
-            context_tokens: Some(context),
-            gpu_memory_utilization: self.gpu_memory_utilization,
-            ..SizingRequest::new(model, gpu)
-        })
+        self.deployment(model, gpu, gpus)
+            .request_for(model, Catalogue::builtin())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -372,39 +437,6 @@ fn positive<T: std::str::FromStr + PartialOrd + Default>(text: &str) -> Option<T
     text.parse().ok().filter(|v| *v > T::default())
 }
 
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +463,26 @@ mod tests {
         assert_eq!(Selection::from_query(&s.to_query()), s);
         assert_eq!(Selection::from_query(""), Selection::default());
         assert_eq!(Selection::from_query("?gpus=two&context=-3").gpus, 1);
+        assert_eq!(
+            Selection::default().to_query(),
+            "?model=mistral-7b-v0.3&gpu=a100-40gb&gpus=1"
+        );
+    }
+
+    #[test]
+    fn every_field_reads_back_what_it_writes() {
+        let s = Selection::from_query(
+            "?quant=awq&context=4096&kv=fp8&util=0.8&prompt=10&output=5&ttft=300&tpot=20.5",
+        );
+        for field in Field::ALL {
+            let mut other = Selection::default();
+            other.set(field, &s.get(field));
+            assert_eq!(other.get(field), s.get(field), "{}", field.key());
+        }
+        let mut auto = s.clone();
+        auto.set(Field::Quant, "auto");
+        auto.set(Field::Context, "");
+        assert_eq!((auto.quant, auto.context), (None, None));
     }
 
     #[test]
@@ -464,11 +516,12 @@ mod tests {
         let s = Selection::from_query("?model=mistral-7b-v0.3&gpu=a100-40gb&prompt=512&output=128");
         let m = model("mistral-7b-v0.3");
         let p = s.predict(m).unwrap();
-        let cat = Catalogue::builtin();
-        let request = SizingRequest {
+        let request = DeploymentSpec {
             max_model_len: Some(8192),
-            ..SizingRequest::new(m, cat.gpu("a100-40gb").unwrap())
-        };
+            ..DeploymentSpec::new("mistral-7b-v0.3", "a100-40gb")
+        }
+        .request(Catalogue::builtin())
+        .unwrap();
         let slo = jauge::objectives::Slo {
             ttft_ms: Some(2000.0),
             tpot_ms: Some(100.0),
@@ -488,14 +541,5 @@ mod tests {
             .throughput_curve
             .windows(2)
             .all(|w| w[1].1 >= w[0].1 * 0.99));
-    }
-
-    #[test]
-    fn percent_encoding_round_trips() {
-        assert_eq!(
-            decode(&encode("meta-llama/Llama 3 & co")),
-            "meta-llama/Llama 3 & co"
-        );
-        assert_eq!(decode("100%"), "100%");
     }
 }

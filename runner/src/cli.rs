@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::limits::ReadLimit;
+
 /// jauge — how many people can use this model on this GPU, how fast, with how much context?
 ///
 /// Runs the study end to end (memory, users under a chat objective and maximum context, with a
@@ -30,9 +32,9 @@ pub enum Command {
     /// not fit, says by how much and what would fit.
     ///
     /// Examples:
-    ///   jauge size --model mistral-7b-v0.3 --gpu a100-40gb
-    ///   jauge size --model meta-llama/Meta-Llama-3-70B-Instruct --gpu a100-40gb --gpus 2 --quant awq
-    ///   jauge size --model ./my-model/config.json --gpu l40s --context 8192 --json
+    ///   jauge size --catalog-model mistral-7b-v0.3 --gpu a100-40gb
+    ///   jauge size --catalog-model meta-llama/Meta-Llama-3-70B-Instruct --gpu a100-40gb --gpus 2 --quant awq
+    ///   jauge size --catalog-model ./my-model/config.json --gpu l40s --context 8192 --json
     ///   jauge size --list gpus
     #[command(verbatim_doc_comment)]
     Size(SizeArgs),
@@ -58,6 +60,18 @@ pub enum Command {
     ///   jauge study --predict --preset seed
     #[command(verbatim_doc_comment)]
     Study(Box<StudyArgs>),
+    /// Show what a dataset holds: its deployment, what limited each prompt size, every step's
+    /// figures.
+    ///
+    /// The figures are the ones the site, the study's report and jauge compare show for the
+    /// same dataset (one definition of each, in the shared library). --json prints them as
+    /// data, for scripts.
+    ///
+    /// Examples:
+    ///   jauge show datasets/simulated/mistral-7b-a100.json
+    ///   jauge show run.json --json
+    #[command(verbatim_doc_comment)]
+    Show(ShowArgs),
     /// Check dataset files and print every error with its JSON path.
     ///
     /// Exits 0 when every file is a valid jauge dataset, 1 when any is not.
@@ -80,7 +94,7 @@ pub enum Command {
     /// stops cleanly (exit 130) and --resume continues.
     ///
     /// Without --url, jauge starts its simulated server in-process (jauge serve-sim) for
-    /// --catalog-model on --gpu, and the dataset is labelled "simulated".
+    /// --catalog-model on --gpus × --gpu, and the dataset is labelled "simulated".
     ///
     /// Examples:
     ///   jauge run --concurrency 1,4,16 --prompt-tokens 128,1024 --output-tokens 64
@@ -120,7 +134,7 @@ pub enum Command {
     /// limits give the most users whose TTFT/TPOT p95 meet the objectives.
     ///
     /// Example:
-    ///   jauge simulate --model llama-3-70b --gpu a100-40gb --gpus 2 --quant awq --slo-ttft-ms 2000 --out sim.json
+    ///   jauge simulate --catalog-model llama-3-70b --gpu a100-40gb --gpus 2 --quant awq --slo-ttft-ms 2000 --out sim.json
     #[command(verbatim_doc_comment)]
     Simulate(Box<SimulateArgs>),
     /// Fit the performance model's efficiency factors on measured datasets.
@@ -141,9 +155,78 @@ pub enum Command {
     /// simulation of the chosen model and GPU; use it for demos and tests.
     ///
     /// Example:
-    ///   jauge serve-sim --model llama-3-8b --gpu l40s --port 8000 --fault http-500:0.05
+    ///   jauge serve-sim --catalog-model llama-3-8b --gpu l40s --port 8000 --fault http-500:0.05
     #[command(verbatim_doc_comment)]
     ServeSim(ServeSimArgs),
+}
+
+/// The deployment: which model, on which GPUs, in which format, with which engine settings.
+/// Every command takes these flags with the same meaning: the built-in server and the
+/// simulator deploy it; for a real server (`--url`) they describe it in the dataset.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DeploymentArgs {
+    /// The model: a catalogue id (mistral-7b-v0.3), a Hugging Face repo
+    /// (mistralai/Mistral-7B-v0.3), or (jauge size) the path to a config.json. See
+    /// `jauge size --list models`.
+    #[arg(long, value_name = "ID")]
+    pub catalog_model: Option<String>,
+    /// The GPU kind: a catalogue id (a100-40gb, h100-80gb, l40s, …; see --list gpus).
+    #[arg(long, value_name = "ID")]
+    pub gpu: Option<String>,
+    /// GPUs serving one copy of the model (tensor parallelism). Default: 1 (for a real
+    /// server: the GPUs NVML reads).
+    #[arg(long, value_name = "N", value_parser = parse_gpus)]
+    pub gpus: Option<u32>,
+    /// Weight format (fp16, bf16, fp8, int8, awq, gptq-4bit, gguf-q4_k_m, …; see --list
+    /// quants). Default: the checkpoint's dtype, FP16 on GPUs without BF16.
+    #[arg(long, value_name = "ID")]
+    pub quant: Option<String>,
+    /// KV-cache element type; auto (the default) follows the model's compute type.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(jauge::sizing::KvCacheDtype::NAMES))]
+    pub kv_cache_dtype: Option<String>,
+    /// The engine's --max-model-len, tokens. Default: the model's maximum (jauge study's
+    /// built-in server: 8192, so the study ends in minutes).
+    #[arg(long, value_name = "TOKENS")]
+    pub max_model_len: Option<u32>,
+    /// Share of each GPU's memory the engine may use, in (0, 1]. Default: 0.9, vLLM's.
+    #[arg(long, value_name = "SHARE")]
+    pub gpu_memory_utilization: Option<f64>,
+    /// Tokens per KV-cache block. Default: 16, vLLM's on CUDA.
+    #[arg(long, value_name = "TOKENS")]
+    pub block_size: Option<u32>,
+    /// The engine's --max-num-seqs. Default: the release's for this GPU (256, or 1024 on
+    /// H100/H200-class GPUs in V1).
+    #[arg(long, value_name = "N")]
+    pub max_num_seqs: Option<u32>,
+    /// The engine's --max-num-batched-tokens. Default: the release's for this GPU.
+    #[arg(long, value_name = "TOKENS")]
+    pub max_num_batched_tokens: Option<u32>,
+    /// The vLLM release whose memory rules apply (0.6.5 or later). Default: 0.19.0.
+    #[arg(long, value_name = "VERSION")]
+    pub vllm_version: Option<String>,
+    /// Renamed --gpus.
+    #[arg(long = "gpu-count", value_name = "N", hide = true)]
+    pub legacy_gpu_count: Option<u32>,
+}
+
+/// `--gpus N`: a count. The old meaning of `--gpus 0,1` in `jauge run` (which GPUs to read)
+/// is `--nvml-gpus` now; say so rather than fail on the comma.
+fn parse_gpus(text: &str) -> Result<u32, String> {
+    let hint = "--gpus is the number of GPUs serving the model; to choose which local GPUs NVML reads, use --nvml-gpus 0,1";
+    text.trim()
+        .parse::<u32>()
+        .map_err(|_| format!("`{text}` is not a number of GPUs ({hint})"))
+}
+
+/// What to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListWhat {
+    /// Models and their architecture.
+    Models,
+    /// GPUs and their figures.
+    Gpus,
+    /// Quantisations and where they run.
+    Quants,
 }
 
 /// `jauge size`.
@@ -159,60 +242,22 @@ pub struct SizeArgs {
     #[arg(long)]
     pub json: bool,
     /// List the catalogue instead of sizing.
-    #[arg(long, value_enum, conflicts_with_all = ["model", "gpu"])]
+    #[arg(long, value_enum, conflicts_with_all = ["catalog_model", "gpu"])]
     pub list: Option<ListWhat>,
+    /// Renamed --catalog-model.
+    #[arg(long = "model", value_name = "ID", hide = true)]
+    pub legacy_model: Option<String>,
 }
 
-/// A deployment as vLLM would serve it (`jauge size`, `jauge simulate`).
+/// `jauge show`.
 #[derive(Debug, Args)]
-pub struct DeploymentArgs {
-    /// Model: a catalogue id (mistral-7b-v0.3), a Hugging Face repo (mistralai/Mistral-7B-v0.3),
-    /// or the path to a config.json. Required.
+pub struct ShowArgs {
+    /// Dataset files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// One JSON object per file: every step's figures as printed.
     #[arg(long)]
-    pub model: Option<String>,
-    /// GPU kind: a catalogue id (a100-40gb, h100-80gb, l40s, …; see --list gpus). Required.
-    #[arg(long)]
-    pub gpu: Option<String>,
-    /// GPUs serving one copy of the model (tensor parallelism).
-    #[arg(long, default_value_t = 1)]
-    pub gpus: u32,
-    /// Weight format (fp16, bf16, fp8, int8, awq, gptq-4bit, gguf-q4_k_m, …; see --list quants).
-    /// Default: the checkpoint's dtype, FP16 on GPUs without BF16.
-    #[arg(long)]
-    pub quant: Option<String>,
-    /// KV-cache element type; auto follows the model's compute type.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "fp16", "bf16", "fp8"])]
-    pub kv_cache_dtype: String,
-    /// The server's --max-model-len, tokens. Default: the model's maximum.
-    #[arg(long)]
-    pub max_model_len: Option<u32>,
-    /// Share of each GPU's memory vLLM may use, in (0, 1].
-    #[arg(long, default_value_t = 0.9)]
-    pub gpu_memory_utilization: f64,
-    /// Tokens per KV-cache block.
-    #[arg(long, default_value_t = 16)]
-    pub block_size: u32,
-    /// vLLM's --max-num-seqs. Default: the release's default for this GPU (256, or 1024 on
-    /// H100/H200-class GPUs in V1).
-    #[arg(long)]
-    pub max_num_seqs: Option<u32>,
-    /// vLLM's --max-num-batched-tokens. Default: the release's default for this GPU.
-    #[arg(long)]
-    pub max_num_batched_tokens: Option<u32>,
-    /// The vLLM release whose memory accounting to follow (0.6.5 or later).
-    #[arg(long, default_value = "0.19.0")]
-    pub vllm_version: String,
-}
-
-/// What `--list` lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ListWhat {
-    /// Models and their architecture.
-    Models,
-    /// GPUs and their figures.
-    Gpus,
-    /// Quantisations and where they run.
-    Quants,
+    pub json: bool,
 }
 
 /// `jauge validate`.
@@ -242,43 +287,35 @@ pub struct IndexArgs {
     pub check: bool,
 }
 
+/// The built-in simulated server's own behaviour (beyond the deployment it simulates).
+#[derive(Debug, Clone, Args)]
+pub struct SimulationArgs {
+    /// Built-in server only: simulated seconds per real second (10 runs ten times faster than
+    /// the modelled GPU; latencies shrink by as much).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Built-in server only: inject faults: http-500:RATE, http-429:RATE, http-503:RATE,
+    /// context:RATE, reset:RATE, malformed:RATE, stall:RATE:DURATION (repeatable).
+    #[arg(long, value_name = "KIND:RATE[:ARG]")]
+    pub fault: Vec<crate::serve_sim::faults::Fault>,
+    /// Built-in server only: it dies (stops listening, cuts every connection) when this many
+    /// requests have arrived.
+    #[arg(long, value_name = "N")]
+    pub die_after: Option<u64>,
+}
+
 /// `jauge serve-sim`.
 #[derive(Debug, Args)]
 pub struct ServeSimArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
-    /// Catalogue model to simulate.
-    #[arg(long, default_value = "mistral-7b-v0.3")]
-    pub model: String,
-    /// Catalogue GPU to simulate.
-    #[arg(long, default_value = "a100-40gb")]
-    pub gpu: String,
-    /// GPUs (tensor parallelism).
-    #[arg(long, default_value_t = 1)]
-    pub gpus: u32,
-    /// Weight format (default: the checkpoint's dtype).
-    #[arg(long)]
-    pub quant: Option<String>,
-    /// The simulated server's --max-model-len (default: the model's maximum).
-    #[arg(long)]
-    pub max_model_len: Option<u32>,
-    /// Share of GPU memory the simulated vLLM may use.
-    #[arg(long, default_value_t = 0.9)]
-    pub gpu_memory_utilization: f64,
-    /// The simulated server's --max-num-seqs (default: vLLM's for this GPU).
-    #[arg(long)]
-    pub max_num_seqs: Option<u32>,
-    /// Simulated seconds per real second: 10 runs ten times faster than the modelled GPU.
-    #[arg(long, default_value_t = 1.0)]
-    pub time_scale: f64,
-    /// Inject faults: http-500:RATE, http-429:RATE, http-503:RATE, context:RATE, reset:RATE,
-    /// malformed:RATE, stall:RATE:DURATION (repeatable).
-    #[arg(long, value_name = "KIND:RATE[:ARG]")]
-    pub fault: Vec<crate::serve_sim::faults::Fault>,
-    /// Die (stop listening, cut every connection) when this many requests have arrived.
-    #[arg(long, value_name = "N")]
-    pub die_after: Option<u64>,
+    /// The deployment it simulates (default: mistral-7b-v0.3 on one a100-40gb).
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// How it serves.
+    #[command(flatten)]
+    pub simulation: SimulationArgs,
     /// Seed of the fault draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -289,54 +326,58 @@ pub struct ServeSimArgs {
     /// The largest request body it reads (HTTP 413 beyond), e.g. 32MiB, 100MB.
     #[arg(long, default_value = "32MiB", value_parser = crate::limits::parse_size)]
     pub max_request_bytes: u64,
+    /// Renamed --catalog-model.
+    #[arg(long = "model", value_name = "ID", hide = true)]
+    pub legacy_model: Option<String>,
 }
 
-impl ServeSimArgs {
-    /// The simulation these arguments describe.
-    pub fn options(&self) -> anyhow::Result<crate::serve_sim::SimOptions> {
-        Ok(crate::serve_sim::SimOptions {
-            model: self.model.clone(),
-            gpu: self.gpu.clone(),
-            gpus: self.gpus,
-            quant: self.quant.clone(),
-            max_model_len: self.max_model_len,
-            gpu_memory_utilization: self.gpu_memory_utilization,
-            max_num_seqs: self.max_num_seqs,
-            time_scale: self.time_scale,
-            faults: self.fault.clone(),
-            die_after: self.die_after,
-            seed: self.seed,
-            hide_max_model_len: self.hide_max_model_len,
-            max_request_bytes: self.max_request_bytes,
-        })
-    }
-}
-
-/// `jauge run`.
-#[derive(Debug, Args)]
-pub struct RunArgs {
+/// The server measured and how requests reach it (`jauge run`, `limit`, `study`).
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
     /// The server's base URL (http://HOST:PORT, without /v1). Default: the built-in simulated
     /// server.
     #[arg(long)]
     pub url: Option<String>,
-    /// The served model name. Default: the first model /v1/models lists.
+    /// The model name the server serves (sent in every request). Default: the first model
+    /// /v1/models lists.
+    #[arg(long, value_name = "NAME")]
+    pub served_model: Option<String>,
+    /// Which endpoint to call.
+    #[arg(long, value_enum, default_value_t = EndpointArg::Completions)]
+    pub endpoint: EndpointArg,
+    /// Read the API key from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Read the API key from this file.
+    #[arg(long, value_name = "PATH", conflicts_with = "api_key_env")]
+    pub api_key_file: Option<PathBuf>,
+    /// The whole of one request, from connecting to its last byte (e.g. 300s, 5m).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "300s")]
+    pub timeout: std::time::Duration,
+    /// Raise (or lower) what jauge reads of a server's answers: NAME=SIZE, repeatable, NAME one
+    /// of event (one stream event or line, default 1MiB), error-body (kept of an error answer,
+    /// 64KiB), models (/v1/models, 1MiB), version (64KiB), tokenize (16MiB), metrics (8MiB).
+    /// A request whose answer passes its limit fails as response_too_large.
+    #[arg(long, value_name = "NAME=SIZE")]
+    pub read_limit: Vec<ReadLimit>,
+    /// A local tokenizer.json (the served model's) for exact prompt lengths without the
+    /// server's /tokenize.
+    #[arg(long, value_name = "PATH")]
+    pub tokenizer: Option<PathBuf>,
+    /// Do not send vLLM's ignore_eos/min_tokens (for servers that refuse unknown fields).
     #[arg(long)]
-    pub model: Option<String>,
-    /// The catalogue model this is (for the dataset and the explorer); for the simulated
-    /// server, the model it simulates. Default: looked up from the served name.
-    #[arg(long)]
-    pub catalog_model: Option<String>,
-    /// The GPU kind (catalogue id): simulated by the built-in server, recorded for a real one
-    /// (default: read from NVML).
-    #[arg(long)]
-    pub gpu: Option<String>,
-    /// GPUs serving the model: simulated, or recorded when NVML cannot tell (default: the GPUs
-    /// sampled, else 1).
-    #[arg(long)]
-    pub gpu_count: Option<u32>,
+    pub no_force_output: bool,
+    /// Renamed --served-model.
+    #[arg(long = "model", value_name = "NAME", hide = true)]
+    pub legacy_model: Option<String>,
+}
+
+/// What is read beside the requests (`jauge run`, `limit`, `study`).
+#[derive(Debug, Clone, Args)]
+pub struct TelemetryArgs {
     /// Local GPUs to read with NVML, by index (e.g. 0,1). Default: all.
     #[arg(long, value_delimiter = ',', value_name = "INDICES")]
-    pub gpus: Option<Vec<u32>>,
+    pub nvml_gpus: Option<Vec<u32>>,
     /// Do not read the GPUs.
     #[arg(long)]
     pub no_gpu: bool,
@@ -349,15 +390,40 @@ pub struct RunArgs {
     /// Do not scrape the server's /metrics.
     #[arg(long)]
     pub no_server_metrics: bool,
-    /// A row stops when the server starts preempting requests (its KV cache is full).
+}
+
+/// Where the dataset goes (`jauge run`, `limit`).
+#[derive(Debug, Clone, Args)]
+pub struct OutArgs {
+    /// The dataset to write. Default: jauge-run-TIMESTAMP.json.
     #[arg(long)]
-    pub stop_on_preemption: bool,
-    /// A row stops when the server's queue of waiting requests keeps growing through a step.
-    #[arg(long)]
-    pub stop_on_queue: bool,
-    /// Weight format (catalogue id): simulated, or recorded for a real server.
-    #[arg(long)]
-    pub quant: Option<String>,
+    pub out: Option<PathBuf>,
+    /// Continue the dataset at --out after its last complete step (same settings only).
+    #[arg(long, requires = "out")]
+    pub resume: bool,
+    /// No progress bars or step lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `jauge run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The deployment (simulated by the built-in server, described for a real one).
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// The server.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Telemetry.
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    /// The built-in server.
+    #[command(flatten)]
+    pub simulation: SimulationArgs,
+    /// The dataset.
+    #[command(flatten)]
+    pub output: OutArgs,
     /// Simultaneous requests to climb through, increasing.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64")]
     pub concurrency: Vec<u32>,
@@ -376,15 +442,18 @@ pub struct RunArgs {
     /// Warm-up requests before each row, left out of the figures.
     #[arg(long, default_value_t = 2)]
     pub warmup: u32,
-    /// Which endpoint to call.
-    #[arg(long, value_enum, default_value_t = EndpointArg::Completions)]
-    pub endpoint: EndpointArg,
     /// Open loop: send this many requests per second (concurrency then caps those in flight).
     #[arg(long)]
     pub rate: Option<f64>,
     /// Open-loop gaps: poisson, gamma (burstier) or constant.
     #[arg(long, value_enum, default_value_t = ArrivalArg::Poisson, requires = "rate")]
     pub arrival: ArrivalArg,
+    /// Tokens every prompt shares at its start (to measure prefix caching on purpose).
+    #[arg(long, default_value_t = 0)]
+    pub shared_prefix_tokens: u32,
+    /// Seed of prompts and arrivals.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Objective on TTFT p95, ms: a row stops when a step breaches it.
     #[arg(long)]
     pub slo_ttft_ms: Option<f64>,
@@ -400,58 +469,12 @@ pub struct RunArgs {
     /// Climb every concurrency even when throughput stops rising.
     #[arg(long)]
     pub full_grid: bool,
-    /// Per-request time limit.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "300s")]
-    pub timeout: std::time::Duration,
-    /// The dataset to write. Default: jauge-run-TIMESTAMP.json.
+    /// A row stops when the server starts preempting requests (its KV cache is full).
     #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Continue the dataset at --out after its last complete step (same settings only).
-    #[arg(long, requires = "out")]
-    pub resume: bool,
-    /// Read the API key from this environment variable.
-    #[arg(long, value_name = "VAR")]
-    pub api_key_env: Option<String>,
-    /// Read the API key from this file.
-    #[arg(long, value_name = "PATH", conflicts_with = "api_key_env")]
-    pub api_key_file: Option<PathBuf>,
-    /// A local tokenizer.json (the served model's) for exact prompt lengths without the
-    /// server's /tokenize.
-    #[arg(long, value_name = "PATH")]
-    pub tokenizer: Option<PathBuf>,
-    /// Tokens every prompt shares at its start (to measure prefix caching on purpose).
-    #[arg(long, default_value_t = 0)]
-    pub shared_prefix_tokens: u32,
-    /// Do not send vLLM's ignore_eos/min_tokens (for servers that refuse unknown fields).
+    pub stop_on_preemption: bool,
+    /// A row stops when the server's queue of waiting requests keeps growing through a step.
     #[arg(long)]
-    pub no_force_output: bool,
-    /// Seed of prompts and arrivals.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Built-in server only: simulated seconds per real second.
-    #[arg(long, default_value_t = 1.0)]
-    pub time_scale: f64,
-    /// Built-in server only: its --max-model-len (default: the model's maximum).
-    #[arg(long)]
-    pub max_model_len: Option<u32>,
-    /// Built-in server only: its --max-num-seqs (default: vLLM's for the GPU).
-    #[arg(long)]
-    pub max_num_seqs: Option<u32>,
-    /// Built-in server only: inject faults (see jauge serve-sim --help).
-    #[arg(long, value_name = "KIND:RATE[:ARG]")]
-    pub fault: Vec<crate::serve_sim::faults::Fault>,
-    /// Built-in server only: the server dies when this many requests have arrived.
-    #[arg(long, value_name = "N")]
-    pub die_after: Option<u64>,
-    /// Raise (or lower) what jauge reads of a server's answers: NAME=SIZE, repeatable, NAME one
-    /// of event (one stream event or line, default 1MiB), error-body (kept of an error answer,
-    /// 64KiB), models (/v1/models, 1MiB), version (64KiB), tokenize (16MiB), metrics (8MiB).
-    /// A request whose answer passes its limit fails as response_too_large.
-    #[arg(long, value_name = "NAME=SIZE")]
-    pub read_limit: Vec<crate::limits::ReadLimit>,
-    /// No progress bars or step lines.
-    #[arg(long, short)]
-    pub quiet: bool,
+    pub stop_on_queue: bool,
 }
 
 /// `--endpoint`.
@@ -490,7 +513,7 @@ pub struct LimitArgs {
     #[arg(long, default_value_t = 40)]
     pub min_requests: u32,
     /// Answer from the discrete-event simulator instead of a server, for the deployment given
-    /// by --catalog-model, --gpu, --gpu-count and --quant (hardware you do not have).
+    /// by --catalog-model, --gpu, --gpus and --quant (hardware you do not have).
     #[arg(long)]
     pub simulate: bool,
 }
@@ -551,6 +574,9 @@ pub struct SimulateArgs {
     /// quantisation.
     #[arg(long, value_name = "FILE")]
     pub calibration: Option<PathBuf>,
+    /// Renamed --catalog-model.
+    #[arg(long = "model", value_name = "ID", hide = true)]
+    pub legacy_model: Option<String>,
 }
 
 /// `jauge calibrate`.
@@ -567,32 +593,29 @@ pub struct CalibrateArgs {
 /// `jauge study`.
 #[derive(Debug, Args)]
 pub struct StudyArgs {
-    /// The server's base URL (http://HOST:PORT). Default: the built-in simulated server.
-    #[arg(long)]
-    pub url: Option<String>,
-    /// The served model name. Default: the first model /v1/models lists.
-    #[arg(long)]
-    pub model: Option<String>,
-    /// The catalogue model: simulated by the built-in server and --predict (default
-    /// mistral-7b-v0.1), recorded for a real server.
-    #[arg(long)]
-    pub catalog_model: Option<String>,
-    /// The GPU kind (catalogue id): simulated (default a100-40gb), or recorded for a real
-    /// server (default: read from NVML).
-    #[arg(long)]
-    pub gpu: Option<String>,
-    /// GPUs serving one copy of the model (tensor parallelism).
-    #[arg(long)]
-    pub gpus: Option<u32>,
-    /// Weight format (catalogue id: fp16, bf16, awq, gptq-4bit, …).
-    #[arg(long)]
-    pub quant: Option<String>,
+    /// The deployment (default for the built-in server and --predict: mistral-7b-v0.1 on one
+    /// a100-40gb, max_model_len 8192).
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// The server.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Telemetry.
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    /// Built-in server only: simulated seconds per real second (latencies shrink by as much;
+    /// for demos and tests).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
     /// Objective on TTFT p95, ms (a chat user's default: 2 s).
     #[arg(long, default_value_t = 2000.0)]
     pub slo_ttft_ms: f64,
     /// Objective on TPOT p95, ms (a chat user's default: 100 ms, 10 tokens a second).
     #[arg(long, default_value_t = 100.0)]
     pub slo_tpot_ms: f64,
+    /// A step fails the objectives when more than this share of its requests fail.
+    #[arg(long, default_value_t = 0.05)]
+    pub max_error_rate: f64,
     /// Answer from the simulator alone (no server): for hardware you do not have.
     #[arg(long)]
     pub predict: bool,
@@ -625,38 +648,10 @@ pub struct StudyArgs {
     /// The maximum-context search never probes above this many prompt tokens.
     #[arg(long, default_value_t = 262_144)]
     pub max_context: u32,
-    /// Built-in server only: its --max-model-len (default 8192, so the study ends in minutes).
-    #[arg(long)]
-    pub max_model_len: Option<u32>,
-    /// Built-in server only: simulated seconds per real second (latencies shrink by as much;
-    /// for demos and tests).
-    #[arg(long, default_value_t = 1.0)]
-    pub time_scale: f64,
-    /// Call /v1/chat/completions instead of /v1/completions.
-    #[arg(long)]
-    pub chat: bool,
-    /// Per-request time limit.
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "300s")]
-    pub timeout: std::time::Duration,
-    /// Local GPUs to read with NVML, by index (e.g. 0,1). Default: all.
-    #[arg(long, value_delimiter = ',', value_name = "INDICES")]
-    pub nvml_gpus: Option<Vec<u32>>,
-    /// Do not read the GPUs.
-    #[arg(long)]
-    pub no_gpu: bool,
-    /// Read the API key from this environment variable.
-    #[arg(long, value_name = "VAR")]
-    pub api_key_env: Option<String>,
-    /// Read the API key from this file.
-    #[arg(long, value_name = "PATH", conflicts_with = "api_key_env")]
-    pub api_key_file: Option<PathBuf>,
-    /// Raise (or lower) what jauge reads of a server's answers: NAME=SIZE, repeatable, NAME one
-    /// of event (one stream event or line, default 1MiB), error-body (kept of an error answer,
-    /// 64KiB), models (/v1/models, 1MiB), version (64KiB), tokenize (16MiB), metrics (8MiB).
-    /// A request whose answer passes its limit fails as response_too_large.
-    #[arg(long, value_name = "NAME=SIZE")]
-    pub read_limit: Vec<crate::limits::ReadLimit>,
     /// No progress bars or step lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Renamed --endpoint chat.
+    #[arg(long, hide = true)]
+    pub chat: bool,
 }

@@ -4,45 +4,42 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use jauge::dataset::{Dataset, Step};
+use jauge::dataset::Dataset;
+use jauge::metric::{Direction, Metric};
 
 use crate::cli::CompareArgs;
 use crate::exit::bad_input;
-use crate::table::render;
+use crate::table::{Align, Cell, Table};
 
-/// Which way is better for a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Better {
-    Higher,
-    Lower,
-}
-
-/// The metrics compared, with the direction that is better.
-const METRICS: [(&str, Better); 4] = [
-    ("output tok/s", Better::Higher),
-    ("TTFT p95 ms", Better::Lower),
-    ("TPOT p95 ms", Better::Lower),
-    ("errors %", Better::Lower),
+/// The figures compared: speed and latency as users see them, and errors. (Memory is left
+/// out: more of it in use is no regression.)
+pub const COMPARED: [Metric; 6] = [
+    Metric::OutputTokS,
+    Metric::PerUserTokS,
+    Metric::TtftP95,
+    Metric::ItlP95,
+    Metric::TpotP95,
+    Metric::ErrorRate,
 ];
 
-fn value(step: &Step, metric: usize) -> Option<f64> {
-    match metric {
-        0 => Some(step.throughput.output_tok_s),
-        1 => step.latency.ttft_ms.map(|s| s.p95),
-        2 => step.latency.tpot_ms.map(|s| s.p95),
-        _ => Some(f64::from(step.requests.failed) / f64::from(step.requests.sent.max(1)) * 100.0),
-    }
+/// What a row compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    /// A figure of the step both runs measured.
+    Step(Metric),
+    /// The most users a prompt size held.
+    UsersHeld,
 }
 
-/// One metric of one step in both runs.
+/// One figure of one step (or one prompt size) in both runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Prompt tokens.
     pub prompt_tokens: u32,
-    /// Users.
-    pub concurrency: u32,
-    /// Metric name.
-    pub metric: &'static str,
+    /// Users (`None` for a prompt size's users held).
+    pub concurrency: Option<u32>,
+    /// What is compared.
+    pub figure: Figure,
     /// A's value.
     pub a: f64,
     /// B's value.
@@ -64,26 +61,26 @@ pub fn compare(a: &Dataset, b: &Dataset, threshold: f64) -> Vec<Row> {
         else {
             continue;
         };
-        for (i, (name, better)) in METRICS.iter().enumerate() {
-            let (Some(va), Some(vb)) = (value(sa, i), value(sb, i)) else {
+        for metric in COMPARED {
+            let (Some(va), Some(vb)) = (metric.value(sa), metric.value(sb)) else {
                 continue;
             };
             // Errors are compared in percentage points: 0 → 1 % is a change of 1 point.
-            let change = if i == 3 {
+            let change = if metric == Metric::ErrorRate {
                 (vb - va) / 100.0
             } else if va != 0.0 {
                 (vb - va) / va.abs()
             } else {
                 0.0
             };
-            let worse = match better {
-                Better::Higher => change < -threshold,
-                Better::Lower => change > threshold,
+            let worse = match metric.direction() {
+                Direction::Higher => change < -threshold,
+                Direction::Lower => change > threshold,
             };
             rows.push(Row {
                 prompt_tokens: sa.prompt_tokens,
-                concurrency: sa.concurrency,
-                metric: name,
+                concurrency: Some(sa.concurrency),
+                figure: Figure::Step(metric),
                 a: va,
                 b: vb,
                 change,
@@ -106,8 +103,8 @@ pub fn compare(a: &Dataset, b: &Dataset, threshold: f64) -> Vec<Row> {
         let change = if va > 0.0 { (vb - va) / va } else { 0.0 };
         rows.push(Row {
             prompt_tokens: la.prompt_tokens,
-            concurrency: 0,
-            metric: "max users held",
+            concurrency: None,
+            figure: Figure::UsersHeld,
             a: va,
             b: vb,
             change,
@@ -115,6 +112,49 @@ pub fn compare(a: &Dataset, b: &Dataset, threshold: f64) -> Vec<Row> {
         });
     }
     rows
+}
+
+/// The rows as a table: each value printed as every surface prints it.
+pub fn table(rows: &[Row]) -> Table {
+    let mut table = Table::new(&[
+        ("prompt tokens", Align::Right),
+        ("users", Align::Right),
+        ("figure", Align::Left),
+        ("A", Align::Right),
+        ("B", Align::Right),
+        ("change", Align::Right),
+        ("", Align::Left),
+    ]);
+    for r in rows {
+        let (name, a, b, change) = match r.figure {
+            Figure::Step(m) => (
+                m.heading(),
+                Cell::figure(m, Some(r.a)),
+                Cell::figure(m, Some(r.b)),
+                if m == Metric::ErrorRate {
+                    format!("{:+.1} pt", r.change * 100.0)
+                } else {
+                    format!("{:+.1} %", r.change * 100.0)
+                },
+            ),
+            Figure::UsersHeld => (
+                "max users held",
+                Cell::text(format!("{:.0}", r.a)),
+                Cell::text(format!("{:.0}", r.b)),
+                format!("{:+.1} %", r.change * 100.0),
+            ),
+        };
+        table.push(vec![
+            Cell::text(r.prompt_tokens.to_string()),
+            Cell::text(r.concurrency.map_or("—".into(), |c| c.to_string())),
+            Cell::text(name),
+            a,
+            b,
+            Cell::text(change),
+            Cell::text(if r.worse { "WORSE" } else { "" }),
+        ]);
+    }
+    table
 }
 
 /// Why two datasets do not measure the same deployment, if they do not.
@@ -195,48 +235,8 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         println!("no step in common: nothing to compare");
         return Ok(ExitCode::SUCCESS);
     }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.prompt_tokens.to_string(),
-                if r.concurrency == 0 {
-                    "-".into()
-                } else {
-                    r.concurrency.to_string()
-                },
-                r.metric.to_string(),
-                format!("{:.1}", r.a),
-                format!("{:.1}", r.b),
-                if r.metric == "errors %" {
-                    format!("{:+.1} pt", r.change * 100.0)
-                } else {
-                    format!("{:+.1} %", r.change * 100.0)
-                },
-                if r.worse {
-                    "WORSE".into()
-                } else {
-                    String::new()
-                },
-            ]
-        })
-        .collect();
     println!("A: {}\nB: {}\n", args.a.display(), args.b.display());
-    print!(
-        "{}",
-        render(
-            &[
-                " prompt tokens",
-                " users",
-                "metric",
-                " A",
-                " B",
-                " change",
-                ""
-            ],
-            &table
-        )
-    );
+    print!("{}", table(&rows).text());
     let worse = rows.iter().filter(|r| r.worse).count();
     if worse > 0 {
         println!(
@@ -276,7 +276,10 @@ mod tests {
             .filter(|r| r.worse)
             .collect();
         assert_eq!(worse.len(), 1);
-        assert_eq!((worse[0].metric, worse[0].concurrency), ("output tok/s", 8));
+        assert_eq!(
+            (worse[0].figure, worse[0].concurrency),
+            (Figure::Step(Metric::OutputTokS), Some(8))
+        );
         assert!((worse[0].change + 0.1).abs() < 1e-9);
     }
 
@@ -287,7 +290,7 @@ mod tests {
         b.limits[0].max_concurrency_ok = Some(4);
         assert!(compare(&a, &b, 0.05)
             .iter()
-            .any(|r| r.metric == "max users held" && r.worse));
+            .any(|r| r.figure == Figure::UsersHeld && r.worse));
     }
 
     #[test]

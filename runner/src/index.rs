@@ -15,7 +15,7 @@ use crate::files::write_atomic;
 pub fn schema(args: &SchemaArgs) -> anyhow::Result<ExitCode> {
     match &args.out {
         Some(path) => write_atomic(path, &json_schema())?,
-        None => print!("{}", json_schema()),
+        None => crate::output::print(&json_schema())?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ pub mod capacity;
 pub mod cli;
 pub mod client;
 pub mod compare;
+pub mod dataset_file;
 pub mod exit;
 pub mod fetch;
 pub mod files;
@@ -21,13 +22,17 @@ pub mod limits;
 pub mod load;
 pub mod metrics;
 pub mod openai;
+pub mod output;
+pub mod plan;
 pub mod probe;
 pub mod progress;
 pub mod prompts;
 pub mod run;
 pub mod secrets;
 pub mod serve_sim;
+pub mod server;
 pub mod session;
+pub mod show;
 pub mod simulate;
 pub mod size;
 pub mod sse;
@@ -45,6 +50,7 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Size(args) => size::run(&args),
+        Command::Show(args) => show::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => index::schema(&args),
         Command::Index(args) => index::run(&args),

@@ -4,14 +4,14 @@
 
 use std::process::ExitCode;
 
-use jauge::objectives::{judge, Percentile, Rules};
+use jauge::objectives::{judge, Rules};
 use jauge::search::UsersSearch;
 
 use crate::cli::LimitArgs;
 use crate::exit::bad_input;
-use crate::session::{set_limit, Grid, Session};
+use crate::plan::{self, LimitPlan};
+use crate::session::Session;
 use crate::table::render;
-use jauge::objectives::Slo;
 
 /// Wilson score interval (95 %) of a share `k` of `n`.
 pub fn wilson(k: f64, n: f64) -> (f64, f64) {
@@ -27,83 +27,49 @@ pub fn wilson(k: f64, n: f64) -> (f64, f64) {
 
 /// Runs `jauge limit`.
 pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
-    let run = &args.run;
-    if run.slo_ttft_ms.is_none() && run.slo_tpot_ms.is_none() {
-        return Err(bad_input(
-            "jauge limit needs an objective: --slo-ttft-ms and/or --slo-tpot-ms",
-        ));
-    }
-    let Some(percentile) = Percentile::from_number(args.percentile) else {
-        return Err(bad_input("--percentile: one of 50, 90, 95, 99"));
-    };
-    if args.max_concurrency == 0 {
-        return Err(bad_input("--max-concurrency: at least 1"));
-    }
-    let most = crate::session::MAX_REQUESTS_PER_STEP;
-    if args.min_requests == 0 || args.min_requests > most {
-        return Err(bad_input(format!(
-            "--min-requests: between 1 and {most} (a probe's records are held until it ends)"
-        )));
-    }
-    let rules = Rules {
-        max_error_rate: run.max_error_rate,
-        ..Rules::objectives(
-            Slo {
-                ttft_ms: run.slo_ttft_ms,
-                tpot_ms: run.slo_tpot_ms,
-            },
-            percentile,
-        )
-    };
-    let slo = rules.slo;
+    let limit = plan::limit(args)?;
     if args.simulate {
-        return simulated(args, &rules);
+        return simulated(args, &limit);
     }
-    let probes_per_row = 2 * (32 - args.max_concurrency.leading_zeros()) as u64 + 1;
-    let mut session = Session::open(
-        run,
-        "limit",
-        probes_per_row * run.prompt_tokens.len() as u64,
-        args.max_concurrency,
-        Grid::Searched,
-    )
-    .await?;
+    let plan = &limit.measure;
+    let (load, rules) = (&plan.load, &plan.rules);
+    let probes_per_row = 2 * (32 - limit.ceiling.leading_zeros()) as u64 + 1;
+    let mut session = Session::open(plan, probes_per_row * load.prompt_tokens.len() as u64).await?;
     session.progress.say(&format!(
-        "  search: prompt tokens {:?}, {} output tokens, up to {} users; a probe passes when p{} of {} and fewer than {:.0} % errors",
-        run.prompt_tokens,
-        run.output_tokens,
-        args.max_concurrency,
-        args.percentile,
-        [slo.ttft_ms.map(|v| format!("TTFT ≤ {v} ms")), slo.tpot_ms.map(|v| format!("TPOT ≤ {v} ms"))]
+        "  search: prompt tokens {:?}, {} output tokens, up to {} users; a probe passes when {} of {} and fewer than {:.0} % errors",
+        load.prompt_tokens,
+        load.output_tokens,
+        limit.ceiling,
+        rules.percentile,
+        [rules.slo.ttft_ms.map(|v| format!("TTFT ≤ {v} ms")), rules.slo.tpot_ms.map(|v| format!("TPOT ≤ {v} ms"))]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()
             .join(" and "),
-        run.max_error_rate * 100.0
+        rules.max_error_rate * 100.0
     ));
     let mut server_down = false;
-    for &prompt_tokens in &run.prompt_tokens {
+    for &prompt_tokens in &load.prompt_tokens {
         if session.row_blocked(prompt_tokens, server_down)? {
             continue;
         }
         let requests = |c: u32| {
-            run.requests_per_step
-                .unwrap_or((3 * c).max(args.min_requests))
+            load.requests_per_step
+                .unwrap_or(c.saturating_mul(3).max(limit.min_requests))
         };
         let Some(found) = search(
             &mut session,
             prompt_tokens,
-            UsersSearch::new(args.max_concurrency),
+            UsersSearch::new(limit.ceiling),
             &requests,
-            &rules,
+            rules,
         )
         .await?
         else {
             break;
         };
         server_down |= found.server_down();
-        let (reason, stopped, why) =
-            found.outcome(&format!("--max-concurrency {}", args.max_concurrency));
+        let (reason, stopped, why) = found.outcome(&format!("--max-concurrency {}", limit.ceiling));
         let (passed, probes) = (found.passed(), found.probes());
         let confidence = passed
             .and_then(|c| session.done_step(c, prompt_tokens))
@@ -121,17 +87,16 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
                 )
             })
             .unwrap_or_else(|| "no concurrency met the objectives".to_string());
-        set_limit(
-            &mut session.dataset,
+        session.file.set_limit(
             prompt_tokens,
             passed,
             stopped,
             reason,
             format!("limit search, {probes} probes: {why}; {confidence}"),
         );
-        session.save()?;
+        session.file.save()?;
     }
-    let table = table(&session);
+    let table = table(session.dataset());
     session.finish(&table)
 }
 
@@ -163,8 +128,7 @@ pub async fn search(
     Ok(Some(search))
 }
 
-fn table(session: &Session<'_>) -> String {
-    let d = &session.dataset;
+fn table(d: &jauge::dataset::Dataset) -> String {
     let rows: Vec<Vec<String>> = d
         .workload
         .prompt_tokens
@@ -200,39 +164,26 @@ fn table(session: &Session<'_>) -> String {
 }
 
 /// `jauge limit --simulate`: the same search, each probe a simulated step.
-fn simulated(args: &LimitArgs, rules: &Rules) -> anyhow::Result<ExitCode> {
+fn simulated(args: &LimitArgs, limit: &LimitPlan) -> anyhow::Result<ExitCode> {
     let run = &args.run;
+    let load = &limit.measure.load;
+    let rules = &limit.measure.rules;
+    let spec = run
+        .deployment
+        .spec(None)
+        .map_err(|e| bad_input(format!("--simulate: {e}")))?;
     let cat = jauge::catalogue::Catalogue::builtin();
-    let model_id = run
-        .catalog_model
-        .as_deref()
-        .ok_or_else(|| bad_input("--simulate needs --catalog-model"))?;
-    let gpu_id = run
-        .gpu
-        .as_deref()
-        .ok_or_else(|| bad_input("--simulate needs --gpu"))?;
-    let model = cat.model(model_id).map_err(|e| bad_input(e.to_string()))?;
-    let gpu = cat.gpu(gpu_id).map_err(|e| bad_input(e.to_string()))?;
-    let quant = match &run.quant {
-        Some(q) => Some(cat.quant(q).map_err(|e| bad_input(e.to_string()))?),
-        None => None,
-    };
-    let request = jauge::sizing::SizingRequest {
-        gpu_count: run.gpu_count.unwrap_or(1),
-        quant,
-        max_num_seqs: run.max_num_seqs,
-        max_model_len: run.max_model_len,
-        ..jauge::sizing::SizingRequest::new(model, gpu)
-    };
+    let request = spec.request(cat).map_err(|e| bad_input(e.to_string()))?;
+    let (model, gpu) = (request.model, request.gpu);
     let mut rows = Vec::new();
-    for &prompt_tokens in &run.prompt_tokens {
+    for &prompt_tokens in &load.prompt_tokens {
         let found = match jauge::sim::max_users(
             &request,
             prompt_tokens,
-            run.output_tokens,
+            load.output_tokens,
             rules,
-            args.max_concurrency,
-            args.min_requests,
+            limit.ceiling,
+            limit.min_requests,
         ) {
             Ok(found) => found,
             // A row that cannot run says why; the other rows still answer.
@@ -258,7 +209,7 @@ fn simulated(args: &LimitArgs, rules: &Rules) -> anyhow::Result<ExitCode> {
     }
     println!(
         "Max simultaneous users under the objectives (SIMULATED: {} on {} × {}, {} output tokens)",
-        model.id, request.gpu_count, gpu.id, run.output_tokens
+        model.id, request.gpu_count, gpu.id, load.output_tokens
     );
     print!(
         "{}",

@@ -1,4 +1,4 @@
-//! `jauge`: size deployments, validate datasets, and (soon) measure OpenAI-compatible servers.
+//! `jauge`: the study end to end, sizing, load tests of OpenAI-compatible servers, predictions, and the datasets they write.
 
 use std::process::ExitCode;
 

@@ -2,35 +2,32 @@
 //! dataset with the same schema as a measured run.
 
 use std::process::ExitCode;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
-use crate::secrets::redact_args;
 use jauge::catalogue::Catalogue;
 use jauge::dataset::{
-    Dataset, Deployment, Endpoint, Engine, EngineSettings, GpuInfo, Limit, LimitReason, ModelInfo,
-    Provenance, RunStatus, Source, Workload, SCHEMA_V1,
+    Dataset, Deployment, Endpoint, Engine, GpuInfo, Limit, LimitReason, ModelInfo, RunStatus,
+    Source, Workload, SCHEMA_V1,
 };
-use jauge::objectives::Slo;
+use jauge::deployment::engine_settings;
+use jauge::objectives::{judge, Percentile, Rules, Slo};
+use jauge::search::UsersSearch;
 use jauge::sim::{simulate_step_with, SimLoad};
 use jauge::sizing::size;
 
 use crate::cli::SimulateArgs;
 use crate::exit::bad_input;
 use crate::files::write_atomic;
+use crate::plan::{check_increasing, check_prompt_tokens};
 use crate::size::with_request;
 use crate::summary;
 
 /// Runs `jauge simulate`.
 pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
-    for (flag, values) in [
-        ("--concurrency", &args.concurrency),
-        ("--prompt-tokens", &args.prompt_tokens),
-    ] {
-        if values.is_empty() || values.contains(&0) || values.windows(2).any(|w| w[1] <= w[0]) {
-            return Err(bad_input(format!(
-                "{flag}: {values:?} must be whole numbers above 0, increasing"
-            )));
-        }
+    check_increasing("--concurrency", &args.concurrency)?;
+    check_increasing("--prompt-tokens", &args.prompt_tokens)?;
+    if let Some(&longest) = args.prompt_tokens.last() {
+        check_prompt_tokens("--prompt-tokens", longest)?;
     }
     if args.output_tokens == 0 {
         return Err(bad_input("--output-tokens: at least 1"));
@@ -57,6 +54,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let dataset = with_request(
         &args.deployment,
+        args.legacy_model.as_ref(),
         None,
         |request| -> anyhow::Result<Dataset> {
             let sizing = size(request).map_err(|e| bad_input(e.to_string()))?;
@@ -143,49 +141,34 @@ pub fn simulated_dataset(
             });
             continue;
         }
-        let mut held = None;
-        let mut broke = None;
+        // Judged as every other grid is: the objectives at p95, the first breach ends what held.
+        let rules = Rules::objectives(slo, Percentile::P95);
+        let mut found = UsersSearch::new(u32::MAX);
         for &concurrency in grid.concurrency {
             let load = SimLoad {
                 concurrency,
                 prompt_tokens: prompt,
                 output_tokens: grid.output_tokens,
-                requests: grid.requests_per_step.unwrap_or((4 * concurrency).max(32)),
+                requests: grid
+                    .requests_per_step
+                    .unwrap_or(concurrency.saturating_mul(4).max(32)),
                 rate_rps: None,
                 seed: grid.seed,
             };
             let (step, _) = simulate_step_with(request, &load, slo, efficiency)?;
-            let meets = |s: Option<jauge::dataset::Summary>, limit: Option<f64>| match (s, limit) {
-                (Some(s), Some(l)) => s.p95 <= l,
-                _ => true,
-            };
-            let ok = meets(step.latency.ttft_ms, slo.ttft_ms)
-                && meets(step.latency.tpot_ms, slo.tpot_ms);
-            if ok && broke.is_none() {
-                held = Some(concurrency);
-            } else if !ok && broke.is_none() {
-                broke = Some(concurrency);
-            }
+            found.learn(concurrency, judge(&step, &rules, None));
             steps.push(step);
         }
-        let with_slo = slo.ttft_ms.is_some() || slo.tpot_ms.is_some();
+        let (reason, broke, why) = found.outcome("the grid's last concurrency");
         limits.push(Limit {
             prompt_tokens: prompt,
-            max_concurrency_ok: held,
+            max_concurrency_ok: found.passed(),
             stopped_at_concurrency: broke,
-            reason: if broke.is_some() {
-                if slo.ttft_ms.is_some() {
-                    LimitReason::SloTtft
-                } else {
-                    LimitReason::SloTpot
-                }
-            } else {
-                LimitReason::GridEnd
-            },
-            detail: Some(if with_slo {
+            reason,
+            detail: Some(if slo.any() {
                 format!(
-                    "simulated: the most users whose TTFT/TPOT p95 meet the objectives: {}",
-                    held.map_or("none".into(), |c| c.to_string())
+                    "simulated: the most users whose TTFT/TPOT p95 meet the objectives: {} ({why})",
+                    found.passed().map_or("none".into(), |c| c.to_string())
                 )
             } else {
                 "simulated over the whole grid".to_string()
@@ -195,70 +178,69 @@ pub fn simulated_dataset(
     let cat = Catalogue::builtin();
     let model = request.model;
     Ok(Dataset {
-    schema: SCHEMA_V1.to_string(),
-    source: Source::Simulated,
-    provenance: Provenance {
-tool: "jauge".into(),
-tool_version: jauge::VERSION.into(),
-created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-command_line: redact_args(std::env::args()),
-    },
-    deployment: Deployment {
-model: ModelInfo {
-    served_name: model.hf_repos.first().cloned().unwrap_or_else(|| model.id.clone()),
-    catalogue_id: cat.model(&model.id).ok().map(|m| m.id.clone()),
-    hf_repo: model.hf_repos.first().cloned(),
-},
-quantization: sizing.quant.clone(),
-kv_cache_dtype: sizing.kv_cache_dtype.clone(),
-engine: Engine {
-    name: "jauge-sim".into(),
-    version: Some(jauge::VERSION.into()),
-    settings: EngineSettings {
-        max_model_len: Some(sizing.max_model_len),
-        gpu_memory_utilization: Some(request.gpu_memory_utilization),
-        tensor_parallel_size: Some(request.gpu_count),
-        max_num_seqs: Some(sizing.max_num_seqs),
-        max_num_batched_tokens: Some(sizing.max_num_batched_tokens),
-        block_size: Some(sizing.block_size),
-        ..EngineSettings::default()
-    },
-},
-gpus: GpuInfo {
-    name: request.gpu.name.clone(),
-    catalogue_id: Some(request.gpu.id.clone()),
-    count: request.gpu_count,
-    memory_mib: Some((request.gpu.memory_gib * 1024.0).round() as u64),
-    driver_version: None,
-    cuda_version: None,
-},
-    },
-    workload: Workload {
-endpoint: Endpoint::Completions,
-concurrency: grid.concurrency.to_vec(),
-prompt_tokens: grid.prompt_tokens.to_vec(),
-output_tokens: grid.output_tokens,
-requests_per_step: grid.requests_per_step,
-duration_per_step_s: None,
-warmup_requests: 0,
-rate_rps: None,
-arrival: None,
-timeout_s: None,
-shared_prefix_tokens: None,
-slo_ttft_ms: slo.ttft_ms,
-slo_tpot_ms: slo.tpot_ms,
-max_error_rate: None,
-min_throughput_gain: None,
-    },
-    status: RunStatus::Complete,
-    gpu_telemetry: None,
-    steps,
-    limits,
-    context_limits: Vec::new(),
-    notes: vec![format!(
-"Simulated by jauge's discrete-event simulator (continuous batching over {} KV-cache tokens, first-order roofline step times, {}); not a measurement.",
-sizing.kv_cache_tokens,
-if calibrated.is_some() { "calibrated efficiency factors" } else { "default efficiency factors" }
-    )],
-})
+        schema: SCHEMA_V1.to_string(),
+        source: Source::Simulated,
+        provenance: crate::dataset_file::provenance(),
+        deployment: Deployment {
+            model: ModelInfo {
+                served_name: model
+                    .hf_repos
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| model.id.clone()),
+                catalogue_id: cat.model(&model.id).ok().map(|m| m.id.clone()),
+                hf_repo: model.hf_repos.first().cloned(),
+            },
+            quantization: sizing.quant.clone(),
+            kv_cache_dtype: sizing.kv_cache_dtype.clone(),
+            engine: Engine {
+                name: "jauge-sim".into(),
+                version: Some(jauge::VERSION.into()),
+                settings: engine_settings(request, &sizing),
+            },
+            gpus: GpuInfo {
+                name: request.gpu.name.clone(),
+                catalogue_id: Some(request.gpu.id.clone()),
+                count: request.gpu_count,
+                memory_mib: Some((request.gpu.memory_gib * 1024.0).round() as u64),
+                driver_version: None,
+                cuda_version: None,
+            },
+        },
+        workload: Workload {
+            endpoint: Endpoint::Completions,
+            concurrency: grid.concurrency.to_vec(),
+            prompt_tokens: grid.prompt_tokens.to_vec(),
+            output_tokens: grid.output_tokens,
+            requests_per_step: grid.requests_per_step,
+            duration_per_step_s: None,
+            warmup_requests: 0,
+            rate_rps: None,
+            arrival: None,
+            timeout_s: None,
+            shared_prefix_tokens: None,
+            slo_ttft_ms: slo.ttft_ms,
+            slo_tpot_ms: slo.tpot_ms,
+            max_error_rate: None,
+            min_throughput_gain: None,
+        },
+        status: RunStatus::Complete,
+        gpu_telemetry: None,
+        steps,
+        limits,
+        context_limits: Vec::new(),
+        notes: vec![simulated_note(sizing.kv_cache_tokens, calibrated.is_some())],
+    })
+}
+
+/// What a simulated dataset says of itself.
+fn simulated_note(kv_cache_tokens: u64, calibrated: bool) -> String {
+    let factors = if calibrated {
+        "calibrated efficiency factors"
+    } else {
+        "default efficiency factors"
+    };
+    format!(
+        "Simulated by jauge's discrete-event simulator (continuous batching over {kv_cache_tokens} KV-cache tokens, first-order roofline step times, {factors}); not a measurement."
+    )
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use jauge::catalogue::{Catalogue, InterconnectKind, ModelSpec};
-use jauge::sizing::{size, KvCacheDtype, Sizing, SizingRequest, VllmVersion};
+use jauge::sizing::{size, Sizing, SizingRequest};
 
 use crate::cli::{DeploymentArgs, ListWhat, SizeArgs};
 use crate::exit::bad_input;
@@ -13,75 +13,49 @@ use crate::table::{render, thousands};
 /// Runs `jauge size`.
 pub fn run(args: &SizeArgs) -> anyhow::Result<ExitCode> {
     if let Some(what) = args.list {
-        print!("{}", list(what, args.json));
+        crate::output::print(&list(what, args.json))?;
         return Ok(ExitCode::SUCCESS);
     }
     let sizing = size_from_args(args)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&sizing)?);
+        crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&sizing)?))?;
     } else {
-        print!("{}", report(&sizing));
+        crate::output::print(&report(&sizing))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The sizing that the arguments ask for; every input problem is a bad-input error.
 pub fn size_from_args(args: &SizeArgs) -> anyhow::Result<Sizing> {
-    with_request(&args.deployment, args.context, |request| {
-        size(request).map_err(|e| bad_input(e.to_string()))
-    })?
+    with_request(
+        &args.deployment,
+        args.legacy_model.as_ref(),
+        args.context,
+        |request| size(request).map_err(|e| bad_input(e.to_string())),
+    )?
 }
 
-/// Builds the sizing request the deployment arguments describe (with `context` tokens per
-/// request) and hands it to `f`; every input problem is a bad-input error.
+/// Builds the sizing request the deployment arguments describe (a catalogue model, or a
+/// `config.json` given as `--catalog-model`), with `context` tokens per request, and hands it
+/// to `f`; every input problem is a bad-input error. `legacy_model` is the old `--model`.
 pub fn with_request<T>(
     args: &DeploymentArgs,
+    legacy_model: Option<&String>,
     context: Option<u32>,
     f: impl FnOnce(&SizingRequest<'_>) -> T,
 ) -> anyhow::Result<T> {
     let cat = Catalogue::builtin();
-    let model_arg = args.model.as_deref().ok_or_else(|| {
-        bad_input("--model is required (a catalogue id, a Hugging Face name or a config.json)")
-    })?;
-    let gpu_arg = args
-        .gpu
-        .as_deref()
-        .ok_or_else(|| bad_input("--gpu is required (see jauge size --list gpus)"))?;
-    let file_model;
-    let model = match load_model_file(model_arg)? {
-        Some(m) => {
-            file_model = m;
-            &file_model
-        }
-        None => cat.model(model_arg).map_err(|e| bad_input(e.to_string()))?,
-    };
-    let gpu = cat.gpu(gpu_arg).map_err(|e| bad_input(e.to_string()))?;
-    let quant = match &args.quant {
-        Some(q) => Some(cat.quant(q).map_err(|e| bad_input(e.to_string()))?),
-        None => None,
-    };
-    let kv_cache_dtype: KvCacheDtype = args
-        .kv_cache_dtype
-        .parse()
-        .map_err(|e: String| bad_input(format!("--kv-cache-dtype: {e}")))?;
-    let vllm_version: VllmVersion = args
-        .vllm_version
-        .parse()
-        .map_err(|e: jauge::SizingError| bad_input(e.to_string()))?;
-    let request = SizingRequest {
-        gpu_count: args.gpus,
-        quant,
-        kv_cache_dtype,
-        max_model_len: args.max_model_len,
+    let spec = args.spec(legacy_model)?;
+    let file_model = load_model_file(&spec.model)?;
+    let request = match &file_model {
+        Some(model) => spec.request_for(model, cat),
+        None => spec.request(cat),
+    }
+    .map_err(|e| bad_input(e.to_string()))?;
+    Ok(f(&SizingRequest {
         context_tokens: context,
-        gpu_memory_utilization: args.gpu_memory_utilization,
-        block_size: args.block_size,
-        max_num_seqs: args.max_num_seqs,
-        max_num_batched_tokens: args.max_num_batched_tokens,
-        vllm_version,
-        ..SizingRequest::new(model, gpu)
-    };
-    Ok(f(&request))
+        ..request
+    }))
 }
 
 /// A model described by a `config.json` path (or a folder holding one); `None` when the
@@ -98,8 +72,12 @@ fn load_model_file(arg: &str) -> anyhow::Result<Option<ModelSpec>> {
     } else {
         path.to_path_buf()
     };
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| bad_input(format!("--model {}: cannot read it: {e}", file.display())))?;
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        bad_input(format!(
+            "--catalog-model {}: cannot read it: {e}",
+            file.display()
+        ))
+    })?;
     // Name it after its folder (`Mistral-7B-v0.3/config.json` → `Mistral-7B-v0.3`).
     let id = file
         .parent()

@@ -2,56 +2,70 @@
 //! and how fast.
 
 use jauge::dataset::Dataset;
+use jauge::metric::Metric;
 
-use crate::table::render;
+use crate::table::{render, Align, Cell, Table};
 
-/// One row per prompt size.
+/// One row per prompt size: the most users it held, what stopped it, its best output
+/// throughput, and TTFT and TPOT at the users it held.
 pub fn table(dataset: &Dataset) -> String {
-    let rows: Vec<Vec<String>> = dataset
-        .workload
-        .prompt_tokens
-        .iter()
-        .map(|&prompt| {
-            let limit = dataset.limits.iter().find(|l| l.prompt_tokens == prompt);
-            let held = limit.and_then(|l| l.max_concurrency_ok);
-            let at = held.and_then(|c| {
-                dataset
-                    .steps
-                    .iter()
-                    .find(|s| s.prompt_tokens == prompt && s.concurrency == c)
-            });
-            let best = dataset
-                .steps
-                .iter()
-                .filter(|s| s.prompt_tokens == prompt)
-                .map(|s| s.throughput.output_tok_s)
-                .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-            vec![
-                prompt.to_string(),
-                held.map_or("-".into(), |c| c.to_string()),
-                match limit {
-                    Some(l) => l.reason.describe().to_string(),
-                    None if best.is_some() => "interrupted".to_string(),
-                    None => "not run".to_string(),
-                },
-                best.map_or("-".into(), |v| format!("{v:.1}")),
-                at.and_then(|s| s.latency.ttft_ms)
-                    .map_or("-".into(), |s| format!("{:.0}", s.p95)),
-                at.and_then(|s| s.latency.tpot_ms)
-                    .map_or("-".into(), |s| format!("{:.1}", s.p95)),
-            ]
-        })
-        .collect();
-    render(
-        &[
-            " prompt tokens",
-            " max users held",
-            "stopped by",
-            " best output tok/s",
-            " TTFT p95 ms",
-            " TPOT p95 ms",
-        ],
-        &rows,
+    limits(dataset).text()
+}
+
+/// [`table`] as a [`Table`], for every output.
+pub fn limits(dataset: &Dataset) -> Table {
+    let mut table = Table::new(&[
+        ("prompt tokens", Align::Right),
+        ("max users held", Align::Right),
+        ("stopped by", Align::Left),
+        ("best output tok/s", Align::Right),
+        (Metric::TtftP95.heading(), Align::Right),
+        (Metric::TpotP95.heading(), Align::Right),
+    ]);
+    for &prompt in &dataset.workload.prompt_tokens {
+        let limit = dataset.limits.iter().find(|l| l.prompt_tokens == prompt);
+        let held = limit.and_then(|l| l.max_concurrency_ok);
+        let row_steps = || dataset.steps.iter().filter(|s| s.prompt_tokens == prompt);
+        let at = held.and_then(|c| row_steps().find(|s| s.concurrency == c));
+        let best = row_steps()
+            .filter_map(|s| Metric::OutputTokS.value(s))
+            .reduce(f64::max);
+        let at_held = |m: Metric| at.map_or_else(|| Cell::figure(m, None), |s| Cell::metric(m, s));
+        table.push(vec![
+            Cell::text(prompt.to_string()),
+            Cell::text(held.map_or("—".into(), |c| c.to_string())),
+            Cell::text(match limit {
+                Some(l) => l.reason.describe().to_string(),
+                None if best.is_some() => "interrupted".to_string(),
+                None => "not run".to_string(),
+            }),
+            Cell::figure(Metric::OutputTokS, best),
+            at_held(Metric::TtftP95),
+            at_held(Metric::TpotP95),
+        ]);
+    }
+    table
+}
+
+/// The deployment in one line: `mistral-7b-v0.1 (served as m) on 1 × a100-40gb, bf16, vllm 0.19.0`.
+pub fn deployment(dataset: &Dataset) -> String {
+    let d = &dataset.deployment;
+    let model = d
+        .model
+        .catalogue_id
+        .as_deref()
+        .unwrap_or(&d.model.served_name);
+    let gpu = d.gpus.catalogue_id.as_deref().unwrap_or(&d.gpus.name);
+    format!(
+        "{model} on {} × {gpu}, {}, {}{}",
+        d.gpus.count,
+        d.quantization,
+        d.engine.name,
+        d.engine
+            .version
+            .as_deref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default()
     )
 }
 

@@ -32,7 +32,13 @@ fn temp_dir(name: &str) -> PathBuf {
 
 #[test]
 fn size_report_for_mistral_on_one_a100_40gb() {
-    let o = jauge(&["size", "--model", "mistral-7b-v0.1", "--gpu", "a100-40gb"]);
+    let o = jauge(&[
+        "size",
+        "--catalog-model",
+        "mistral-7b-v0.1",
+        "--gpu",
+        "a100-40gb",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     insta::assert_snapshot!(stdout(&o));
 }
@@ -41,7 +47,7 @@ fn size_report_for_mistral_on_one_a100_40gb() {
 fn size_report_for_llama_3_70b_awq_on_two_a100_40gb() {
     let o = jauge(&[
         "size",
-        "--model",
+        "--catalog-model",
         "meta-llama/Meta-Llama-3-70B-Instruct",
         "--gpu",
         "a100-40gb",
@@ -56,7 +62,13 @@ fn size_report_for_llama_3_70b_awq_on_two_a100_40gb() {
 
 #[test]
 fn size_report_when_it_does_not_fit() {
-    let o = jauge(&["size", "--model", "llama-3-70b", "--gpu", "a100-40gb"]);
+    let o = jauge(&[
+        "size",
+        "--catalog-model",
+        "llama-3-70b",
+        "--gpu",
+        "a100-40gb",
+    ]);
     assert!(o.status.success(), "not fitting is an answer, not an error");
     insta::assert_snapshot!(stdout(&o));
 }
@@ -65,7 +77,7 @@ fn size_report_when_it_does_not_fit() {
 fn size_json_has_the_documented_fields() {
     let o = jauge(&[
         "size",
-        "--model",
+        "--catalog-model",
         "llama-3-70b",
         "--gpu",
         "a100-40gb",
@@ -114,13 +126,20 @@ fn size_accepts_a_config_json_path() {
     .unwrap();
     let from_file = jauge(&[
         "size",
-        "--model",
+        "--catalog-model",
         config.to_str().unwrap(),
         "--gpu",
         "l40s",
         "--json",
     ]);
-    let from_catalogue = jauge(&["size", "--model", "llama-3-8b", "--gpu", "l40s", "--json"]);
+    let from_catalogue = jauge(&[
+        "size",
+        "--catalog-model",
+        "llama-3-8b",
+        "--gpu",
+        "l40s",
+        "--json",
+    ]);
     let a: serde_json::Value = serde_json::from_str(&stdout(&from_file)).unwrap();
     let b: serde_json::Value = serde_json::from_str(&stdout(&from_catalogue)).unwrap();
     assert_eq!(a["model"], "My-Llama");
@@ -131,7 +150,13 @@ fn size_accepts_a_config_json_path() {
         r#"{"architectures": ["FalconForCausalLM"], "hidden_size": 4096}"#,
     )
     .unwrap();
-    let o = jauge(&["size", "--model", config.to_str().unwrap(), "--gpu", "l40s"]);
+    let o = jauge(&[
+        "size",
+        "--catalog-model",
+        config.to_str().unwrap(),
+        "--gpu",
+        "l40s",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert_contains(
         &stderr(&o),
@@ -143,17 +168,23 @@ fn size_accepts_a_config_json_path() {
 fn bad_input_is_one_line_and_exit_code_2() {
     let cases: &[(&[&str], &str)] = &[
         (
-            &["size", "--model", "llama-3-70", "--gpu", "a100-40gb"],
+            &[
+                "size",
+                "--catalog-model",
+                "llama-3-70",
+                "--gpu",
+                "a100-40gb",
+            ],
             "unknown model `llama-3-70` (did you mean `llama-3-70b`",
         ),
         (
-            &["size", "--model", "llama-3-70b", "--gpu", "a100"],
+            &["size", "--catalog-model", "llama-3-70b", "--gpu", "a100"],
             "unknown GPU `a100` (did you mean `a100-40gb`, `a100-80gb`, `a10`?)",
         ),
         (
             &[
                 "size",
-                "--model",
+                "--catalog-model",
                 "llama-3-70b",
                 "--gpu",
                 "a100-40gb",
@@ -165,7 +196,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         (
             &[
                 "size",
-                "--model",
+                "--catalog-model",
                 "llama-3-70b",
                 "--gpu",
                 "a100-40gb",
@@ -177,7 +208,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         (
             &[
                 "size",
-                "--model",
+                "--catalog-model",
                 "llama-3-70b",
                 "--gpu",
                 "a100-40gb",
@@ -189,7 +220,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         (
             &[
                 "size",
-                "--model",
+                "--catalog-model",
                 "llama-3-70b",
                 "--gpu",
                 "a100-40gb",
@@ -201,7 +232,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         (
             &[
                 "size",
-                "--model",
+                "--catalog-model",
                 "mistral-7b-v0.3",
                 "--gpu",
                 "v100-16gb",
@@ -213,7 +244,7 @@ fn bad_input_is_one_line_and_exit_code_2() {
         (
             &[
                 "size",
-                "--model",
+                "--catalog-model",
                 "mistral-7b-v0.3",
                 "--gpu",
                 "a100-40gb",
@@ -231,6 +262,38 @@ fn bad_input_is_one_line_and_exit_code_2() {
         assert!(err.starts_with("jauge: error: "), "{err}");
         assert!(err.contains(expected), "{args:?}: {err}");
     }
+}
+
+/// One vocabulary: `--catalog-model` and `--gpus` (a count) mean the same in every command;
+/// the old names still work for a release, with a warning, and `--gpus 0,1` (the old NVML
+/// indices of `jauge run`) says where that moved.
+#[test]
+fn renamed_flags_still_work_with_a_warning() {
+    let old = jauge(&[
+        "size",
+        "--model",
+        "mistral-7b-v0.3",
+        "--gpu",
+        "a100-40gb",
+        "--json",
+    ]);
+    let new = jauge(&[
+        "size",
+        "--catalog-model",
+        "mistral-7b-v0.3",
+        "--gpu",
+        "a100-40gb",
+        "--json",
+    ]);
+    assert!(old.status.success(), "{}", stderr(&old));
+    assert_eq!(stdout(&old), stdout(&new));
+    assert_eq!(
+        stderr(&old).trim(),
+        "jauge: warning: --model is now --catalog-model; the old name goes away in the next release"
+    );
+    let o = jauge(&["run", "--gpus", "0,1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_contains(&stderr(&o), "use --nvml-gpus 0,1");
 }
 
 #[test]
@@ -385,7 +448,7 @@ fn simulate_writes_a_valid_simulated_dataset() {
     let out = dir.join("sim.json");
     let o = jauge(&[
         "simulate",
-        "--model",
+        "--catalog-model",
         "mistral-7b-v0.3",
         "--gpu",
         "a100-40gb",
@@ -419,7 +482,7 @@ fn simulate_writes_a_valid_simulated_dataset() {
             .collect();
         assert!(row.iter().all(|t| *t >= row[0] * 0.99), "{row:?}");
     }
-    let too_big = jauge(&["simulate", "--model", "llama-3-70b", "--gpu", "l4"]);
+    let too_big = jauge(&["simulate", "--catalog-model", "llama-3-70b", "--gpu", "l4"]);
     assert_eq!(too_big.status.code(), Some(2));
     assert_contains(&stderr(&too_big), "does not fit");
 }
@@ -467,7 +530,7 @@ fn calibrate_fits_measured_datasets_and_simulate_uses_the_fit() {
         let path = dir.join(format!("{name}.json"));
         let o = jauge(&[
             "simulate",
-            "--model",
+            "--catalog-model",
             "mistral-7b-v0.3",
             "--gpu",
             "a100-40gb",
@@ -508,7 +571,7 @@ fn calibrate_fits_measured_datasets_and_simulate_uses_the_fit() {
     let sim = dir.join("calibrated.json");
     let o = jauge(&[
         "simulate",
-        "--model",
+        "--catalog-model",
         "mistral-7b-v0.3",
         "--gpu",
         "a100-40gb",
@@ -528,7 +591,7 @@ fn calibrate_fits_measured_datasets_and_simulate_uses_the_fit() {
     );
     let other = jauge(&[
         "simulate",
-        "--model",
+        "--catalog-model",
         "mistral-7b-v0.3",
         "--gpu",
         "l4",

@@ -484,7 +484,7 @@ fn a_config_with_absurd_numbers_is_refused_with_the_field_named() {
     .unwrap();
     let o = jauge(&[
         "size",
-        "--model",
+        "--catalog-model",
         config.to_str().unwrap(),
         "--gpu",
         "a100-40gb",

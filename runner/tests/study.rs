@@ -174,7 +174,7 @@ fn bad_study_arguments_are_refused_clearly() {
         (vec!["--predict"], "--catalog-model"),
         (vec!["--prompt-tokens", "128,64"], "increasing"),
         (
-            vec!["--url", "http://127.0.0.1:9", "--max-model-len", "10"],
+            vec!["--url", "http://127.0.0.1:9", "--time-scale", "10"],
             "built-in server only",
         ),
     ] {
@@ -222,6 +222,9 @@ fn the_report_from_recorded_datasets_has_every_section_and_figure() {
     for limit in &context.context_limits {
         assert!(md.contains(&limit.max_context_tokens.unwrap().to_string()));
     }
+    // Every step with every figure, as `jauge show` prints them.
+    let steps = jauge_runner::show::steps(&speed).markdown();
+    assert!(md.contains(&steps), "{steps}\n{md}");
     let html = study.html();
     assert!(
         html.matches("<svg").count() >= 5,
@@ -229,6 +232,10 @@ fn the_report_from_recorded_datasets_has_every_section_and_figure() {
     );
     assert!(!html.contains("<script"), "readable without scripts");
     assert!(html.contains("(simulated)"));
+    assert!(
+        html.contains("data-metric=\"itl_p95_ms\""),
+        "the per-step figures carry their metric"
+    );
 }
 
 /// Ctrl-C in the middle: exit 130, the finished steps kept; --resume finishes the study and

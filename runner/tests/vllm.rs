@@ -192,7 +192,10 @@ async fn serve_sim_answers_in_vllms_formats() {
     let server = SimServer::start(
         &SimOptions {
             time_scale: 50.0,
-            max_model_len: Some(4096),
+            deployment: jauge::deployment::DeploymentSpec {
+                max_model_len: Some(4096),
+                ..SimOptions::default().deployment
+            },
             ..SimOptions::default()
         },
         0,

@@ -44,6 +44,8 @@ pub enum Metric {
     TpotP95,
     /// GPU memory used, the peak of the fullest GPU.
     GpuMemoryPeak,
+    /// GPU memory used, the mean over the step of the GPU whose mean is highest.
+    GpuMemoryMean,
     /// KV-cache use the server reports, peak.
     KvCachePeak,
     /// Share of the requests sent that failed.
@@ -54,9 +56,9 @@ impl Metric {
     /// Every metric, in the order pages and tables show them.
     ///
     /// ```
-    /// assert_eq!(jauge::metric::Metric::ALL.len(), 10);
+    /// assert_eq!(jauge::metric::Metric::ALL.len(), 11);
     /// ```
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 11] = [
         Metric::OutputTokS,
         Metric::PerUserTokS,
         Metric::TtftP50,
@@ -65,6 +67,7 @@ impl Metric {
         Metric::ItlP95,
         Metric::TpotP95,
         Metric::GpuMemoryPeak,
+        Metric::GpuMemoryMean,
         Metric::KvCachePeak,
         Metric::ErrorRate,
     ];
@@ -84,6 +87,7 @@ impl Metric {
             Metric::ItlP95 => "Inter-token latency, p95",
             Metric::TpotP95 => "Time per output token, p95",
             Metric::GpuMemoryPeak => "GPU memory used, peak of the fullest GPU",
+            Metric::GpuMemoryMean => "GPU memory used, mean of the fullest GPU",
             Metric::KvCachePeak => "KV-cache use reported by the server, peak",
             Metric::ErrorRate => "Failed requests",
         }
@@ -104,6 +108,7 @@ impl Metric {
             Metric::ItlP95 => "ITL p95 ms",
             Metric::TpotP95 => "TPOT p95 ms",
             Metric::GpuMemoryPeak => "GPU memory peak GiB",
+            Metric::GpuMemoryMean => "GPU memory mean GiB",
             Metric::KvCachePeak => "KV cache peak %",
             Metric::ErrorRate => "errors %",
         }
@@ -122,7 +127,7 @@ impl Metric {
             | Metric::ItlP50
             | Metric::ItlP95
             | Metric::TpotP95 => "ms",
-            Metric::GpuMemoryPeak => "GiB",
+            Metric::GpuMemoryPeak | Metric::GpuMemoryMean => "GiB",
             Metric::KvCachePeak | Metric::ErrorRate => "%",
         }
     }
@@ -144,6 +149,7 @@ impl Metric {
             Metric::ItlP95 => "itl_p95_ms",
             Metric::TpotP95 => "tpot_p95_ms",
             Metric::GpuMemoryPeak => "gpu_memory_peak_gib",
+            Metric::GpuMemoryMean => "gpu_memory_mean_gib",
             Metric::KvCachePeak => "kv_cache_peak_pct",
             Metric::ErrorRate => "error_rate_pct",
         }
@@ -172,7 +178,7 @@ impl Metric {
     fn decimals(self) -> usize {
         match self {
             Metric::TtftP50 | Metric::TtftP95 => 0,
-            Metric::GpuMemoryPeak => 2,
+            Metric::GpuMemoryPeak | Metric::GpuMemoryMean => 2,
             _ => 1,
         }
     }
@@ -203,6 +209,12 @@ impl Metric {
                 .iter()
                 .map(|g| g.memory_used_mib_peak / 1024.0)
                 .reduce(f64::max),
+            Metric::GpuMemoryMean => step
+                .gpu
+                .as_ref()?
+                .iter()
+                .map(|g| g.memory_used_mib_mean / 1024.0)
+                .reduce(f64::max),
             Metric::KvCachePeak => step.server.as_ref()?.kv_cache_usage_pct_peak,
             Metric::ErrorRate => (step.requests.sent > 0)
                 .then(|| f64::from(step.requests.failed) / f64::from(step.requests.sent) * 100.0),
@@ -227,6 +239,20 @@ impl Metric {
         self.value(step)
             .map_or_else(|| "—".to_string(), |v| self.format(v))
     }
+}
+
+/// Each GPU's memory peak over a step, GiB, in device order: the breakdown behind
+/// [`Metric::GpuMemoryPeak`] (printed with its format).
+///
+/// ```
+/// assert!(jauge::metric::gpu_memory_peaks(&jauge::dataset::example().steps[0]).is_empty());
+/// ```
+pub fn gpu_memory_peaks(step: &Step) -> Vec<f64> {
+    step.gpu
+        .iter()
+        .flatten()
+        .map(|g| g.memory_used_mib_peak / 1024.0)
+        .collect()
 }
 
 #[cfg(test)]
@@ -259,5 +285,7 @@ mod tests {
         };
         step.gpu = Some(vec![gpu(30.0 * 1024.0), gpu(37.0 * 1024.0)]);
         assert_eq!(Metric::GpuMemoryPeak.value(&step), Some(37.0));
+        assert_eq!(Metric::GpuMemoryMean.value(&step), Some(37.0));
+        assert_eq!(gpu_memory_peaks(&step), [30.0, 37.0]);
     }
 }

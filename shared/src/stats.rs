@@ -1,10 +1,11 @@
-//! Mergeable latency histograms.
+//! Latency histograms: the one rule by which jauge summarises a distribution into a
+//! [`Summary`] (every step of every dataset, and [`Summary::from_values`]).
 //!
-//! A load run records thousands of latencies per step and many steps per run; keeping every
-//! value would make summaries expensive and merging (per worker, per step, per row) clumsy.
-//! [`Histogram`] keeps counts in logarithmic buckets 1 % wide, plus the exact count, sum,
-//! minimum and maximum: percentiles are within 1 % of the exact ones, the mean and maximum
-//! are exact, and two histograms merge by adding counts.
+//! A load run records thousands of latencies per step and many steps per run. [`Histogram`]
+//! keeps counts in logarithmic buckets 1 % wide, plus the exact count, sum, minimum and
+//! maximum: percentiles (by nearest rank) are within 1 % of the exact ones, the mean and
+//! maximum are exact, and two histograms combine exactly by adding counts — which averaging
+//! two runs' percentiles would not.
 
 use std::collections::BTreeMap;
 

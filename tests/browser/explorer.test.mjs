@@ -1,12 +1,12 @@
 // The built explorer in a real headless Chromium: URL state, numbers equal to `jauge size
-// --json`, a selection change, the back button, a drawn chart, a malformed dropped dataset,
-// a phone-width layout. Screenshots go to target/browser-screenshots/.
+// --json`, a selection change, the back button, a drawn chart, every published figure equal to
+// `jauge show --json`, a malformed dropped dataset, a phone-width layout. Screenshots go to target/browser-screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { serve, launch, jaugeSize, readMetrics, root } from './harness.mjs';
+import { serve, launch, jaugeSize, jaugeShow, jaugeBin, readFigures, readMetrics, root } from './harness.mjs';
 
 const shots = join(root, 'target/browser-screenshots');
 mkdirSync(shots, { recursive: true });
@@ -25,7 +25,7 @@ after(async () => {
   site?.stop();
 });
 
-const mixtral = ['--model', 'mixtral-8x7b-v0.1', '--gpu', 'a100-40gb', '--gpus', '2', '--quant', 'awq', '--max-model-len', '8192', '--context', '8192'];
+const mixtral = ['--catalog-model', 'mixtral-8x7b-v0.1', '--gpu', 'a100-40gb', '--gpus', '2', '--quant', 'awq', '--max-model-len', '8192', '--context', '8192'];
 
 function assertSameNumbers(shown, cli) {
   for (const field of ['fits', 'max_concurrency', 'kv_cache_tokens', 'kv_cache_blocks', 'weights_gib_per_gpu', 'kv_bytes_per_token']) {
@@ -79,6 +79,35 @@ test('a published dataset is charted on a non-blank canvas', async () => {
   await page.screenshot({ path: join(shots, 'measurements.png'), fullPage: true });
 });
 
+test('every published dataset\'s figures on the Measurements page are jauge show --json\'s', async () => {
+  const files = JSON.parse(readFileSync(join(root, 'datasets/index.json'), 'utf8')).datasets.map((e) => e.file);
+  await page.goto(`${site.base}/`);
+  await page.waitForSelector('.datasets input[type=checkbox]');
+  for (const file of files) {
+    await page.check(`.datasets input[data-file="${file}"]`);
+    await page.waitForSelector(`table.numbers [data-dataset="${file}"]`, { state: 'attached' });
+  }
+  const figures = await readFigures(page);
+  const cli = jaugeShow(files);
+  const compared = new Map(files.map((f) => [f, 0]));
+  for (const f of figures) {
+    const where = `${f.dataset} prompt ${f.prompt} users ${f.users} ${f.metric}`;
+    const steps = cli.get(f.dataset);
+    assert.ok(steps, `${where}: not a published dataset`);
+    const step = steps.filter((s) => s.prompt_tokens === f.prompt && s.concurrency === f.users);
+    assert.equal(step.length, 1, `${where}: one step in jauge show`);
+    assert.ok(f.metric in step[0].metrics, `${where}: a metric jauge show knows`);
+    const expected = step[0].metrics[f.metric];
+    assert.equal(f.value, expected, where);
+    assert.equal(f.text, expected ?? '—', `${where}: printed`);
+    if (f.value !== null) compared.set(f.dataset, compared.get(f.dataset) + 1);
+  }
+  for (const [file, n] of compared) assert.ok(n > 0, `${file}: no figure compared`);
+  // Every step of every dataset, every metric: nothing left out.
+  const cells = [...cli.values()].reduce((n, steps) => n + steps.reduce((m, s) => m + Object.keys(s.metrics).length, 0), 0);
+  assert.equal(figures.length, cells);
+});
+
 test('a malformed dropped dataset shows its error with the JSON path', async () => {
   await page.setInputFiles('#own-dataset', { name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"schema": "jauge.dataset/v1", "source": "measured"}') });
   await page.waitForFunction(() => document.querySelector('#dataset-error').textContent.length > 0);
@@ -97,7 +126,7 @@ test('a measured dataset is drawn with the prediction beside it', async () => {
   assert.match(legend, /prompt 128(?! \(simulated\))/);
 });
 
-test('a pasted config.json is sized like jauge size --model config.json', async () => {
+test('a pasted config.json is sized like jauge size --catalog-model config.json', async () => {
   const config = JSON.stringify({ architectures: ['LlamaForCausalLM'], hidden_size: 4096, num_hidden_layers: 32,
     num_attention_heads: 32, num_key_value_heads: 8, intermediate_size: 14336, vocab_size: 128256,
     max_position_embeddings: 8192, torch_dtype: 'bfloat16' });
@@ -108,7 +137,7 @@ test('a pasted config.json is sized like jauge size --model config.json', async 
   await page.dispatchEvent('#config', 'change');
   await page.waitForFunction(() => location.search.includes('model=custom'));
   const shown = await readMetrics(page);
-  const cli = jaugeSize(['--model', 'llama-3-8b', '--gpu', 'l40s', '--max-model-len', '8192', '--context', '8192']);
+  const cli = jaugeSize(['--catalog-model', 'llama-3-8b', '--gpu', 'l40s', '--max-model-len', '8192', '--context', '8192']);
   for (const field of ['max_concurrency', 'kv_cache_tokens', 'weights_gib_per_gpu']) assert.equal(shown[field], JSON.stringify(cli[field]), field);
   await page.fill('#config', '{"architectures": ["FooForCausalLM"]}');
   await page.dispatchEvent('#config', 'change');
@@ -119,7 +148,7 @@ test('the prediction under load equals jauge limit --simulate', async () => {
   await page.goto(`${site.base}/?model=mistral-7b-v0.3&gpu=a100-40gb`);
   await page.waitForSelector('[data-metric="predicted_max_users"]');
   const shown = await readMetrics(page);
-  const out = execFileSync(process.env.JAUGE_BIN ?? join(root, 'target/debug/jauge'), ['limit', '--simulate', '--catalog-model', 'mistral-7b-v0.3',
+  const out = execFileSync(jaugeBin, ['limit', '--simulate', '--catalog-model', 'mistral-7b-v0.3',
     '--gpu', 'a100-40gb', '--max-model-len', '8192', '--slo-ttft-ms', '2000', '--slo-tpot-ms', '100', '--prompt-tokens', '1024', '--output-tokens', '256'], { encoding: 'utf8' });
   const row = out.split('\n').find((l) => l.trim().startsWith('1024'));
   assert.equal(shown.predicted_max_users, row.trim().split(/\s+/)[1]);

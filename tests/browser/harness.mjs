@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const root = new URL('../../', import.meta.url).pathname;
@@ -36,10 +37,29 @@ export function launch() {
   });
 }
 
+/** The jauge binary the page is compared with. */
+export const jaugeBin = process.env.JAUGE_BIN ?? join(root, 'target/debug/jauge');
+
 /** `jauge size --json` for the planner's selection (context = max-model-len, as the planner sizes). */
 export function jaugeSize(args) {
-  const bin = process.env.JAUGE_BIN ?? join(root, 'target/debug/jauge');
-  return JSON.parse(execFileSync(bin, ['size', ...args, '--json'], { encoding: 'utf8' }));
+  return JSON.parse(execFileSync(jaugeBin, ['size', ...args, '--json'], { encoding: 'utf8' }));
+}
+
+/** `jauge show --json` of published datasets (file names as datasets/index.json lists them):
+ * a map from file name to its steps, each `{prompt_tokens, concurrency, metrics: {slug: text | null}}`. */
+export function jaugeShow(files) {
+  const out = execFileSync(jaugeBin, ['show', '--json', ...files.map((f) => join(root, 'datasets', f))], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const shown = out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  assert.equal(shown.length, files.length, 'one object per file');
+  return new Map(files.map((f, i) => [f, shown[i].steps]));
+}
+
+/** Every step figure in the Measurements page's numbers table, with the step it belongs to. */
+export function readFigures(page) {
+  return page.$$eval('table.numbers [data-metric][data-dataset]', (els) => els.map((e) => ({
+    dataset: e.dataset.dataset, prompt: Number(e.dataset.promptTokens), users: Number(e.dataset.concurrency),
+    metric: e.dataset.metric, value: e.dataset.value ?? null, text: e.textContent,
+  })));
 }
 
 /** The planner's headline numbers as the page shows them (data-metric / data-value). */

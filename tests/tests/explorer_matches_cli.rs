@@ -30,7 +30,7 @@ fn planner_sizing_equals_jauge_size_json() {
         let mut args: Vec<String> = [
             "jauge",
             "size",
-            "--model",
+            "--catalog-model",
             &selection.model,
             "--gpu",
             &selection.gpu,

@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use jauge::catalogue::Catalogue;
-use jauge::sizing::{size, SizingRequest};
+use jauge::deployment::{engine_settings, DeploymentSpec};
+use jauge::sizing::size;
 use tokio::sync::{watch, Mutex, Semaphore};
 
 pub use engine::{Engine, EngineEvent, EngineMetrics};
@@ -29,20 +30,8 @@ use crate::exit::bad_input;
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct SimOptions {
-    /// Catalogue model id or alias.
-    pub model: String,
-    /// Catalogue GPU id.
-    pub gpu: String,
-    /// GPUs (tensor parallelism).
-    pub gpus: u32,
-    /// Catalogue quantisation id.
-    pub quant: Option<String>,
-    /// `--max-model-len`; default the model's maximum.
-    pub max_model_len: Option<u32>,
-    /// Share of GPU memory the simulated vLLM may use.
-    pub gpu_memory_utilization: f64,
-    /// `--max-num-seqs`: most requests in a batch (default: vLLM's for this GPU).
-    pub max_num_seqs: Option<u32>,
+    /// The deployment simulated.
+    pub deployment: DeploymentSpec,
     /// Simulated seconds per real second.
     pub time_scale: f64,
     /// Injected faults.
@@ -64,13 +53,7 @@ pub const MAX_REQUEST_BYTES: u64 = 32 << 20;
 impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
-            model: "mistral-7b-v0.3".to_string(),
-            gpu: "a100-40gb".to_string(),
-            gpus: 1,
-            quant: None,
-            max_model_len: None,
-            gpu_memory_utilization: 0.9,
-            max_num_seqs: None,
+            deployment: DeploymentSpec::new(crate::plan::BUILT_IN_MODEL, crate::plan::BUILT_IN_GPU),
             time_scale: 1.0,
             faults: Vec::new(),
             die_after: None,
@@ -120,16 +103,11 @@ impl SimServer {
     /// Bad input (unknown ids, a deployment that does not fit) or a port that cannot be bound.
     pub async fn start(options: &SimOptions, port: u16) -> anyhow::Result<SimServer> {
         let cat = Catalogue::builtin();
-        let model = cat
-            .model(&options.model)
+        let deployment = &options.deployment;
+        let request = deployment
+            .request(cat)
             .map_err(|e| bad_input(e.to_string()))?;
-        let gpu = cat
-            .gpu(&options.gpu)
-            .map_err(|e| bad_input(e.to_string()))?;
-        let quant = match &options.quant {
-            Some(q) => Some(cat.quant(q).map_err(|e| bad_input(e.to_string()))?),
-            None => None,
-        };
+        let (model, gpu) = (request.model, request.gpu);
         if options.max_request_bytes < 1024 {
             return Err(bad_input(
                 "--max-request-bytes: at least 1KiB, or no request gets through",
@@ -141,14 +119,6 @@ impl SimServer {
                 options.time_scale
             )));
         }
-        let request = SizingRequest {
-            gpu_count: options.gpus,
-            quant,
-            max_model_len: options.max_model_len,
-            gpu_memory_utilization: options.gpu_memory_utilization,
-            max_num_seqs: options.max_num_seqs,
-            ..SizingRequest::new(model, gpu)
-        };
         let sizing = size(&request).map_err(|e| bad_input(e.to_string()))?;
         if !sizing.fits {
             let hint = sizing
@@ -158,7 +128,7 @@ impl SimServer {
                 .unwrap_or_default();
             return Err(bad_input(format!(
                 "the simulated deployment does not fit: {} on {} × {} ({}) is {:.2} GiB per GPU short{hint}",
-                model.id, options.gpus, gpu.id, sizing.quant, sizing.shortfall_gib_per_gpu
+                model.id, request.gpu_count, gpu.id, sizing.quant, sizing.shortfall_gib_per_gpu
             )));
         }
         let config = jauge::sim::engine_for(&request).map_err(|e| bad_input(e.to_string()))?;
@@ -194,19 +164,11 @@ impl SimServer {
             served_name,
             max_model_len: sizing.max_model_len,
             quant: sizing.quant.clone(),
-            settings: jauge::dataset::EngineSettings {
-                max_model_len: Some(sizing.max_model_len),
-                gpu_memory_utilization: Some(options.gpu_memory_utilization),
-                tensor_parallel_size: Some(options.gpus),
-                max_num_seqs: Some(sizing.max_num_seqs),
-                max_num_batched_tokens: Some(sizing.max_num_batched_tokens),
-                block_size: Some(sizing.block_size),
-                ..Default::default()
-            },
+            settings: engine_settings(&request, &sizing),
             description: format!(
                 "jauge-sim: {} on {} × {} ({}), {} KV-cache tokens, time scale {}",
                 model.id,
-                options.gpus,
+                request.gpu_count,
                 gpu.id,
                 sizing.quant,
                 sizing.kv_cache_tokens,
@@ -234,7 +196,25 @@ impl SimServer {
 
 /// Runs `jauge serve-sim` until Ctrl-C.
 pub async fn run(args: &crate::cli::ServeSimArgs) -> anyhow::Result<std::process::ExitCode> {
-    let options = args.options()?;
+    let legacy = args.legacy_model.as_ref();
+    if legacy.is_some() {
+        crate::plan::warn_renamed("--model", "--catalog-model");
+    }
+    let mut deployment = args
+        .deployment
+        .spec_or(crate::plan::BUILT_IN_MODEL, crate::plan::BUILT_IN_GPU);
+    if let (None, Some(model)) = (&args.deployment.catalog_model, legacy) {
+        deployment.model = model.clone();
+    }
+    let options = SimOptions {
+        deployment,
+        time_scale: args.simulation.time_scale,
+        faults: args.simulation.fault.clone(),
+        die_after: args.simulation.die_after,
+        seed: args.seed,
+        hide_max_model_len: args.hide_max_model_len,
+        max_request_bytes: args.max_request_bytes,
+    };
     let server = SimServer::start(&options, args.port).await?;
     eprintln!("{}", server.description);
     eprintln!(

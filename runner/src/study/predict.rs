@@ -106,35 +106,19 @@ pub fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The deployment of `--catalog-model`, `--gpu`, `--gpus` and `--quant`.
+/// The deployment the flags name, its format resolved (the checkpoint's dtype when `--quant`
+/// is not given) so that its datasets and report name it.
 fn single_deployment(args: &StudyArgs, cat: &Catalogue) -> anyhow::Result<DeploymentSpec> {
-    let model = args.catalog_model.as_deref().ok_or_else(|| {
-        bad_input("--predict needs --catalog-model (or --preset seed for the study's comparisons)")
+    let mut spec = args.deployment.spec(None).map_err(|e| {
+        bad_input(format!(
+            "--predict: {e} (or --preset seed for the study's comparisons)"
+        ))
     })?;
-    let gpu = args.gpu.as_deref().ok_or_else(|| {
-        bad_input("--predict needs --gpu (a catalogue id: jauge size --list gpus)")
-    })?;
-    let model = cat.model(model).map_err(|e| bad_input(e.to_string()))?;
-    let gpu = cat.gpu(gpu).map_err(|e| bad_input(e.to_string()))?;
-    let quant = match &args.quant {
-        Some(q) => cat
-            .quant(q)
-            .map_err(|e| bad_input(e.to_string()))?
-            .id
-            .clone(),
-        None => jauge::sizing::size(&jauge::sizing::SizingRequest {
-            gpu_count: args.gpus.unwrap_or(1),
-            ..jauge::sizing::SizingRequest::new(model, gpu)
-        })
-        .map_err(|e| bad_input(e.to_string()))?
-        .quant
-        .to_lowercase(),
-    };
-    Ok(DeploymentSpec {
-        gpus: args.gpus.unwrap_or(1),
-        quant: Some(quant),
-        ..DeploymentSpec::new(&model.id, &gpu.id)
-    })
+    let request = spec.request(cat).map_err(|e| bad_input(e.to_string()))?;
+    let sizing = jauge::sizing::size(&request).map_err(|e| bad_input(e.to_string()))?;
+    spec.model = request.model.id.clone();
+    spec.quant = Some(sizing.quant.to_lowercase());
+    Ok(spec)
 }
 
 /// The sweep, the most users per prompt size, and the maximum context at one user and at the
@@ -167,7 +151,6 @@ fn predict_one(
                 .map_err(|e| bad_input(e.to_string()))?;
         dataset.context_limits.push(limit);
     }
-    dataset.provenance.command_line = crate::secrets::redact_args(std::env::args());
     dataset.notes.push(format!(
         "Predicted for jauge study (TTFT p95 ≤ {} ms, TPOT p95 ≤ {} ms): the most users per prompt size by the simulated search of jauge limit; the maximum context by a simulated search on prompt tokens (a request fails above max_model_len {} or past {:.0} s).",
         args.slo_ttft_ms,

@@ -53,6 +53,16 @@ pub enum KvCacheDtype {
 }
 
 impl KvCacheDtype {
+    /// The names a user chooses among, as `--kv-cache-dtype` and the site take them.
+    ///
+    /// ```
+    /// use jauge::sizing::KvCacheDtype;
+    /// for name in KvCacheDtype::NAMES {
+    ///     assert_eq!(name.parse::<KvCacheDtype>().unwrap().name(), name);
+    /// }
+    /// ```
+    pub const NAMES: [&'static str; 4] = ["auto", "fp16", "bf16", "fp8"];
+
     /// Bytes per element.
     ///
     /// ```

@@ -1,0 +1,6 @@
+//! The site's three sections, one module each.
+
+pub mod measurements;
+pub mod planner;
+pub mod prediction;
+pub mod study;

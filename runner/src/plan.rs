@@ -1,0 +1,699 @@
+//! Flags become a plan, once (as ripgrep turns its low-level arguments into high-level ones):
+//! every check, every cross-flag rule and every default of `jauge run`, `jauge limit` and
+//! `jauge study` is decided here. The server, the dataset file and the session read the plan,
+//! never a flag; the study builds its plans directly, without rebuilding a command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jauge::dataset::{Arrival, Endpoint};
+use jauge::deployment::DeploymentSpec;
+use jauge::objectives::{Percentile, Rules, Slo};
+
+use crate::cli::{
+    ArrivalArg, DeploymentArgs, EndpointArg, LimitArgs, RunArgs, SimulationArgs, StudyArgs,
+    TargetArgs, TelemetryArgs,
+};
+use crate::client::ApiKey;
+use crate::exit::bad_input;
+use crate::limits::ReadLimits;
+use crate::load::Rate;
+use crate::prompts::MAX_PROMPT_TOKENS;
+use crate::serve_sim::SimOptions;
+
+/// Most requests one step may send: its records are held in memory until it ends.
+pub const MAX_REQUESTS_PER_STEP: u32 = 100_000;
+/// The slowest open loop: one request every 1,000 s.
+const MIN_RATE_RPS: f64 = 1e-3;
+/// The fastest open loop: far beyond what one process sends.
+const MAX_RATE_RPS: f64 = 1e6;
+/// The longest `--timeout` or step duration: a day.
+const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// The model and GPU the built-in server simulates when none is named.
+pub const BUILT_IN_MODEL: &str = "mistral-7b-v0.3";
+/// See [`BUILT_IN_MODEL`].
+pub const BUILT_IN_GPU: &str = "a100-40gb";
+/// The study's built-in deployment: the study's own model, on the GPU it ran on, at a context
+/// short enough that the maximum-context search ends in minutes.
+pub const STUDY_MODEL: &str = "mistral-7b-v0.1";
+/// See [`STUDY_MODEL`].
+pub const STUDY_MAX_MODEL_LEN: u32 = 8192;
+
+/// Whether the concurrencies are given (`jauge run`) or found by a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grid {
+    /// `--concurrency` lists them.
+    Fixed,
+    /// The search adds each one it probes.
+    Searched,
+    /// A search on prompt sizes (`jauge study`'s maximum context): both lists grow.
+    Context,
+}
+
+/// The server measured.
+#[derive(Debug, Clone)]
+pub enum ServerPlan {
+    /// A server at this base URL (`http://HOST:PORT`, without `/v1`).
+    Url(String),
+    /// The built-in simulated server, started for the run.
+    BuiltIn(Box<SimOptions>),
+}
+
+/// How requests look and what is read of their answers.
+#[derive(Debug, Clone)]
+pub struct RequestPlan {
+    /// The model name to send; `None`: the first `/v1/models` lists.
+    pub served_model: Option<String>,
+    /// Which endpoint.
+    pub endpoint: Endpoint,
+    /// The bearer token.
+    pub api_key: Option<ApiKey>,
+    /// The whole of one request.
+    pub timeout: Duration,
+    /// What is read of each answer.
+    pub read_limits: ReadLimits,
+    /// Send `ignore_eos` and `min_tokens`.
+    pub force_output_length: bool,
+    /// A local tokenizer for exact prompts.
+    pub tokenizer: Option<PathBuf>,
+    /// Tokens every prompt shares.
+    pub shared_prefix_tokens: u32,
+    /// Seed of prompts and arrivals.
+    pub seed: u64,
+}
+
+/// The load: the grid and how each step is sent.
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    /// What the concurrencies are.
+    pub grid: Grid,
+    /// Concurrencies, increasing (the grid, or where a search starts).
+    pub concurrency: Vec<u32>,
+    /// Prompt sizes, increasing.
+    pub prompt_tokens: Vec<u32>,
+    /// Output tokens per request.
+    pub output_tokens: u32,
+    /// Requests per step; `None`: the command's default.
+    pub requests_per_step: Option<u32>,
+    /// Send for this long instead.
+    pub duration_per_step: Option<Duration>,
+    /// Warm-up requests before each row.
+    pub warmup: u32,
+    /// Open-loop pacing.
+    pub rate: Option<Rate>,
+    /// The most requests in flight at once over the whole run (connections, capacity).
+    pub max_streams: u32,
+}
+
+/// What is read beside the requests.
+#[derive(Debug, Clone)]
+pub struct TelemetryPlan {
+    /// Which local GPUs NVML reads (`None`: all), or why none is read.
+    pub nvml: Result<Option<Vec<u32>>, String>,
+    /// GPU readings per second.
+    pub sample_hz: f64,
+    /// `None`: no `/metrics` scrape; `Some(None)`: the server's own `/metrics`.
+    pub metrics_url: Option<Option<String>>,
+}
+
+/// Everything a measuring command does, decided.
+#[derive(Debug, Clone)]
+pub struct MeasurePlan {
+    /// For messages: `run`, `limit`, `study`, `study (maximum context)`.
+    pub command: &'static str,
+    /// The flag that sets the most streams, for the message when a process cannot hold them.
+    pub streams_flag: &'static str,
+    /// The server.
+    pub server: ServerPlan,
+    /// The deployment as given (for a real server: what the dataset records where NVML and
+    /// the server do not tell).
+    pub deployment: DeploymentArgs,
+    /// The requests.
+    pub requests: RequestPlan,
+    /// The load.
+    pub load: LoadPlan,
+    /// The objectives and stop rules.
+    pub rules: Rules,
+    /// Telemetry.
+    pub telemetry: TelemetryPlan,
+    /// The dataset to write.
+    pub out: PathBuf,
+    /// Continue it.
+    pub resume: bool,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// `jauge limit`'s plan: the measuring plan and the search's bounds.
+#[derive(Debug, Clone)]
+pub struct LimitPlan {
+    /// What is measured.
+    pub measure: MeasurePlan,
+    /// The most users a search tries.
+    pub ceiling: u32,
+    /// The fewest requests of a probe.
+    pub min_requests: u32,
+}
+
+/// `jauge study`'s plan (measured): the speed and users part, and how the context part is
+/// built once the users are known.
+#[derive(Debug, Clone)]
+pub struct StudyPlan {
+    /// The folder of the study.
+    pub out: PathBuf,
+    /// Parts 1–2: the grid and the users search.
+    pub speed: MeasurePlan,
+    /// The most users the search tries.
+    pub max_users: u32,
+    /// The context search's resolution.
+    pub context_step: u32,
+    /// The context search's cap.
+    pub max_context: u32,
+}
+
+impl MeasurePlan {
+    /// `jauge run`'s plan.
+    ///
+    /// # Errors
+    /// Bad input, naming the flag and what to change.
+    pub fn run(args: &RunArgs) -> anyhow::Result<MeasurePlan> {
+        let rules = Rules {
+            slo: Slo {
+                ttft_ms: args.slo_ttft_ms,
+                tpot_ms: args.slo_tpot_ms,
+            },
+            percentile: Percentile::P95,
+            max_error_rate: args.max_error_rate,
+            min_throughput_gain: (!args.full_grid).then_some(args.min_throughput_gain),
+            stop_on_preemption: args.stop_on_preemption,
+            stop_on_queue: args.stop_on_queue,
+        };
+        let load = LoadPlan {
+            grid: Grid::Fixed,
+            concurrency: args.concurrency.clone(),
+            prompt_tokens: args.prompt_tokens.clone(),
+            output_tokens: args.output_tokens,
+            requests_per_step: args.requests_per_step,
+            duration_per_step: args.duration_per_step,
+            warmup: args.warmup,
+            rate: args.rate.map(|rps| Rate {
+                rps,
+                arrival: arrival(args.arrival),
+            }),
+            max_streams: args.concurrency.iter().copied().max().unwrap_or(1),
+        };
+        let plan = MeasurePlan {
+            command: "run",
+            streams_flag: "--concurrency",
+            server: server(
+                &args.target,
+                &args.deployment,
+                &args.simulation,
+                args.seed,
+                BUILT_IN_MODEL,
+                None,
+            )?,
+            deployment: args.deployment.clone(),
+            requests: requests(&args.target, args.seed, args.shared_prefix_tokens)?,
+            load,
+            rules,
+            telemetry: telemetry(&args.telemetry),
+            out: args.output.out.clone().unwrap_or_else(default_out),
+            resume: args.output.resume,
+            quiet: args.output.quiet,
+        };
+        plan.check()?;
+        Ok(plan)
+    }
+
+    /// Every rule a plan must keep, whichever command made it.
+    fn check(&self) -> anyhow::Result<()> {
+        if self.deployment.gpu_count() == Some(0) {
+            return Err(bad_input(
+                "--gpus: at least 1 (the number of GPUs serving the model; which local GPUs NVML reads is --nvml-gpus)",
+            ));
+        }
+        let load = &self.load;
+        for (flag, values) in [
+            ("--concurrency", &load.concurrency),
+            ("--prompt-tokens", &load.prompt_tokens),
+        ] {
+            check_increasing(flag, values)?;
+        }
+        if let Some(&longest) = load.prompt_tokens.iter().max() {
+            check_prompt_tokens("--prompt-tokens", longest)?;
+        }
+        if load.output_tokens == 0 || load.output_tokens > MAX_PROMPT_TOKENS {
+            return Err(bad_input(format!(
+                "--output-tokens: between 1 and {MAX_PROMPT_TOKENS}"
+            )));
+        }
+        if load
+            .requests_per_step
+            .is_some_and(|n| n == 0 || n > MAX_REQUESTS_PER_STEP)
+        {
+            return Err(bad_input(format!(
+                "--requests-per-step: between 1 and {MAX_REQUESTS_PER_STEP} (a step's records are held until it ends)"
+            )));
+        }
+        if load
+            .rate
+            .is_some_and(|r| !(MIN_RATE_RPS..=MAX_RATE_RPS).contains(&r.rps))
+        {
+            return Err(bad_input(format!(
+                "--rate: between {MIN_RATE_RPS} and {MAX_RATE_RPS} requests per second"
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.rules.max_error_rate) {
+            return Err(bad_input("--max-error-rate: must be between 0 and 1"));
+        }
+        for (flag, value) in [
+            ("--timeout", Some(self.requests.timeout)),
+            ("--duration-per-step", load.duration_per_step),
+        ] {
+            if value.is_some_and(|d| d.is_zero() || d > MAX_WAIT) {
+                return Err(bad_input(format!(
+                    "{flag}: between 1 ms and {}",
+                    humantime::format_duration(MAX_WAIT)
+                )));
+            }
+        }
+        if !(self.telemetry.sample_hz > 0.0 && self.telemetry.sample_hz <= 1000.0) {
+            return Err(bad_input("--gpu-sample-hz: above 0 and at most 1000"));
+        }
+        Ok(())
+    }
+
+    /// The catalogue model the dataset names: the one given, else the built-in server's.
+    pub fn catalogue_model(&self) -> Option<String> {
+        self.deployment
+            .catalog_model
+            .clone()
+            .or(match &self.server {
+                ServerPlan::BuiltIn(o) => Some(o.deployment.model.clone()),
+                ServerPlan::Url(_) => None,
+            })
+    }
+}
+
+/// `jauge limit`'s plan.
+///
+/// # Errors
+/// Bad input, naming the flag.
+pub fn limit(args: &LimitArgs) -> anyhow::Result<LimitPlan> {
+    let run = &args.run;
+    if run.slo_ttft_ms.is_none() && run.slo_tpot_ms.is_none() {
+        return Err(bad_input(
+            "jauge limit needs an objective: --slo-ttft-ms and/or --slo-tpot-ms",
+        ));
+    }
+    let Some(percentile) = Percentile::from_number(args.percentile) else {
+        return Err(bad_input("--percentile: one of 50, 90, 95, 99"));
+    };
+    if args.max_concurrency == 0 {
+        return Err(bad_input("--max-concurrency: at least 1"));
+    }
+    if args.min_requests == 0 || args.min_requests > MAX_REQUESTS_PER_STEP {
+        return Err(bad_input(format!(
+            "--min-requests: between 1 and {MAX_REQUESTS_PER_STEP} (a probe's records are held until it ends)"
+        )));
+    }
+    let mut measure = MeasurePlan::run(run)?;
+    measure.command = "limit";
+    measure.rules = Rules {
+        percentile,
+        min_throughput_gain: None,
+        stop_on_preemption: false,
+        stop_on_queue: false,
+        ..measure.rules
+    };
+    measure.load.grid = Grid::Searched;
+    measure.load.concurrency = vec![1];
+    measure.load.max_streams = args.max_concurrency;
+    measure.streams_flag = "--max-concurrency";
+    Ok(LimitPlan {
+        measure,
+        ceiling: args.max_concurrency,
+        min_requests: args.min_requests,
+    })
+}
+
+impl StudyPlan {
+    /// The measured study's plan, its datasets in `out`.
+    ///
+    /// # Errors
+    /// Bad input, naming the flag.
+    pub fn new(args: &StudyArgs, out: PathBuf) -> anyhow::Result<StudyPlan> {
+        check_study(args)?;
+        let mut deployment = args.deployment.clone();
+        if args.target.url.is_none() {
+            deployment.max_model_len = deployment.max_model_len.or(Some(STUDY_MAX_MODEL_LEN));
+        }
+        let simulation = SimulationArgs {
+            time_scale: args.time_scale,
+            fault: Vec::new(),
+            die_after: None,
+        };
+        let mut target = args.target.clone();
+        if args.chat {
+            warn_renamed("--chat", "--endpoint chat");
+            target.endpoint = EndpointArg::Chat;
+        }
+        let speed_out = out.join(crate::study::SPEED_FILE);
+        let speed = MeasurePlan {
+            command: "study",
+            streams_flag: "--max-users",
+            server: server(
+                &target,
+                &deployment,
+                &simulation,
+                0,
+                STUDY_MODEL,
+                Some(BUILT_IN_GPU),
+            )?,
+            deployment,
+            requests: requests(&target, 0, 0)?,
+            load: LoadPlan {
+                grid: Grid::Searched,
+                concurrency: args.concurrency.clone(),
+                prompt_tokens: args.prompt_tokens.clone(),
+                output_tokens: args.output_tokens,
+                requests_per_step: None,
+                duration_per_step: None,
+                warmup: 1,
+                rate: None,
+                max_streams: args.max_users.max(*args.concurrency.last().unwrap_or(&1)),
+            },
+            rules: Rules {
+                max_error_rate: args.max_error_rate,
+                ..Rules::objectives(
+                    Slo {
+                        ttft_ms: Some(args.slo_ttft_ms),
+                        tpot_ms: Some(args.slo_tpot_ms),
+                    },
+                    Percentile::P95,
+                )
+            },
+            telemetry: telemetry(&args.telemetry),
+            resume: args.resume && speed_out.exists(),
+            out: speed_out,
+            quiet: args.quiet,
+        };
+        speed.check()?;
+        Ok(StudyPlan {
+            out,
+            speed,
+            max_users: args.max_users,
+            context_step: args.context_step,
+            max_context: args.max_context,
+        })
+    }
+
+    /// Part 3's plan: the maximum-context search at these concurrencies. No warm-up: each
+    /// probe's prompt size is new, and a refused one costs nothing.
+    pub fn context(&self, concurrency: &[u32]) -> MeasurePlan {
+        let out = self.out.join(crate::study::CONTEXT_FILE);
+        let mut plan = self.speed.clone();
+        plan.command = "study (maximum context)";
+        plan.load = LoadPlan {
+            grid: Grid::Context,
+            concurrency: concurrency.to_vec(),
+            prompt_tokens: vec![self.speed.load.prompt_tokens[0]],
+            warmup: 0,
+            max_streams: concurrency.iter().copied().max().unwrap_or(1),
+            ..self.speed.load.clone()
+        };
+        plan.resume = self.speed.resume && out.exists();
+        plan.out = out;
+        plan
+    }
+}
+
+/// The study's own rules, before any plan is built (shared by the measured and the predicted
+/// study).
+///
+/// # Errors
+/// Bad input, naming the flag.
+pub fn check_study(args: &StudyArgs) -> anyhow::Result<()> {
+    if args.preset.is_some() && !args.predict {
+        return Err(bad_input(
+            "--preset: a preset's deployments are predicted; add --predict",
+        ));
+    }
+    if args.predict && args.target.url.is_some() {
+        return Err(bad_input(
+            "--predict answers from the simulator: leave out --url",
+        ));
+    }
+    check_increasing("--prompt-tokens", &args.prompt_tokens)?;
+    check_increasing("--concurrency", &args.concurrency)?;
+    if let Some(&longest) = args.prompt_tokens.last() {
+        check_prompt_tokens("--prompt-tokens", longest)?;
+    }
+    check_prompt_tokens("--max-context", args.max_context)?;
+    if args.context_step == 0 || args.context_step > args.max_context {
+        return Err(bad_input(
+            "--context-step: at least 1 token, and at most --max-context",
+        ));
+    }
+    if !(args.slo_ttft_ms > 0.0 && args.slo_tpot_ms > 0.0) {
+        return Err(bad_input(
+            "--slo-ttft-ms and --slo-tpot-ms: above 0 milliseconds",
+        ));
+    }
+    if args.max_users == 0 {
+        return Err(bad_input("--max-users: at least 1"));
+    }
+    Ok(())
+}
+
+/// Whole numbers above 0, strictly increasing.
+///
+/// # Errors
+/// Bad input naming `flag`.
+pub fn check_increasing(flag: &str, values: &[u32]) -> anyhow::Result<()> {
+    if values.is_empty() || values.contains(&0) {
+        return Err(bad_input(format!(
+            "{flag}: give whole numbers above 0, e.g. 1,2,4"
+        )));
+    }
+    if values.windows(2).any(|w| w[1] <= w[0]) {
+        return Err(bad_input(format!(
+            "{flag}: {values:?} must be increasing, each above the one before"
+        )));
+    }
+    Ok(())
+}
+
+/// A prompt size jauge will generate.
+///
+/// # Errors
+/// Bad input naming `flag` when it is 0 or above [`MAX_PROMPT_TOKENS`].
+pub fn check_prompt_tokens(flag: &str, tokens: u32) -> anyhow::Result<()> {
+    if tokens == 0 || tokens > MAX_PROMPT_TOKENS {
+        return Err(bad_input(format!(
+            "{flag}: {tokens} tokens: prompts are between 1 and {MAX_PROMPT_TOKENS} tokens (beyond any open model's context; a prompt is held whole in memory)"
+        )));
+    }
+    Ok(())
+}
+
+/// Says on stderr, once per process, that a flag was renamed; the old name works for one
+/// more release.
+pub fn warn_renamed(old: &'static str, new: &'static str) {
+    static WARNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if !warned.contains(&old) {
+        warned.push(old);
+        eprintln!("jauge: warning: {old} is now {new}; the old name goes away in the next release");
+    }
+}
+
+impl DeploymentArgs {
+    /// GPUs serving the model, from `--gpus` or its old name.
+    pub fn gpu_count(&self) -> Option<u32> {
+        if self.legacy_gpu_count.is_some() {
+            warn_renamed("--gpu-count", "--gpus");
+        }
+        self.gpus.or(self.legacy_gpu_count)
+    }
+
+    /// The deployment with `model` and `gpu` standing in for the ones not given.
+    pub fn spec_or(&self, model: &str, gpu: &str) -> DeploymentSpec {
+        DeploymentSpec {
+            model: self.catalog_model.clone().unwrap_or_else(|| model.into()),
+            gpu: self.gpu.clone().unwrap_or_else(|| gpu.into()),
+            gpus: self.gpu_count().unwrap_or(1),
+            quant: self.quant.clone(),
+            kv_cache_dtype: self.kv_cache_dtype.clone(),
+            max_model_len: self.max_model_len,
+            gpu_memory_utilization: self.gpu_memory_utilization,
+            block_size: self.block_size,
+            max_num_seqs: self.max_num_seqs,
+            max_num_batched_tokens: self.max_num_batched_tokens,
+            vllm_version: self.vllm_version.clone(),
+        }
+    }
+
+    /// The deployment of a command that needs the model and the GPU named (`jauge size`,
+    /// `simulate`, `limit --simulate`, `study --predict`); `legacy_model` is the old
+    /// `--model` of `size` and `simulate`.
+    ///
+    /// # Errors
+    /// Bad input when the model or the GPU is missing.
+    pub fn spec(&self, legacy_model: Option<&String>) -> anyhow::Result<DeploymentSpec> {
+        let model = match (&self.catalog_model, legacy_model) {
+            (Some(m), _) => m.clone(),
+            (None, Some(m)) => {
+                warn_renamed("--model", "--catalog-model");
+                m.clone()
+            }
+            (None, None) => {
+                return Err(bad_input(
+                    "--catalog-model is required (a catalogue id, a Hugging Face name, or a config.json for jauge size; see jauge size --list models)",
+                ))
+            }
+        };
+        let gpu = self
+            .gpu
+            .clone()
+            .ok_or_else(|| bad_input("--gpu is required (see jauge size --list gpus)"))?;
+        Ok(self.spec_or(&model, &gpu))
+    }
+}
+
+/// The server: the URL given (built-in-only flags refused), or the built-in server for the
+/// deployment (`model` and `gpu` standing in for those not given).
+fn server(
+    target: &TargetArgs,
+    deployment: &DeploymentArgs,
+    simulation: &SimulationArgs,
+    seed: u64,
+    model: &str,
+    gpu: Option<&str>,
+) -> anyhow::Result<ServerPlan> {
+    match &target.url {
+        Some(url) => {
+            if !simulation.fault.is_empty()
+                || simulation.die_after.is_some()
+                || simulation.time_scale != 1.0
+            {
+                return Err(bad_input(
+                    "--fault, --die-after and --time-scale apply to the built-in server only (no --url)",
+                ));
+            }
+            Ok(ServerPlan::Url(normalise_url(url)?))
+        }
+        None => Ok(ServerPlan::BuiltIn(Box::new(SimOptions {
+            deployment: deployment.spec_or(model, gpu.unwrap_or(BUILT_IN_GPU)),
+            time_scale: simulation.time_scale,
+            faults: simulation.fault.clone(),
+            die_after: simulation.die_after,
+            seed,
+            ..SimOptions::default()
+        }))),
+    }
+}
+
+/// How requests look, the API key read and remembered as a secret.
+fn requests(
+    target: &TargetArgs,
+    seed: u64,
+    shared_prefix_tokens: u32,
+) -> anyhow::Result<RequestPlan> {
+    let served_model = match (&target.served_model, &target.legacy_model) {
+        (Some(m), _) => Some(m.clone()),
+        (None, Some(m)) => {
+            warn_renamed("--model", "--served-model");
+            Some(m.clone())
+        }
+        (None, None) => None,
+    };
+    Ok(RequestPlan {
+        served_model,
+        endpoint: match target.endpoint {
+            EndpointArg::Completions => Endpoint::Completions,
+            EndpointArg::Chat => Endpoint::Chat,
+        },
+        api_key: read_api_key(target)?,
+        timeout: target.timeout,
+        read_limits: ReadLimits::with(&target.read_limit),
+        force_output_length: !target.no_force_output,
+        tokenizer: target.tokenizer.clone(),
+        shared_prefix_tokens,
+        seed,
+    })
+}
+
+fn telemetry(args: &TelemetryArgs) -> TelemetryPlan {
+    if let Some(url) = &args.metrics_url {
+        crate::secrets::learn_url(url);
+    }
+    TelemetryPlan {
+        nvml: if args.no_gpu {
+            Err("--no-gpu".to_string())
+        } else {
+            Ok(args.nvml_gpus.clone())
+        },
+        sample_hz: args.gpu_sample_hz,
+        metrics_url: (!args.no_server_metrics).then(|| args.metrics_url.clone()),
+    }
+}
+
+fn read_api_key(args: &TargetArgs) -> anyhow::Result<Option<ApiKey>> {
+    let key = if let Some(var) = &args.api_key_env {
+        std::env::var(var).map_err(|_| {
+            bad_input(format!(
+                "--api-key-env: the environment variable {var} is not set"
+            ))
+        })?
+    } else if let Some(path) = &args.api_key_file {
+        std::fs::read_to_string(path).map_err(|e| {
+            bad_input(format!(
+                "--api-key-file {}: cannot read it: {e}",
+                path.display()
+            ))
+        })?
+    } else {
+        return Ok(None);
+    };
+    let key = ApiKey::new(key);
+    crate::secrets::learn(key.expose());
+    Ok(Some(key))
+}
+
+/// `http://HOST:PORT`, without a trailing `/` or `/v1`; its credentials remembered as secrets.
+///
+/// # Errors
+/// Bad input for anything but an `http://` URL.
+pub fn normalise_url(url: &str) -> anyhow::Result<String> {
+    crate::secrets::learn_url(url);
+    let trimmed = url.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/v1").unwrap_or(trimmed);
+    if trimmed.starts_with("https://") {
+        return Err(bad_input(format!(
+            "--url {}: https is not supported by this build; run jauge on the server's host over http",
+            crate::secrets::redact(url)
+        )));
+    }
+    if !trimmed.starts_with("http://") || trimmed.len() <= "http://".len() {
+        return Err(bad_input(format!(
+            "--url {}: expected http://HOST:PORT",
+            crate::secrets::redact(url)
+        )));
+    }
+    Ok(trimmed.to_string())
+}
+
+fn arrival(a: ArrivalArg) -> Arrival {
+    match a {
+        ArrivalArg::Poisson => Arrival::Poisson,
+        ArrivalArg::Gamma => Arrival::Gamma,
+        ArrivalArg::Constant => Arrival::Constant,
+    }
+}
+
+fn default_out() -> PathBuf {
+    PathBuf::from(format!("{}.json", crate::files::stamped("jauge-run")))
+}
