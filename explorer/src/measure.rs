@@ -141,8 +141,8 @@ pub fn prediction_of(loaded: &Loaded) -> Option<Loaded> {
                 concurrency: step.concurrency,
                 prompt_tokens: step.prompt_tokens,
                 output_tokens: step.output_tokens,
-                requests: step.requests.sent.max(1),
-                rate_rps: None,
+                requests: step.requests.map_or(step.concurrency, |r| r.sent).max(1),
+                rate_rps: step.rate_rps,
                 seed: 0,
             };
             jauge::sim::simulate_step(&request, &load, Default::default())

@@ -325,16 +325,22 @@ impl Selection {
                 &records,
                 slo,
             );
-            throughput_curve.push((f64::from(users), step.throughput.output_tok_s));
-            if let Some(t) = step.latency.ttft_ms {
-                ttft_curve.push((f64::from(users), t.p95));
+            let x = f64::from(users);
+            if let Some(v) = jauge::metric::Metric::OutputTokS.value(&step) {
+                throughput_curve.push((x, v));
+            }
+            if let Some(v) = jauge::metric::Metric::TtftP95.value(&step) {
+                ttft_curve.push((x, v));
             }
             users *= 2;
         }
         Ok(Prediction {
             max_users: found.max_users,
             breaks: found.breaks_at.zip(found.breach.map(|b| b.to_string())),
-            output_tok_s: found.at_max.as_ref().map(|s| s.throughput.output_tok_s),
+            output_tok_s: found
+                .at_max
+                .as_ref()
+                .and_then(|s| s.throughput.output_tok_s),
             per_user_tok_s: found
                 .at_max
                 .as_ref()

@@ -76,7 +76,7 @@ pub enum Command {
     ///
     /// Exits 0 when every file is a valid jauge dataset, 1 when any is not.
     Validate(ValidateArgs),
-    /// Print the JSON Schema of the dataset format (jauge.dataset/v1).
+    /// Print the JSON Schema of the dataset format (jauge.dataset/v2).
     Schema(SchemaArgs),
     /// Rebuild a datasets folder's index.json from the datasets in it.
     ///

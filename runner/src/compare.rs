@@ -270,7 +270,7 @@ mod tests {
         let a = jauge::dataset::example();
         assert!(compare(&a, &a, 0.05).iter().all(|r| !r.worse));
         let mut b = a.clone();
-        b.steps[1].throughput.output_tok_s *= 0.9;
+        b.steps[1].throughput.output_tok_s = b.steps[1].throughput.output_tok_s.map(|v| v * 0.9);
         let worse: Vec<Row> = compare(&a, &b, 0.05)
             .into_iter()
             .filter(|r| r.worse)

@@ -10,7 +10,7 @@ use anyhow::Context;
 use jauge::catalogue::Catalogue;
 use jauge::dataset::{
     Dataset, Deployment, Engine, EngineSettings, GpuInfo, Limit, LimitReason, ModelInfo,
-    Provenance, RunStatus, Source, Step, Workload, SCHEMA_V1,
+    Provenance, RunStatus, Source, Step, Workload, SCHEMA,
 };
 
 use crate::exit::bad_input;
@@ -216,7 +216,7 @@ pub fn header(plan: &MeasurePlan, server: &Server) -> Dataset {
     let rules = &plan.rules;
     let requests = &plan.requests;
     Dataset {
-        schema: SCHEMA_V1.to_string(),
+        schema: SCHEMA.to_string(),
         source: if sim.is_some() {
             Source::Simulated
         } else {
@@ -268,6 +268,7 @@ pub fn header(plan: &MeasurePlan, server: &Server) -> Dataset {
             slo_tpot_ms: rules.slo.tpot_ms,
             max_error_rate: Some(rules.max_error_rate),
             min_throughput_gain: rules.min_throughput_gain,
+            lengths_from: None,
         },
         status: RunStatus::Running,
         gpu_telemetry: None,
@@ -285,6 +286,7 @@ pub fn provenance() -> Provenance {
         tool_version: jauge::VERSION.to_string(),
         created_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         command_line: redact_args(std::env::args()),
+        publication: None,
     }
 }
 

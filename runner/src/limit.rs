@@ -73,18 +73,18 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
         let (passed, probes) = (found.passed(), found.probes());
         let confidence = passed
             .and_then(|c| session.done_step(c, prompt_tokens))
-            .map(|s| {
-                let good = s.throughput.goodput_requests_s.unwrap_or(0.0) * s.duration_s;
-                let n = f64::from(s.requests.sent);
+            .and_then(|s| {
+                let n = f64::from(s.requests?.sent);
+                let good = s.throughput.goodput_requests_s.unwrap_or(0.0) * s.duration_s?;
                 let (lo, hi) = wilson(good.round(), n);
-                format!(
+                Some(format!(
                     "at {} users {:.1} % of {} requests met the objectives (95 % CI {:.1}–{:.1} %)",
                     s.concurrency,
                     good / n.max(1.0) * 100.0,
-                    s.requests.sent,
+                    n,
                     lo * 100.0,
                     hi * 100.0
-                )
+                ))
             })
             .unwrap_or_else(|| "no concurrency met the objectives".to_string());
         session.file.set_limit(

@@ -42,7 +42,10 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         for (position, &concurrency) in load.concurrency.iter().enumerate() {
             if let Some(done) = session.done_step(concurrency, prompt_tokens) {
                 // Resumed: this step is on disk; replay its verdict.
-                best = Some(best.unwrap_or(0.0).max(done.throughput.output_tok_s));
+                best = best
+                    .into_iter()
+                    .chain(done.throughput.output_tok_s)
+                    .reduce(f64::max);
                 last_ok = Some(concurrency);
                 session.progress.skip(1);
                 continue;
@@ -58,7 +61,10 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 break 'rows;
             };
             let verdict = judge(&step, rules, best);
-            best = Some(best.unwrap_or(0.0).max(step.throughput.output_tok_s));
+            best = best
+                .into_iter()
+                .chain(step.throughput.output_tok_s)
+                .reduce(f64::max);
             session.file.dataset.steps.push(step);
             let Some((reason, held, detail)) = verdict.stop() else {
                 last_ok = Some(concurrency);

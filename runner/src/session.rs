@@ -7,7 +7,9 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use jauge::dataset::{Endpoint, GpuTelemetry, LimitReason, RunStatus, Step, TelemetryStatus};
+use jauge::dataset::{
+    Endpoint, GpuTelemetry, LimitReason, RequestCounts, RunStatus, Step, TelemetryStatus,
+};
 use jauge::metric::Metric;
 use jauge::objectives::Slo;
 use tokio::sync::watch;
@@ -415,11 +417,10 @@ fn mark_interrupted(run: &mut load::StepRun) {
 /// A finished step in one line, its figures printed as everywhere else.
 pub fn step_line(step: &Step) -> String {
     format!(
-        "prompt {} · {} users: {}/{} ok · {} tok/s · TTFT p95 {} ms · TPOT p95 {} ms",
+        "prompt {} · {} users: {} ok · {} tok/s · TTFT p95 {} ms · TPOT p95 {} ms",
         step.prompt_tokens,
         step.concurrency,
-        step.requests.completed,
-        step.requests.sent,
+        RequestCounts::show(step.requests),
         Metric::OutputTokS.show(step),
         Metric::TtftP95.show(step),
         Metric::TpotP95.show(step),

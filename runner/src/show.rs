@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use jauge::dataset::Dataset;
+use jauge::dataset::{Dataset, RequestCounts};
 use jauge::metric::Metric;
 use serde_json::{json, Map, Value};
 
@@ -80,10 +80,7 @@ pub fn steps(dataset: &Dataset) -> Table {
         let mut row = vec![
             Cell::text(step.prompt_tokens.to_string()),
             Cell::text(step.concurrency.to_string()),
-            Cell::text(format!(
-                "{}/{}",
-                step.requests.completed, step.requests.sent
-            )),
+            Cell::text(RequestCounts::show(step.requests)),
         ];
         row.extend(Metric::ALL.iter().map(|m| Cell::metric(*m, step)));
         table.push(row);

@@ -7,7 +7,7 @@ use std::time::Instant;
 use jauge::catalogue::Catalogue;
 use jauge::dataset::{
     Dataset, Deployment, Endpoint, Engine, GpuInfo, Limit, LimitReason, ModelInfo, RunStatus,
-    Source, Workload, SCHEMA_V1,
+    Source, Workload, SCHEMA,
 };
 use jauge::deployment::engine_settings;
 use jauge::objectives::{judge, Percentile, Rules, Slo};
@@ -178,7 +178,7 @@ pub fn simulated_dataset(
     let cat = Catalogue::builtin();
     let model = request.model;
     Ok(Dataset {
-        schema: SCHEMA_V1.to_string(),
+        schema: SCHEMA.to_string(),
         source: Source::Simulated,
         provenance: crate::dataset_file::provenance(),
         deployment: Deployment {
@@ -223,6 +223,7 @@ pub fn simulated_dataset(
             slo_tpot_ms: slo.tpot_ms,
             max_error_rate: None,
             min_throughput_gain: None,
+            lengths_from: None,
         },
         status: RunStatus::Complete,
         gpu_telemetry: None,

@@ -75,8 +75,8 @@ pub fn errors(dataset: &Dataset) -> String {
     let rows: Vec<Vec<String>> = dataset
         .steps
         .iter()
-        .filter(|s| s.requests.failed > 0)
-        .map(|s| {
+        .filter_map(|s| Some((s, s.requests.filter(|r| r.failed > 0)?)))
+        .map(|(s, r)| {
             let kinds = s
                 .errors
                 .iter()
@@ -92,7 +92,7 @@ pub fn errors(dataset: &Dataset) -> String {
             vec![
                 s.prompt_tokens.to_string(),
                 s.concurrency.to_string(),
-                format!("{}/{}", s.requests.failed, s.requests.sent),
+                format!("{}/{}", r.failed, r.sent),
                 kinds,
                 message,
             ]

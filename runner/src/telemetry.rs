@@ -104,7 +104,8 @@ impl Telemetry {
                 .collect();
             let gpus = gpu::summarise(&sampler.window(probe.started_s, ended_s), &uuids);
             let energy: Option<f64> = gpus.iter().map(|g| g.energy_j).sum();
-            let tokens = step.throughput.output_tok_s * step.duration_s;
+            let tokens =
+                step.throughput.output_tok_s.unwrap_or(0.0) * step.duration_s.unwrap_or(0.0);
             step.energy_j_per_output_token = energy.filter(|_| tokens > 0.0).map(|e| e / tokens);
             step.gpu = (!gpus.is_empty()).then_some(gpus);
         }

@@ -354,7 +354,7 @@ fn validate_refuses_a_newer_format_naming_the_version_that_reads_it() {
     let file = dir.join("future.json");
     std::fs::write(
         &file,
-        r#"{"schema": "jauge.dataset/v2", "provenance": {"tool_version": "2.0.0"}}"#,
+        r#"{"schema": "jauge.dataset/v3", "provenance": {"tool_version": "2.0.0"}}"#,
     )
     .unwrap();
     let o = jauge(&["validate", file.to_str().unwrap()]);
@@ -405,7 +405,8 @@ fn compare_exits_1_on_a_regression_and_refuses_other_hardware() {
     let dir = temp_dir("compare");
     let a = jauge::dataset::example();
     let mut slower = a.clone();
-    slower.steps[1].throughput.output_tok_s *= 0.8;
+    slower.steps[1].throughput.output_tok_s =
+        slower.steps[1].throughput.output_tok_s.map(|v| v * 0.8);
     let mut other = a.clone();
     other.deployment.gpus.catalogue_id = Some("h100-80gb".into());
     let write = |name: &str, d: &jauge::dataset::Dataset| {
@@ -471,14 +472,14 @@ fn simulate_writes_a_valid_simulated_dataset() {
     assert!(d
         .steps
         .iter()
-        .all(|s| s.requests.completed == s.requests.sent && s.server.is_some()));
+        .all(|s| s.requests.unwrap().completed == s.requests.unwrap().sent && s.server.is_some()));
     // More users never lower the total throughput of a row below one user's.
     for prompt in [128, 1024] {
         let row: Vec<f64> = d
             .steps
             .iter()
             .filter(|s| s.prompt_tokens == prompt)
-            .map(|s| s.throughput.output_tok_s)
+            .map(|s| s.throughput.output_tok_s.unwrap())
             .collect();
         assert!(row.iter().all(|t| *t >= row[0] * 0.99), "{row:?}");
     }

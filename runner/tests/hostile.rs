@@ -518,7 +518,7 @@ fn validate_flags_repeated_keys_secrets_and_altered_versions() {
         ),
         (
             "altered.json",
-            good.replacen("jauge.dataset/v1", "jauge.dataset/v2", 1),
+            good.replacen("jauge.dataset/v2", "jauge.dataset/v3", 1),
             "its `schema` field was changed or it was not written by jauge",
         ),
     ];

@@ -155,9 +155,11 @@ fn a_run_against_llama_server_is_exact_and_consistent() {
         );
         for s in steps {
             assert_eq!(
-                s.requests.failed, 0,
+                s.requests.unwrap().failed,
+                0,
                 "{prompt}/{}: {:?}",
-                s.concurrency, s.error_messages
+                s.concurrency,
+                s.error_messages
             );
             let counts = s.token_counts.as_ref().unwrap();
             // The server's own usage: the prompts are exactly as long as asked, the outputs
@@ -166,7 +168,11 @@ fn a_run_against_llama_server_is_exact_and_consistent() {
             assert_eq!(counts.output_tokens_mean, 8.0);
             let ttft = s.latency.ttft_ms.unwrap();
             let itl = s.latency.itl_ms.unwrap();
-            assert!(ttft.p50 > 0.0 && itl.mean > 0.0 && s.throughput.output_tok_s > 0.0);
+            assert!(
+                ttft.p50.unwrap() > 0.0
+                    && itl.mean.unwrap() > 0.0
+                    && s.throughput.output_tok_s.unwrap() > 0.0
+            );
             let server = s
                 .server
                 .as_ref()
@@ -190,7 +196,7 @@ fn a_run_against_llama_server_is_exact_and_consistent() {
                     && r["prompt_tokens"] == s.prompt_tokens
             })
             .collect();
-        assert_eq!(mine.len() as u32, s.requests.sent);
+        assert_eq!(mine.len() as u32, s.requests.unwrap().sent);
         for r in &mine {
             assert_eq!(r["usage_prompt_tokens"], s.prompt_tokens);
             assert_eq!(r["usage_output_tokens"], 8);
@@ -199,11 +205,11 @@ fn a_run_against_llama_server_is_exact_and_consistent() {
             .iter()
             .map(|r| r["usage_output_tokens"].as_f64().unwrap())
             .sum();
-        let rate = output / s.duration_s;
+        let rate = output / s.duration_s.unwrap();
+        let measured = s.throughput.output_tok_s.unwrap();
         assert!(
-            (rate - s.throughput.output_tok_s).abs() <= 0.02 * rate,
-            "{rate} vs {}",
-            s.throughput.output_tok_s
+            (rate - measured).abs() <= 0.02 * rate,
+            "{rate} vs {measured}"
         );
     }
     // And the server's own tokenizer agrees: what /tokenize counts, the completion bills.
@@ -263,7 +269,7 @@ fn the_limit_search_runs_against_llama_server() {
     assert!(limit.detail.as_deref().unwrap().contains("probes"));
     // Two slots for eight users: the others waited in llama.cpp's queue.
     let busiest = d.steps.iter().find(|s| s.concurrency == 8).unwrap();
-    assert_eq!(busiest.requests.failed, 0);
+    assert_eq!(busiest.requests.unwrap().failed, 0);
 }
 
 #[test]

@@ -18,7 +18,7 @@ use crate::stats::Histogram;
 /// use jauge::record::RequestRecord;
 /// let records = [RequestRecord::completed(1, 16, 0, 0.0, 100.0, 1000.0, 11)];
 /// let step = jauge::aggregate::step(1, 16, 11, &records, Default::default());
-/// assert_eq!(step.throughput.output_tok_s, 11.0);
+/// assert_eq!(step.throughput.output_tok_s, Some(11.0));
 /// ```
 pub fn step(
     concurrency: u32,
@@ -81,23 +81,19 @@ pub fn step(
     } else {
         ((end - start) / 1000.0).max(0.0)
     };
-    let rate = |n: f64| {
-        if duration_s > 0.0 {
-            n / duration_s
-        } else {
-            0.0
-        }
-    };
+    // A step with no wall time (no request measured) has no rate, not a rate of 0.
+    let rate = |n: f64| (duration_s > 0.0).then(|| n / duration_s);
     Step {
         concurrency,
+        rate_rps: None,
         prompt_tokens,
         output_tokens,
-        duration_s,
-        requests: RequestCounts {
+        duration_s: Some(duration_s),
+        requests: Some(RequestCounts {
             sent: measured.len() as u32,
             completed,
             failed: measured.len() as u32 - completed,
-        },
+        }),
         errors,
         error_messages,
         token_counts: (completed > 0).then(|| TokenCounts {
@@ -122,12 +118,17 @@ pub fn step(
             requests_s: rate(f64::from(completed)),
             per_user_output_tok_s: (!per_user.is_empty())
                 .then(|| per_user.iter().sum::<f64>() / per_user.len() as f64),
-            goodput_requests_s: slo.any().then(|| rate(f64::from(good))),
+            goodput_requests_s: if slo.any() {
+                rate(f64::from(good))
+            } else {
+                None
+            },
         },
         gpu: None,
         server: None,
         energy_j_per_output_token: None,
         client: None,
+        quote: None,
     }
 }
 
@@ -174,20 +175,20 @@ mod tests {
                 tpot_ms: None,
             },
         );
-        assert_eq!(s.duration_s, 1.0);
+        assert_eq!(s.duration_s, Some(1.0));
         assert_eq!(
             s.requests,
-            RequestCounts {
+            Some(RequestCounts {
                 sent: 2,
                 completed: 2,
                 failed: 0
-            }
+            })
         );
-        assert_eq!(s.latency.ttft_ms.unwrap().max, 200.0);
-        assert_eq!(s.latency.tpot_ms.unwrap().max, 90.0);
-        assert_eq!(s.latency.e2e_ms.unwrap().max, 1000.0);
-        assert_eq!(s.throughput.output_tok_s, 22.0);
-        assert_eq!(s.throughput.total_tok_s, 222.0);
+        assert_eq!(s.latency.ttft_ms.unwrap().max, Some(200.0));
+        assert_eq!(s.latency.tpot_ms.unwrap().max, Some(90.0));
+        assert_eq!(s.latency.e2e_ms.unwrap().max, Some(1000.0));
+        assert_eq!(s.throughput.output_tok_s, Some(22.0));
+        assert_eq!(s.throughput.total_tok_s, Some(222.0));
         assert_eq!(s.throughput.goodput_requests_s, Some(1.0));
         assert!(s.violations_free());
     }
@@ -208,11 +209,11 @@ mod tests {
         );
         assert_eq!(
             s.requests,
-            RequestCounts {
+            Some(RequestCounts {
                 sent: 2,
                 completed: 1,
                 failed: 1
-            }
+            })
         );
         assert_eq!(s.errors[&ErrorKind::Timeout], 1);
         assert_eq!(s.error_messages[&ErrorKind::Timeout], "no answer in 1 s");

@@ -248,12 +248,15 @@ pub fn errors(datasets: &[&Dataset], efficiency: Efficiency) -> Option<Errors> {
         let Ok(engine) = engine_with(&request, efficiency) else {
             continue;
         };
-        for measured in d.steps.iter().filter(|s| s.requests.completed > 0) {
+        for measured in &d.steps {
             let load = SimLoad {
                 concurrency: measured.concurrency,
                 prompt_tokens: measured.prompt_tokens,
                 output_tokens: measured.output_tokens,
-                requests: measured.requests.sent.max(1),
+                requests: measured
+                    .requests
+                    .map_or(measured.concurrency, |r| r.sent)
+                    .max(1),
                 rate_rps: None,
                 seed: 0,
             };
@@ -277,16 +280,16 @@ fn step_errors(predicted: &Step, measured: &Step) -> Option<Errors> {
     let ape = |p: f64, m: f64| (m > 0.0).then(|| (p - m).abs() / m * 100.0);
     Some(Errors {
         ttft_pct: ape(
-            predicted.latency.ttft_ms?.p50,
-            measured.latency.ttft_ms?.p50,
+            predicted.latency.ttft_ms?.p50?,
+            measured.latency.ttft_ms?.p50?,
         )?,
         tpot_pct: ape(
-            predicted.latency.tpot_ms?.p50,
-            measured.latency.tpot_ms?.p50,
+            predicted.latency.tpot_ms?.p50?,
+            measured.latency.tpot_ms?.p50?,
         )?,
         output_tok_s_pct: ape(
-            predicted.throughput.output_tok_s,
-            measured.throughput.output_tok_s,
+            predicted.throughput.output_tok_s?,
+            measured.throughput.output_tok_s?,
         )?,
     })
 }

@@ -91,20 +91,21 @@ impl DatasetError {
 
 fn unsupported_version_message(found: &str, written_by: Option<&str>) -> String {
     let reader = crate::VERSION;
+    let reads = crate::dataset::SCHEMA;
     match written_by {
         // Only a later jauge can write a later format: a file that names this version or an
         // earlier one had its `schema` changed by hand, or was not written by jauge at all.
         Some(v) if release(v).is_some_and(|w| Some(w) <= release(reader)) => format!(
             "schema: this file says `{found}` and names jauge {v} as its writer, but jauge {v} \
-             writes jauge.dataset/v1: its `schema` field was changed or it was not written by \
-             jauge; this jauge ({reader}) reads jauge.dataset/v1 only"
+             writes {reads} at most: its `schema` field was changed or it was not written by \
+             jauge; this jauge ({reader}) reads up to {reads}"
         ),
         Some(v) => format!(
             "schema: this file is `{found}`, written by jauge {v}; this jauge ({reader}) reads \
-             jauge.dataset/v1 only: upgrade to jauge {v} or later to read it"
+             up to {reads}: upgrade to jauge {v} or later to read it"
         ),
         None => format!(
-            "schema: this file is `{found}`; this jauge ({reader}) reads jauge.dataset/v1 only: \
+            "schema: this file is `{found}`; this jauge ({reader}) reads up to {reads}: \
              upgrade jauge to read it"
         ),
     }

@@ -196,13 +196,13 @@ impl Metric {
         let l = &step.latency;
         let finite = |v: f64| v.is_finite().then_some(v);
         let value = match self {
-            Metric::OutputTokS => Some(step.throughput.output_tok_s),
+            Metric::OutputTokS => step.throughput.output_tok_s,
             Metric::PerUserTokS => step.throughput.per_user_output_tok_s,
-            Metric::TtftP50 => l.ttft_ms.map(|s| s.p50),
-            Metric::TtftP95 => l.ttft_ms.map(|s| s.p95),
-            Metric::ItlP50 => l.itl_ms.map(|s| s.p50),
-            Metric::ItlP95 => l.itl_ms.map(|s| s.p95),
-            Metric::TpotP95 => l.tpot_ms.map(|s| s.p95),
+            Metric::TtftP50 => l.ttft_ms.and_then(|s| s.p50),
+            Metric::TtftP95 => l.ttft_ms.and_then(|s| s.p95),
+            Metric::ItlP50 => l.itl_ms.and_then(|s| s.p50),
+            Metric::ItlP95 => l.itl_ms.and_then(|s| s.p95),
+            Metric::TpotP95 => l.tpot_ms.and_then(|s| s.p95),
             Metric::GpuMemoryPeak => step
                 .gpu
                 .as_ref()?
@@ -216,8 +216,10 @@ impl Metric {
                 .map(|g| g.memory_used_mib_mean / 1024.0)
                 .reduce(f64::max),
             Metric::KvCachePeak => step.server.as_ref()?.kv_cache_usage_pct_peak,
-            Metric::ErrorRate => (step.requests.sent > 0)
-                .then(|| f64::from(step.requests.failed) / f64::from(step.requests.sent) * 100.0),
+            Metric::ErrorRate => step
+                .requests
+                .filter(|r| r.sent > 0)
+                .map(|r| f64::from(r.failed) / f64::from(r.sent) * 100.0),
         };
         value.and_then(finite)
     }

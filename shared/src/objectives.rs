@@ -102,8 +102,8 @@ impl Percentile {
         }
     }
 
-    /// This percentile of a summary.
-    pub fn of(self, s: &Summary) -> f64 {
+    /// This percentile of a summary, when it gives it.
+    pub fn of(self, s: &Summary) -> Option<f64> {
         match self {
             Percentile::P50 => s.p50,
             Percentile::P90 => s.p90,
@@ -342,15 +342,26 @@ impl Verdict {
 /// ```
 /// use jauge::objectives::{judge, Breach, Rules, Verdict};
 /// let mut step = jauge::dataset::example().steps[0].clone();
-/// step.requests.failed = 2;
-/// step.requests.completed = step.requests.sent - 2;
+/// let r = step.requests.as_mut().unwrap();
+/// r.failed = 2;
+/// r.completed = r.sent - 2;
 /// step.errors = [(jauge::dataset::ErrorKind::Timeout, 2)].into();
 /// let verdict = judge(&step, &Rules::objectives(Default::default(), Default::default()), None);
 /// assert!(matches!(verdict, Verdict::Breach(Breach::Errors { failed: 2, .. })));
 /// ```
 pub fn judge(step: &Step, rules: &Rules, best_output_tok_s: Option<f64>) -> Verdict {
-    let sent = step.requests.sent.max(1);
-    let failed = step.requests.failed;
+    // A step without counts (a published one that does not give them) cannot break the
+    // error budget; its latency and throughput are still judged.
+    if let Some(breach) = step.requests.and_then(|r| errors(step, r, rules)) {
+        return Verdict::Breach(breach);
+    }
+    objectives(step, rules, best_output_tok_s)
+}
+
+/// The error budget broken, when it is.
+fn errors(step: &Step, r: crate::dataset::RequestCounts, rules: &Rules) -> Option<Breach> {
+    let sent = r.sent.max(1);
+    let failed = r.failed;
     if f64::from(failed) / f64::from(sent) > rules.max_error_rate {
         let (kind, count) = step
             .errors
@@ -358,18 +369,23 @@ pub fn judge(step: &Step, rules: &Rules, best_output_tok_s: Option<f64>) -> Verd
             .max_by_key(|(_, n)| **n)
             .map(|(k, n)| (*k, *n))
             .unwrap_or((ErrorKind::Other, failed));
-        return Verdict::Breach(Breach::Errors {
+        return Some(Breach::Errors {
             failed,
             sent,
             kind,
             count,
             example: step.error_messages.get(&kind).cloned(),
-            server_down: step.requests.completed == 0
+            server_down: r.completed == 0
                 && !step.errors.is_empty()
                 && step.errors.keys().all(|k| *k == ErrorKind::Connection),
         });
     }
-    let at = |s: Option<Summary>| s.map(|s| rules.percentile.of(&s));
+    None
+}
+
+/// The latency objectives, the server's signals and the plateau.
+fn objectives(step: &Step, rules: &Rules, best_output_tok_s: Option<f64>) -> Verdict {
+    let at = |s: Option<Summary>| s.and_then(|s| rules.percentile.of(&s));
     if let (Some(limit_ms), Some(value_ms)) = (rules.slo.ttft_ms, at(step.latency.ttft_ms)) {
         if value_ms > limit_ms {
             return Verdict::Breach(Breach::Ttft {
@@ -397,8 +413,11 @@ pub fn judge(step: &Step, rules: &Rules, best_output_tok_s: Option<f64>) -> Verd
     if rules.stop_on_queue && server.and_then(|s| s.waiting_growing) == Some(true) {
         return Verdict::Breach(Breach::QueueGrowing);
     }
-    if let (Some(gain), Some(best)) = (rules.min_throughput_gain, best_output_tok_s) {
-        let now = step.throughput.output_tok_s;
+    if let (Some(gain), Some(best), Some(now)) = (
+        rules.min_throughput_gain,
+        best_output_tok_s,
+        step.throughput.output_tok_s,
+    ) {
         if best > 0.0 && now < best * (1.0 + gain) {
             return Verdict::Plateau {
                 output_tok_s: now,
@@ -417,19 +436,20 @@ mod tests {
 
     fn step(failed: u32, kind: ErrorKind, ttft_p95: f64, tok_s: f64) -> Step {
         let mut s = crate::dataset::example().steps[0].clone();
-        s.requests.failed = failed;
-        s.requests.completed = s.requests.sent - failed;
+        let r = s.requests.as_mut().unwrap();
+        r.failed = failed;
+        r.completed = r.sent - failed;
         s.errors = if failed > 0 {
             BTreeMap::from([(kind, failed)])
         } else {
             BTreeMap::new()
         };
         if let Some(t) = s.latency.ttft_ms.as_mut() {
-            t.p95 = ttft_p95;
-            t.p99 = t.p99.max(ttft_p95);
-            t.max = t.max.max(ttft_p95);
+            t.p95 = Some(ttft_p95);
+            t.p99 = t.p99.map(|v| v.max(ttft_p95));
+            t.max = t.max.map(|v| v.max(ttft_p95));
         }
-        s.throughput.output_tok_s = tok_s;
+        s.throughput.output_tok_s = Some(tok_s);
         s
     }
 
@@ -472,9 +492,10 @@ mod tests {
     #[test]
     fn a_step_where_every_connection_failed_is_a_server_down() {
         let mut s = step(4, ErrorKind::Connection, 500.0, 200.0);
-        s.requests.failed = s.requests.sent;
-        s.requests.completed = 0;
-        s.errors = BTreeMap::from([(ErrorKind::Connection, s.requests.sent)]);
+        let r = s.requests.as_mut().unwrap();
+        r.failed = r.sent;
+        r.completed = 0;
+        s.errors = BTreeMap::from([(ErrorKind::Connection, r.sent)]);
         assert_eq!(
             judge(&s, None, &rules()).stop().map(|s| s.0),
             Some(LimitReason::ServerDown)

@@ -27,8 +27,8 @@ const SMALLEST: f64 = 1e-6;
 /// for v in 51..=100 { b.record(v as f64); }
 /// a.merge(&b);
 /// let s = a.summary().unwrap();
-/// assert_eq!((s.count, s.max, s.mean), (100, 100.0, 50.5));
-/// assert!((s.p90 - 90.0).abs() <= 0.9 + 1e-9); // within 1 %
+/// assert_eq!((s.count, s.max, s.mean), (Some(100), Some(100.0), Some(50.5)));
+/// assert!((s.p90.unwrap() - 90.0).abs() <= 0.9 + 1e-9); // within 1 %
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Histogram {
@@ -141,18 +141,18 @@ impl Histogram {
     /// let mut h = jauge::stats::Histogram::new();
     /// h.record(5.0);
     /// let s = h.summary().unwrap();
-    /// assert_eq!((s.p50, s.p99, s.max), (5.0, 5.0, 5.0));
+    /// assert_eq!((s.p50, s.p99, s.max), (Some(5.0), Some(5.0), Some(5.0)));
     /// ```
     pub fn summary(&self) -> Option<Summary> {
         let q = |p| self.quantile(p).unwrap_or(0.0);
         (self.count > 0).then(|| Summary {
-            count: self.count.min(u64::from(u32::MAX)) as u32,
-            mean: (self.sum / self.count as f64).min(self.max),
-            p50: q(0.50),
-            p90: q(0.90),
-            p95: q(0.95),
-            p99: q(0.99),
-            max: self.max,
+            count: Some(self.count.min(u64::from(u32::MAX)) as u32),
+            mean: Some((self.sum / self.count as f64).min(self.max)),
+            p50: Some(q(0.50)),
+            p90: Some(q(0.90)),
+            p95: Some(q(0.95)),
+            p99: Some(q(0.99)),
+            max: Some(self.max),
         })
     }
 }
@@ -216,6 +216,7 @@ mod tests {
             let s = h.summary().unwrap();
             prop_assert!(s.p50 <= s.p90 && s.p90 <= s.p95 && s.p95 <= s.p99 && s.p99 <= s.max);
             prop_assert!(s.mean <= s.max);
+            prop_assert!(s.p50.is_some() && s.max.is_some());
         }
     }
 

@@ -35,13 +35,13 @@ fn every_published_dataset_validates_and_is_indexed() {
 
 #[test]
 fn committed_json_schema_is_current() {
-    let path = repo().join("datasets/schema/jauge.dataset.v1.schema.json");
+    let path = repo().join("datasets/schema/jauge.dataset.v2.schema.json");
     let committed = std::fs::read_to_string(&path).expect("the schema is committed");
     assert!(
         committed == json_schema(),
         "{} is stale: run `cargo run -p jauge-runner -- schema --out {}`",
         path.display(),
-        "datasets/schema/jauge.dataset.v1.schema.json"
+        "datasets/schema/jauge.dataset.v2.schema.json"
     );
 }
 

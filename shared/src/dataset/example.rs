@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::types::*;
-use super::version::SCHEMA_V1;
+use super::version::SCHEMA;
 
 /// A valid two-step dataset (Mistral-7B on one A100-40GB), labelled `simulated`.
 ///
@@ -15,24 +15,25 @@ use super::version::SCHEMA_V1;
 /// ```
 pub fn example() -> Dataset {
     let summary = |base: f64| Summary {
-        count: 16,
-        mean: base * 1.1,
-        p50: base,
-        p90: base * 1.5,
-        p95: base * 1.7,
-        p99: base * 2.0,
-        max: base * 2.2,
+        count: Some(16),
+        mean: Some(base * 1.1),
+        p50: Some(base),
+        p90: Some(base * 1.5),
+        p95: Some(base * 1.7),
+        p99: Some(base * 2.0),
+        max: Some(base * 2.2),
     };
     let step = |concurrency: u32, ttft: f64, tpot: f64, out_tok_s: f64| Step {
         concurrency,
+        rate_rps: None,
         prompt_tokens: 1024,
         output_tokens: 256,
-        duration_s: 30.0,
-        requests: RequestCounts {
+        duration_s: Some(30.0),
+        requests: Some(RequestCounts {
             sent: 16,
             completed: 16,
             failed: 0,
-        },
+        }),
         errors: BTreeMap::new(),
         error_messages: BTreeMap::new(),
         token_counts: Some(TokenCounts {
@@ -48,9 +49,9 @@ pub fn example() -> Dataset {
             e2e_ms: Some(summary(ttft + 255.0 * tpot)),
         },
         throughput: Throughput {
-            output_tok_s: out_tok_s,
-            total_tok_s: out_tok_s * 5.0,
-            requests_s: out_tok_s / 256.0,
+            output_tok_s: Some(out_tok_s),
+            total_tok_s: Some(out_tok_s * 5.0),
+            requests_s: Some(out_tok_s / 256.0),
             per_user_output_tok_s: Some(1000.0 / tpot),
             goodput_requests_s: None,
         },
@@ -58,15 +59,17 @@ pub fn example() -> Dataset {
         server: None,
         energy_j_per_output_token: None,
         client: None,
+        quote: None,
     };
     Dataset {
-        schema: SCHEMA_V1.to_string(),
+        schema: SCHEMA.to_string(),
         source: Source::Simulated,
         provenance: Provenance {
             tool: "jauge".to_string(),
             tool_version: crate::VERSION.to_string(),
             created_at: "2026-11-25T14:00:00Z".to_string(),
             command_line: vec!["jauge".into(), "run".into()],
+            publication: None,
         },
         deployment: Deployment {
             model: ModelInfo {
@@ -111,6 +114,7 @@ pub fn example() -> Dataset {
             slo_tpot_ms: None,
             max_error_rate: Some(0.05),
             min_throughput_gain: Some(0.02),
+            lengths_from: None,
         },
         status: RunStatus::Complete,
         gpu_telemetry: None,
@@ -132,7 +136,7 @@ pub fn example() -> Dataset {
 /// [`example`] as the JSON text a file would hold.
 ///
 /// ```
-/// assert!(jauge::dataset::example_json().starts_with("{\n  \"schema\": \"jauge.dataset/v1\""));
+/// assert!(jauge::dataset::example_json().starts_with("{\n  \"schema\": \"jauge.dataset/v2\""));
 /// ```
 pub fn example_json() -> String {
     example().to_json()

@@ -1,4 +1,4 @@
-//! The dataset format `jauge.dataset/v1`: one run of one deployment over a grid of steps.
+//! The dataset format `jauge.dataset/v2`: one run of one deployment over a grid of steps — measured, simulated, published or imported.
 //!
 //! The runner writes it, the explorer reads it, and other tools can check it against the JSON
 //! Schema that [`json_schema`] exports. Every number carries its unit in its name (`_ms`,
@@ -30,7 +30,7 @@ pub use crate::error::Violation;
 pub use example::{example, example_json};
 pub use index::{Index, IndexEntry, INDEX_SCHEMA};
 pub use types::*;
-pub use version::{SCHEMA_V1, SUPPORTED_SCHEMAS};
+pub use version::{SCHEMA, SCHEMA_V1, SUPPORTED_SCHEMAS};
 
 use crate::error::DatasetError;
 
@@ -41,7 +41,7 @@ impl Dataset {
     ///
     /// * [`DatasetError::Json`] when the text is not JSON, an object repeats a key, or a field
     ///   has the wrong type or is missing (the path names it).
-    /// * [`DatasetError::UnsupportedVersion`] for a `schema` newer than `jauge.dataset/v1`.
+    /// * [`DatasetError::UnsupportedVersion`] for a `schema` newer than `jauge.dataset/v2`.
     /// * [`DatasetError::Invalid`] listing every broken rule (negative latencies, percentiles
     ///   out of order, a grid that does not increase, a step outside the grid, a secret left
     ///   in the command line, …).
@@ -96,7 +96,7 @@ impl Dataset {
     }
 }
 
-/// The JSON Schema (draft 2020-12) of `jauge.dataset/v1`, generated from the types, as pretty
+/// The JSON Schema (draft 2020-12) of `jauge.dataset/v2`, generated from the types, as pretty
 /// JSON. Committed under `datasets/schema/`; a test fails when that copy is stale.
 ///
 /// ```

@@ -1,4 +1,4 @@
-//! The types of `jauge.dataset/v1`. Field names carry their units.
+//! The types of `jauge.dataset/v2`. Field names carry their units.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -10,13 +10,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// ```
 /// let dataset = jauge::dataset::example();
-/// assert_eq!(dataset.schema, jauge::dataset::SCHEMA_V1);
+/// assert_eq!(dataset.schema, jauge::dataset::SCHEMA);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Dataset {
-    /// Always `jauge.dataset/v1` for this version of the format.
+    /// Always `jauge.dataset/v2` for this version of the format (older files are migrated).
     pub schema: String,
-    /// Whether the figures were measured on a server, simulated, or imported from another tool.
+    /// Whether the figures were measured on a server, simulated, transcribed from a publication,
+    /// or imported from another tool.
     pub source: Source,
     /// Who wrote the file, when, and with which command.
     pub provenance: Provenance,
@@ -95,11 +96,13 @@ impl RunStatus {
     }
 }
 
-/// Where the figures come from. Serialised as `measured`, `simulated` or `imported:<tool>`.
+/// Where the figures come from. Serialised as `measured`, `simulated`, `published` or
+/// `imported:<tool>`.
 ///
 /// ```
 /// use jauge::dataset::Source;
 /// assert_eq!("imported:guidellm".parse::<Source>(), Ok(Source::Imported("guidellm".into())));
+/// assert_eq!("published".parse::<Source>(), Ok(Source::Published));
 /// assert!("guessed".parse::<Source>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -108,8 +111,24 @@ pub enum Source {
     Measured,
     /// Produced by jauge's simulator; never to be shown as measured.
     Simulated,
+    /// Transcribed from a public source: a table, a page, a paper (`provenance.publication`
+    /// says which, each step quotes the row its figures come from).
+    Published,
     /// Converted from another tool's results; the string names the tool.
     Imported(String),
+}
+
+impl Source {
+    /// Whether the figures come from a real deployment (measured, published or imported),
+    /// not from jauge's simulator.
+    ///
+    /// ```
+    /// assert!(jauge::dataset::Source::Published.is_real());
+    /// assert!(!jauge::dataset::Source::Simulated.is_real());
+    /// ```
+    pub fn is_real(&self) -> bool {
+        *self != Source::Simulated
+    }
 }
 
 impl std::fmt::Display for Source {
@@ -117,6 +136,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::Measured => f.write_str("measured"),
             Source::Simulated => f.write_str("simulated"),
+            Source::Published => f.write_str("published"),
             Source::Imported(tool) => write!(f, "imported:{tool}"),
         }
     }
@@ -128,10 +148,11 @@ impl std::str::FromStr for Source {
         match s {
             "measured" => Ok(Source::Measured),
             "simulated" => Ok(Source::Simulated),
+            "published" => Ok(Source::Published),
             _ => match s.strip_prefix("imported:") {
                 Some(tool) if !tool.trim().is_empty() => Ok(Source::Imported(tool.to_string())),
                 _ => Err(format!(
-                    "unknown source `{s}`: expected `measured`, `simulated` or `imported:<tool>`"
+                    "unknown source `{s}`: expected `measured`, `simulated`, `published` or `imported:<tool>`"
                 )),
             },
         }
@@ -159,8 +180,8 @@ impl JsonSchema for Source {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         schemars::json_schema!({
             "type": "string",
-            "pattern": "^(measured|simulated|imported:.+)$",
-            "description": "`measured` on a real server, `simulated` by jauge's simulator, or `imported:<tool>`."
+            "pattern": "^(measured|simulated|published|imported:.+)$",
+            "description": "`measured` on a real server, `simulated` by jauge's simulator, `published` (transcribed from a public source), or `imported:<tool>`."
         })
     }
 }
@@ -176,6 +197,59 @@ pub struct Provenance {
     pub created_at: String,
     /// The command line, with secrets replaced by `***`.
     pub command_line: Vec<String>,
+    /// For a `published` dataset: the source its figures were transcribed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<Publication>,
+}
+
+/// Where a published dataset's figures come from, and what of its settings the source states
+/// and what was assumed. Figures are transcribed exactly: never derived, rounded or corrected;
+/// what the source does not give stays absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Publication {
+    /// The page, paper or file, as a URL.
+    pub url: String,
+    /// Its title.
+    pub title: String,
+    /// Who published it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// When it was published, as the source gives it (`2024-09-05`, `2024-09`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_on: Option<String>,
+    /// When it was read and transcribed (`2026-11-28`).
+    pub retrieved_on: String,
+    /// How the source says it measured, in its words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Settings the source states, each with the words that state it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stated: Vec<Stated>,
+    /// Settings the source does not state that the dataset needed, and why each value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumed: Vec<Assumed>,
+}
+
+/// A setting a source states.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Stated {
+    /// Which (`engine version`, `gpu`, `output_tokens`, …).
+    pub setting: String,
+    /// Its value.
+    pub value: String,
+    /// The source's words.
+    pub quote: String,
+}
+
+/// A setting a source does not state, with the value the dataset uses and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Assumed {
+    /// Which.
+    pub setting: String,
+    /// The value used.
+    pub value: String,
+    /// Why that value.
+    pub why: String,
 }
 
 /// What was measured.
@@ -304,6 +378,11 @@ pub struct Workload {
     /// Tokens every prompt shares at its start (0: every prompt differs from the first token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_prefix_tokens: Option<u32>,
+    /// How prompt and output lengths were drawn when they were not fixed (a dataset such as
+    /// `sharegpt`, whose mean lengths the steps give); absent: every request had exactly the
+    /// step's lengths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lengths_from: Option<String>,
     /// Objective on the 95th percentile of time to first token, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo_ttft_ms: Option<f64>,
@@ -340,19 +419,27 @@ pub enum Endpoint {
     Chat,
 }
 
-/// One (concurrency, prompt tokens) point of the grid.
+/// One point of the grid: a concurrency (and, open loop, a rate) at a prompt size. Figures a
+/// published source does not give are absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
-    /// Simultaneous requests.
+    /// Simultaneous requests: users (closed loop), the most in flight (open loop), or every
+    /// request at once (offline: as many as were sent).
     pub concurrency: u32,
+    /// This step's open-loop arrival rate, requests per second, when steps differ in rate
+    /// (the workload's `rate_rps` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_rps: Option<f64>,
     /// Prompt tokens per request.
     pub prompt_tokens: u32,
     /// Output tokens asked for per request.
     pub output_tokens: u32,
     /// Wall time of the measured part of the step, seconds.
-    pub duration_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
     /// How many requests were sent, completed and failed.
-    pub requests: RequestCounts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<RequestCounts>,
     /// Failed requests by kind; the counts add up to `requests.failed`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<ErrorKind, u32>,
@@ -379,6 +466,9 @@ pub struct Step {
     /// How hard the load generator itself worked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<ClientAudit>,
+    /// For a published step: the source's row or sentence its figures come from, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
 }
 
 /// The load generator's own load during a step: a busy client inflates latencies.
@@ -406,6 +496,22 @@ pub struct RequestCounts {
     pub completed: u32,
     /// Requests that failed.
     pub failed: u32,
+}
+
+impl RequestCounts {
+    /// `completed/sent` of a step's counts, `—` when the step does not give them.
+    ///
+    /// ```
+    /// let step = &jauge::dataset::example().steps[0];
+    /// assert_eq!(jauge::dataset::RequestCounts::show(step.requests), "16/16");
+    /// assert_eq!(jauge::dataset::RequestCounts::show(None), "—");
+    /// ```
+    pub fn show(counts: Option<RequestCounts>) -> String {
+        counts.map_or_else(
+            || "—".to_string(),
+            |r| format!("{}/{}", r.completed, r.sent),
+        )
+    }
 }
 
 /// Why a request failed.
@@ -482,30 +588,39 @@ pub struct Latency {
     pub e2e_ms: Option<Summary>,
 }
 
-/// A distribution summarised: mean, percentiles and maximum, in the unit of its field.
+/// A distribution summarised: mean, percentiles and maximum, in the unit of its field. Every
+/// figure jauge computes is present; a published source may give only some (a median and a
+/// p99, say), and the rest stay absent.
 ///
 /// ```
 /// use jauge::dataset::Summary;
 /// let s = Summary::from_values(&[10.0, 20.0, 30.0, 40.0]).unwrap();
-/// assert_eq!((s.mean, s.max), (25.0, 40.0));
+/// assert_eq!((s.mean, s.max), (Some(25.0), Some(40.0)));
 /// assert!(Summary::from_values(&[]).is_none());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     /// How many values.
-    pub count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
     /// Arithmetic mean.
-    pub mean: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean: Option<f64>,
     /// Median.
-    pub p50: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50: Option<f64>,
     /// 90th percentile.
-    pub p90: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90: Option<f64>,
     /// 95th percentile.
-    pub p95: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95: Option<f64>,
     /// 99th percentile.
-    pub p99: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<f64>,
     /// Largest value.
-    pub max: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
 }
 
 impl Summary {
@@ -517,8 +632,8 @@ impl Summary {
     /// ```
     /// use jauge::dataset::Summary;
     /// let s = Summary::from_values(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
-    /// assert_eq!((s.count, s.mean, s.max), (10, 5.5, 10.0));
-    /// assert!((s.p90 - 9.0).abs() <= 0.09);
+    /// assert_eq!((s.count, s.mean, s.max), (Some(10), Some(5.5), Some(10.0)));
+    /// assert!((s.p90.unwrap() - 9.0).abs() <= 0.09);
     /// ```
     pub fn from_values(values: &[f64]) -> Option<Summary> {
         let mut histogram = crate::stats::Histogram::new();
@@ -528,14 +643,17 @@ impl Summary {
 }
 
 /// Throughput over a step.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Throughput {
     /// Output tokens per second, all users together.
-    pub output_tok_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tok_s: Option<f64>,
     /// Prompt and output tokens per second.
-    pub total_tok_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_tok_s: Option<f64>,
     /// Completed requests per second.
-    pub requests_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_s: Option<f64>,
     /// Mean output tokens per second that one user sees while generating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_user_output_tok_s: Option<f64>,

@@ -1,10 +1,11 @@
-//! The rules of `jauge.dataset/v1` beyond types: units in range, grids increasing, steps on
-//! the grid, percentiles in order, counts that add up, no secret left in the command line.
+//! The rules of `jauge.dataset/v2` beyond types: units in range, grids increasing, steps on
+//! the grid, percentiles in order, counts that add up, no secret left in the command line, and
+//! a published dataset's source named and every figure written in its quote.
 
 use std::collections::BTreeSet;
 
 use super::types::*;
-use super::version::SCHEMA_V1;
+use super::version::SCHEMA;
 use crate::error::Violation;
 use crate::redact::secrets_in_args;
 
@@ -85,26 +86,36 @@ impl Checker {
             ("p99", summary.p99),
             ("max", summary.max),
         ];
+        if fields.iter().all(|(_, v)| v.is_none()) {
+            self.fail(path, "a summary with no figure must be left out");
+            return;
+        }
         let mut all_ok = true;
         for (name, value) in fields {
-            all_ok &= self.non_negative(&format!("{path}.{name}"), value);
+            if let Some(v) = value {
+                all_ok &= self.non_negative(&format!("{path}.{name}"), v);
+            }
         }
         if !all_ok {
             return;
         }
-        if summary.count == 0 {
+        if summary.count == Some(0) {
             self.fail(
                 format!("{path}.count"),
                 "a summary of no values must be left out",
             );
         }
-        let ordered = [
+        // The percentiles a summary gives must not decrease, whichever of them it gives.
+        let ordered: Vec<(&str, f64)> = [
             ("p50", summary.p50),
             ("p90", summary.p90),
             ("p95", summary.p95),
             ("p99", summary.p99),
             ("max", summary.max),
-        ];
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.map(|v| (name, v)))
+        .collect();
         for pair in ordered.windows(2) {
             let ((lo_name, lo), (hi_name, hi)) = (pair[0], pair[1]);
             if hi < lo {
@@ -114,24 +125,26 @@ impl Checker {
                 );
             }
         }
-        if summary.mean > summary.max {
-            self.fail(
-                format!("{path}.mean"),
-                format!("{:?} is above max {:?}", summary.mean, summary.max),
-            );
+        if let (Some(mean), Some(max)) = (summary.mean, summary.max) {
+            if mean > max {
+                self.fail(
+                    format!("{path}.mean"),
+                    format!("{mean:?} is above max {max:?}"),
+                );
+            }
         }
     }
 }
 
 pub(super) fn violations(dataset: &Dataset) -> Vec<Violation> {
     let mut c = Checker { found: Vec::new() };
-    if dataset.schema != SCHEMA_V1 {
+    if dataset.schema != SCHEMA {
         c.fail(
             "schema",
-            format!("expected `{SCHEMA_V1}`, found `{}`", dataset.schema),
+            format!("expected `{SCHEMA}`, found `{}`", dataset.schema),
         );
     }
-    provenance(&mut c, &dataset.provenance);
+    provenance(&mut c, &dataset.provenance, &dataset.source);
     deployment(&mut c, &dataset.deployment);
     workload(&mut c, &dataset.workload);
     steps(&mut c, dataset);
@@ -140,7 +153,38 @@ pub(super) fn violations(dataset: &Dataset) -> Vec<Violation> {
     c.found
 }
 
-fn provenance(c: &mut Checker, p: &Provenance) {
+fn provenance(c: &mut Checker, p: &Provenance, source: &Source) {
+    match (&p.publication, source) {
+        (Some(publication), Source::Published) => {
+            c.not_blank("provenance.publication.url", &publication.url);
+            c.not_blank("provenance.publication.title", &publication.title);
+            c.not_blank(
+                "provenance.publication.retrieved_on",
+                &publication.retrieved_on,
+            );
+            for (i, stated) in publication.stated.iter().enumerate() {
+                c.not_blank(
+                    &format!("provenance.publication.stated[{i}].quote"),
+                    &stated.quote,
+                );
+            }
+            for (i, assumed) in publication.assumed.iter().enumerate() {
+                c.not_blank(
+                    &format!("provenance.publication.assumed[{i}].why"),
+                    &assumed.why,
+                );
+            }
+        }
+        (None, Source::Published) => c.fail(
+            "provenance.publication",
+            "a published dataset names its source: url, title, when it was read",
+        ),
+        (Some(_), _) => c.fail(
+            "provenance.publication",
+            format!("only a published dataset has one; this one is {source}"),
+        ),
+        (None, _) => {}
+    }
     c.not_blank("provenance.tool", &p.tool);
     c.not_blank("provenance.tool_version", &p.tool_version);
     if !is_rfc3339(&p.created_at) {
@@ -266,20 +310,38 @@ fn steps(c: &mut Checker, dataset: &Dataset) {
                 format!("{} is not in workload.prompt_tokens", step.prompt_tokens),
             );
         }
-        if !seen.insert((step.concurrency, step.prompt_tokens)) {
+        let rate_key = step.rate_rps.map(f64::to_bits);
+        if !seen.insert((
+            step.concurrency,
+            step.prompt_tokens,
+            step.output_tokens,
+            rate_key,
+        )) {
             c.fail(
                 path.clone(),
                 format!(
-                    "a second step for concurrency {} and prompt_tokens {}",
-                    step.concurrency, step.prompt_tokens
+                    "a second step for concurrency {}, prompt_tokens {}, output_tokens {}{}",
+                    step.concurrency,
+                    step.prompt_tokens,
+                    step.output_tokens,
+                    step.rate_rps
+                        .map(|r| format!(" and rate {r} req/s"))
+                        .unwrap_or_default()
                 ),
             );
         }
         if step.output_tokens == 0 {
             c.fail(format!("{path}.output_tokens"), "must be at least 1");
         }
-        c.non_negative(&format!("{path}.duration_s"), step.duration_s);
-        request_counts(c, &path, step);
+        if let Some(rate) = step.rate_rps {
+            if c.non_negative(&format!("{path}.rate_rps"), rate) && rate == 0.0 {
+                c.fail(format!("{path}.rate_rps"), "must be above 0");
+            }
+        }
+        c.opt_non_negative(&format!("{path}.duration_s"), step.duration_s);
+        if let Some(r) = step.requests {
+            request_counts(c, &path, step, r);
+        }
         let l = &step.latency;
         for (name, summary) in [
             ("ttft_ms", &l.ttft_ms),
@@ -292,29 +354,51 @@ fn steps(c: &mut Checker, dataset: &Dataset) {
                 c.summary(&format!("{path}.latency.{name}"), s);
             }
         }
-        if step.requests.completed > 0 && l.e2e_ms.is_none() {
+        if step.requests.is_some_and(|r| r.completed > 0) && l.e2e_ms.is_none() {
             c.fail(
                 format!("{path}.latency.e2e_ms"),
                 "missing although requests completed",
             );
         }
+        match dataset.source {
+            // jauge computes every figure of its own steps: one missing is a broken file.
+            Source::Measured | Source::Simulated => {
+                for (name, missing) in [
+                    ("duration_s", step.duration_s.is_none()),
+                    ("requests", step.requests.is_none()),
+                    (
+                        "throughput.output_tok_s",
+                        step.throughput.output_tok_s.is_none(),
+                    ),
+                ] {
+                    if missing {
+                        c.fail(
+                            format!("{path}.{name}"),
+                            format!("missing from a {} step", dataset.source),
+                        );
+                    }
+                }
+            }
+            Source::Published => quoted(c, &path, step),
+            Source::Imported(_) => {}
+        }
         let t = &step.throughput;
-        c.non_negative(&format!("{path}.throughput.output_tok_s"), t.output_tok_s);
-        c.non_negative(&format!("{path}.throughput.total_tok_s"), t.total_tok_s);
-        c.non_negative(&format!("{path}.throughput.requests_s"), t.requests_s);
-        c.opt_non_negative(
-            &format!("{path}.throughput.per_user_output_tok_s"),
-            t.per_user_output_tok_s,
-        );
-        if t.total_tok_s.is_finite() && t.output_tok_s.is_finite() && t.total_tok_s < t.output_tok_s
-        {
-            c.fail(
-                format!("{path}.throughput.total_tok_s"),
-                format!(
-                    "{:?} is below output_tok_s {:?}",
-                    t.total_tok_s, t.output_tok_s
-                ),
-            );
+        for (name, value) in [
+            ("output_tok_s", t.output_tok_s),
+            ("total_tok_s", t.total_tok_s),
+            ("requests_s", t.requests_s),
+            ("per_user_output_tok_s", t.per_user_output_tok_s),
+            ("goodput_requests_s", t.goodput_requests_s),
+        ] {
+            c.opt_non_negative(&format!("{path}.throughput.{name}"), value);
+        }
+        if let (Some(total), Some(output)) = (t.total_tok_s, t.output_tok_s) {
+            if total.is_finite() && output.is_finite() && total < output {
+                c.fail(
+                    format!("{path}.throughput.total_tok_s"),
+                    format!("{total:?} is below output_tok_s {output:?}"),
+                );
+            }
         }
         c.opt_non_negative(
             &format!("{path}.energy_j_per_output_token"),
@@ -360,8 +444,7 @@ fn steps(c: &mut Checker, dataset: &Dataset) {
     }
 }
 
-fn request_counts(c: &mut Checker, path: &str, step: &Step) {
-    let r = step.requests;
+fn request_counts(c: &mut Checker, path: &str, step: &Step, r: RequestCounts) {
     if u64::from(r.completed) + u64::from(r.failed) > u64::from(r.sent) {
         c.fail(
             format!("{path}.requests"),
@@ -383,6 +466,98 @@ fn request_counts(c: &mut Checker, path: &str, step: &Step) {
     }
 }
 
+/// A published step quotes its source, and every figure it holds is written in that quote:
+/// as the source writes it (`1,190`, `2.10`, `12.5K`), or in seconds where the field is in
+/// milliseconds. A figure found nowhere in its quote was derived, rounded or mistyped.
+fn quoted(c: &mut Checker, path: &str, step: &Step) {
+    let Some(quote) = step.quote.as_deref().filter(|q| !q.trim().is_empty()) else {
+        c.fail(
+            format!("{path}.quote"),
+            "a published step quotes the source's row or sentence its figures come from",
+        );
+        return;
+    };
+    let written = numbers_in(quote);
+    let appears = |value: f64, milliseconds: bool| {
+        let same = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-12);
+        written
+            .iter()
+            .any(|&w| same(w, value) || (milliseconds && same(w * 1000.0, value)))
+    };
+    let l = &step.latency;
+    let mut figures: Vec<(String, f64, bool)> = Vec::new();
+    for (name, summary) in [
+        ("ttft_ms", &l.ttft_ms),
+        ("ttft_from_intended_ms", &l.ttft_from_intended_ms),
+        ("itl_ms", &l.itl_ms),
+        ("tpot_ms", &l.tpot_ms),
+        ("e2e_ms", &l.e2e_ms),
+    ] {
+        let Some(s) = summary else { continue };
+        for (field, value) in [
+            ("mean", s.mean),
+            ("p50", s.p50),
+            ("p90", s.p90),
+            ("p95", s.p95),
+            ("p99", s.p99),
+            ("max", s.max),
+        ] {
+            if let Some(v) = value {
+                figures.push((format!("latency.{name}.{field}"), v, true));
+            }
+        }
+    }
+    let t = &step.throughput;
+    for (name, value) in [
+        ("output_tok_s", t.output_tok_s),
+        ("total_tok_s", t.total_tok_s),
+        ("requests_s", t.requests_s),
+        ("per_user_output_tok_s", t.per_user_output_tok_s),
+    ] {
+        if let Some(v) = value {
+            figures.push((format!("throughput.{name}"), v, false));
+        }
+    }
+    for (name, value, milliseconds) in figures {
+        if !appears(value, milliseconds) {
+            c.fail(
+                format!("{path}.{name}"),
+                format!("{value} is not written in the step's quote"),
+            );
+        }
+    }
+}
+
+/// The numbers a text writes: `1,190` is 1190, `12.5K` is 12500, `2.10` is 2.1.
+fn numbers_in(text: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len()
+            && (chars[i].is_ascii_digit()
+                || (matches!(chars[i], ',' | '.')
+                    && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
+        {
+            i += 1;
+        }
+        let digits: String = chars[start..i].iter().filter(|c| **c != ',').collect();
+        if let Ok(v) = digits.parse::<f64>() {
+            out.push(v);
+            match chars.get(i) {
+                Some('K' | 'k') => out.push(v * 1e3),
+                Some('M') => out.push(v * 1e6),
+                _ => {}
+            }
+        }
+    }
+    out
+}
 fn gpu_readings(c: &mut Checker, path: &str, gpus: &[GpuStep]) {
     let mut indices = BTreeSet::new();
     for (g, gpu) in gpus.iter().enumerate() {

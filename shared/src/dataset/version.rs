@@ -10,28 +10,45 @@ use serde_json::Value;
 
 use crate::error::{DatasetError, Violation};
 
-/// The `schema` value of the current format.
+/// The `schema` value of the first format.
 ///
 /// ```
 /// assert_eq!(jauge::dataset::SCHEMA_V1, "jauge.dataset/v1");
 /// ```
 pub const SCHEMA_V1: &str = "jauge.dataset/v1";
 
+/// The `schema` value of the current format, which jauge writes. v2 added published
+/// datasets (their source and each step's quote), figures a source may leave absent (a
+/// summary's percentiles, a step's throughputs, counts and duration), per-step open-loop
+/// rates, and how lengths were drawn.
+///
+/// ```
+/// assert_eq!(jauge::dataset::SCHEMA, "jauge.dataset/v2");
+/// ```
+pub const SCHEMA: &str = "jauge.dataset/v2";
+
 /// Every `schema` value this version reads (older ones are migrated to the current one).
 ///
 /// ```
 /// assert!(jauge::dataset::SUPPORTED_SCHEMAS.contains(&"jauge.dataset/v1"));
 /// ```
-pub const SUPPORTED_SCHEMAS: &[&str] = &[SCHEMA_V1];
+pub const SUPPORTED_SCHEMAS: &[&str] = &[SCHEMA_V1, SCHEMA];
 
 const PREFIX: &str = "jauge.dataset/v";
-const CURRENT: u32 = 1;
+const CURRENT: u32 = 2;
 
 /// Rewrites a document of one version into the next.
 type Migration = fn(Value) -> Value;
 
-/// Migrations from version `n` to `n + 1`, in order; empty while v1 is the only version.
-const MIGRATIONS: &[(u32, Migration)] = &[];
+/// Migrations from version `n` to `n + 1`, in order.
+const MIGRATIONS: &[(u32, Migration)] = &[(1, v1_to_v2)];
+
+/// v1 → v2: every v1 field keeps its meaning (v2 only lets some be absent and adds others),
+/// so only the `schema` value changes.
+fn v1_to_v2(mut value: Value) -> Value {
+    value["schema"] = Value::from(SCHEMA);
+    value
+}
 
 /// Checks the `schema` field and brings an older document up to the current version.
 pub(super) fn migrate_to_current(mut value: Value) -> Result<Value, DatasetError> {
@@ -44,13 +61,13 @@ pub(super) fn migrate_to_current(mut value: Value) -> Result<Value, DatasetError
     let Some(schema) = object.get("schema") else {
         return Err(DatasetError::Json(Violation::new(
             "schema",
-            format!("missing; a jauge dataset starts with \"schema\": \"{SCHEMA_V1}\""),
+            format!("missing; a jauge dataset starts with \"schema\": \"{SCHEMA}\""),
         )));
     };
     let Some(schema) = schema.as_str() else {
         return Err(DatasetError::Json(Violation::new(
             "schema",
-            format!("expected a string like \"{SCHEMA_V1}\", found {schema}"),
+            format!("expected a string like \"{SCHEMA}\", found {schema}"),
         )));
     };
     let version = schema
@@ -60,7 +77,7 @@ pub(super) fn migrate_to_current(mut value: Value) -> Result<Value, DatasetError
         .ok_or_else(|| {
             DatasetError::Json(Violation::new(
                 "schema",
-                format!("`{schema}` is not a jauge dataset format (expected \"{SCHEMA_V1}\")"),
+                format!("`{schema}` is not a jauge dataset format (expected \"{SCHEMA}\")"),
             ))
         })?;
     if version > CURRENT {
@@ -86,11 +103,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_v1_document_becomes_v2() {
+        let doc = serde_json::json!({"schema": "jauge.dataset/v1", "x": 1});
+        let v2 = migrate_to_current(doc).unwrap();
+        assert_eq!(v2["schema"], SCHEMA);
+        assert_eq!(v2["x"], 1);
+    }
+
+    #[test]
     fn newer_version_names_the_jauge_that_wrote_it() {
-        let doc = serde_json::json!({"schema": "jauge.dataset/v2", "provenance": {"tool_version": "3.1.0"}});
+        let doc = serde_json::json!({"schema": "jauge.dataset/v3", "provenance": {"tool_version": "3.1.0"}});
         let err = migrate_to_current(doc).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("jauge.dataset/v2"), "{text}");
+        assert!(text.contains("jauge.dataset/v3"), "{text}");
         assert!(text.contains("upgrade to jauge 3.1.0 or later"), "{text}");
     }
 
@@ -99,7 +124,7 @@ mod tests {
     #[test]
     fn newer_format_from_this_version_is_called_altered_not_upgrade() {
         for writer in [crate::VERSION, "0.0.9"] {
-            let doc = serde_json::json!({"schema": "jauge.dataset/v2", "provenance": {"tool_version": writer}});
+            let doc = serde_json::json!({"schema": "jauge.dataset/v3", "provenance": {"tool_version": writer}});
             let text = migrate_to_current(doc).unwrap_err().to_string();
             assert!(!text.contains("upgrade"), "{text}");
             assert!(

@@ -12,8 +12,8 @@
 //! let request = SizingRequest::new(cat.model("mistral-7b-v0.3")?, cat.gpu("a100-40gb")?);
 //! let load = SimLoad { concurrency: 8, prompt_tokens: 512, output_tokens: 64, requests: 32, rate_rps: None, seed: 0 };
 //! let (step, _) = simulate_step(&request, &load, Default::default())?;
-//! assert_eq!(step.requests.completed, 32);
-//! assert!(step.throughput.output_tok_s > 0.0);
+//! assert_eq!(step.requests.unwrap().completed, 32);
+//! assert!(step.throughput.output_tok_s.unwrap() > 0.0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -289,7 +289,7 @@ pub fn simulate_step(
 /// let slow = jauge::perf::Efficiency { bandwidth: 0.3, ..Default::default() };
 /// let (a, _) = jauge::sim::simulate_step(&r, &load, Default::default())?;
 /// let (b, _) = jauge::sim::simulate_step_with(&r, &load, Default::default(), slow)?;
-/// assert!(b.throughput.output_tok_s < a.throughput.output_tok_s);
+/// assert!(b.throughput.output_tok_s.unwrap() < a.throughput.output_tok_s.unwrap());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn simulate_step_with(

@@ -16,7 +16,7 @@ pub(super) const SIMULATED_NOTICE: &str = "these figures come from jauge's simul
 
 /// The last words of the page.
 const FOOTER: &str =
-    "Written by jauge study. Datasets beside this file hold every figure (jauge.dataset/v1).";
+    "Written by jauge study. Datasets beside this file hold every figure (jauge.dataset/v2).";
 
 /// The whole report.
 pub(super) struct Page {
