@@ -49,7 +49,7 @@ pub fn App() -> impl IntoView {
             <a href="#measurements-title">"Measurements"</a>
             <a href="#study-title">"Study"</a>
         </nav>
-        <Planner selection custom_model/>
+        <Planner selection custom_model index/>
         <Measurements index/>
         <StudyPage index/>
         <footer>

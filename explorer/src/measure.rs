@@ -39,6 +39,9 @@ pub struct Series {
     pub prompt_tokens: u32,
     /// What is drawn: the label, (users, value) by users, dashed when simulated.
     pub line: Line,
+    /// Where its figures come from (`measured`, `simulated`, `published`, `imported:<tool>`):
+    /// the legend says it.
+    pub source: String,
 }
 
 /// A deployment as the dataset list and the legends name it: `llama-3-70b · 2×a100-40gb · awq`.
@@ -58,10 +61,10 @@ pub fn series(datasets: &[Loaded], metric: Metric) -> Vec<Series> {
         let simulated = d.source == Source::Simulated;
         let deployment = deployment_label(&IndexEntry::describe(&loaded.name, d));
         for &prompt in &d.workload.prompt_tokens {
-            let label = format!(
-                "{deployment} · prompt {prompt}{}",
-                if simulated { " (simulated)" } else { "" }
-            );
+            let label = match &d.source {
+                Source::Measured => format!("{deployment} · prompt {prompt}"),
+                other => format!("{deployment} · prompt {prompt} ({other})"),
+            };
             let line = Line::of_steps(metric, &d.steps, prompt, label, simulated);
             if line.points.is_empty() {
                 continue;
@@ -70,6 +73,7 @@ pub fn series(datasets: &[Loaded], metric: Metric) -> Vec<Series> {
                 dataset: loaded.name.clone(),
                 prompt_tokens: prompt,
                 line,
+                source: d.source.to_string(),
             });
         }
     }
@@ -122,32 +126,27 @@ pub fn step_rows(datasets: &[Loaded]) -> Vec<StepRow> {
         .collect()
 }
 
-/// The simulator's prediction of a measured dataset's deployment over the same grid, as a
-/// dataset of its own (labelled simulated), so that it is drawn beside the measured points.
-/// `None` when the deployment is not in the catalogue or does not fit.
+/// The simulator's prediction of a real dataset's steps, each at its own load and mode, with
+/// the factors jauge ships for its GPU, engine and weight format (the shipped calibration), as
+/// a dataset of its own labelled simulated, drawn beside the real points. `None` when the
+/// deployment is not in the catalogue or cannot be simulated.
 pub fn prediction_of(loaded: &Loaded) -> Option<Loaded> {
     let d = &loaded.dataset;
     if d.source == Source::Simulated {
         return None;
     }
-    let request = jauge::deployment::request_of(d)?;
+    let case = jauge::calibrate::Case::of(&loaded.name, d).ok()?;
+    let calibration = jauge::calibrate::Calibration::builtin();
+    let steps = case.predicted_steps(calibration.efficiency_of(&case))?;
     let mut predicted = d.clone();
     predicted.source = Source::Simulated;
-    predicted.steps = d
-        .steps
-        .iter()
-        .filter_map(|step| {
-            let load = jauge::sim::SimLoad {
-                concurrency: step.concurrency,
-                prompt_tokens: step.prompt_tokens,
-                output_tokens: step.output_tokens,
-                requests: step.requests.map_or(step.concurrency, |r| r.sent).max(1),
-                rate_rps: step.rate_rps,
-                seed: 0,
-            };
-            jauge::sim::simulate_step(&request, &load, Default::default())
-                .ok()
-                .map(|(s, _)| s)
+    predicted.steps = steps
+        .into_iter()
+        .zip(&d.steps)
+        .map(|(mut step, real)| {
+            // Drawn at the real step's place in the grid (one replica's share was simulated).
+            step.concurrency = real.concurrency;
+            step
         })
         .collect();
     (!predicted.steps.is_empty()).then(|| Loaded {

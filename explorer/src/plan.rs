@@ -314,7 +314,7 @@ impl Selection {
                 prompt_tokens: self.prompt_tokens,
                 output_tokens: self.output_tokens,
                 requests: (2 * users).max(16),
-                rate_rps: None,
+                pacing: jauge::pacing::Pacing::Closed,
                 seed: 0,
             };
             let (records, _) = jauge::sim::simulate(&engine, &load);

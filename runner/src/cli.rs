@@ -76,6 +76,44 @@ pub enum Command {
     ///
     /// Exits 0 when every file is a valid jauge dataset, 1 when any is not.
     Validate(ValidateArgs),
+    /// Convert other benchmark tools' result files into jauge datasets (imported:<tool>).
+    ///
+    /// Reads vLLM's bench serve results (--save-result JSON, --append-result JSON Lines, the
+    /// old benchmark_serving.py's) and vllm bench sweep folders, GuideLLM reports
+    /// (benchmarks.json, metadata.version 1 and 2), AIPerf and GenAI-Perf profile_export*.json,
+    /// inference-perf reports (stage_N_lifecycle_metrics.json or the report folder) and llmperf
+    /// *_summary.json. Each run becomes a step; a figure is mapped only where it means exactly
+    /// jauge's (vLLM's definitions), and the dataset's notes say what the file had, what was
+    /// left out and why. Percentiles are never averaged or recomputed from percentiles.
+    ///
+    /// What each tool's figures become:
+    ///   vLLM        mean/median/pNN_{ttft,tpot,itl,e2el}_ms → ttft, tpot, itl, e2e; max and
+    ///               count from its per-request arrays; e2e from `latencies` when not summarised
+    ///   GuideLLM    time_to_first_token_ms → ttft; request_latency (s) → e2e;
+    ///               inter_token_latency_ms → tpot only when every output length is the same
+    ///               (it is token-weighted); no itl; time_per_output_token_ms (TTFT inside) never
+    ///   AIPerf      time_to_first_token, inter_token_latency → tpot, inter_chunk_latency → itl,
+    ///               request_latency → e2e, output_token_throughput_per_user → tok/s per user
+    ///   inference-perf  time_to_first_token, time_per_output_token → tpot, request_latency
+    ///               (s); its per-token inter_token_latency is not vLLM's ITL: left out
+    ///   llmperf     ttft_s, end_to_end_latency_s; its inter_token_latency_s (TTFT inside) and
+    ///               its throughput (Ray start-up inside the window) are left out
+    /// Closed loop → concurrency; open loop → the step's rate_rps and the arrival, concurrency
+    /// the cap (else the requests sent); offline → concurrency = the prompts sent. A tool's
+    /// repeated runs of a point (vllm bench sweep: 3 by default) are never averaged: each run
+    /// number becomes its own dataset (NAME-run0, -run1, …).
+    ///
+    /// No file records the GPU, the weights' format or the engine: give them (catalogue ids),
+    /// else they are recorded as unknown. Nothing is written unless every input converts to a
+    /// valid dataset; existing files are kept unless --force.
+    ///
+    /// Examples:
+    ///   jauge import openai-infqps-concurrency16-llama.json --gpu h100-80gb --quant bf16 --engine vllm
+    ///   jauge import results/exp1/ --out exp1.json            (a vllm bench sweep: exp1-run0.json, …)
+    ///   jauge import c1/benchmarks.json c4/benchmarks.json --merge --out guidellm.json
+    ///   jauge import --tool llmperf out/llama_512_128_summary.json
+    #[command(verbatim_doc_comment)]
+    Import(Box<ImportArgs>),
     /// Print the JSON Schema of the dataset format (jauge.dataset/v2).
     Schema(SchemaArgs),
     /// Rebuild a datasets folder's index.json from the datasets in it.
@@ -129,23 +167,34 @@ pub enum Command {
     /// Predict a sweep with the discrete-event simulator: no server, no GPU.
     ///
     /// Simulates a continuous-batching vLLM-like server (the deployment's KV cache, batch
-    /// limits and first-order step times) for each concurrency × prompt size and writes a
-    /// dataset labelled "simulated" with the same schema as jauge run's. With --slo-*, the
+    /// limits and first-order step times, with the factors jauge ships fitted on published
+    /// measurements) and writes a dataset labelled "simulated" with the same schema as jauge
+    /// run's. Three modes, as benchmarks take their figures:
+    ///   closed loop   --concurrency 1,8,64          (users; the default)
+    ///   open loop     --rate 2,4,8 --arrival poisson [--concurrency CAP]
+    ///   all at once   --rate inf --requests 1000     (offline throughput)
+    /// Each step's figures are computed as jauge run computes them for the same mode (wall
+    /// time from the first intended send to the last response). With --slo-*, closed-loop
     /// limits give the most users whose TTFT/TPOT p95 meet the objectives.
     ///
-    /// Example:
+    /// Examples:
     ///   jauge simulate --catalog-model llama-3-70b --gpu a100-40gb --gpus 2 --quant awq --slo-ttft-ms 2000 --out sim.json
+    ///   jauge simulate --catalog-model llama-3-8b --gpu h100-80gb --rate 5,10,20 --requests 500 --prompt-tokens 1024
     #[command(verbatim_doc_comment)]
     Simulate(Box<SimulateArgs>),
-    /// Fit the performance model's efficiency factors on measured datasets.
+    /// Fit the performance model on real datasets, and say how wrong it is.
     ///
-    /// Per (GPU, engine, quantisation), fits the share of datasheet bandwidth and compute and
-    /// the per-step overhead that best predict the measured TTFT, TPOT and output tok/s, and
-    /// reports the error of each dataset predicted by a fit on the others (leave one out), next
-    /// to the error of the uncalibrated defaults. Simulated datasets are ignored.
+    /// Fits the share of datasheet bandwidth and compute (globally, then per GPU), each
+    /// engine's cost per step and each weight format's kernel scale, so that the simulator
+    /// predicts the datasets' output tok/s, TTFT, TPOT/ITL and E2E latency. The error is the
+    /// sceptic's: each source is predicted by a fit made without it (leave one source out),
+    /// beside the uncalibrated defaults. Simulated datasets are ignored.
     ///
-    /// Example:
-    ///   jauge calibrate datasets/measured/*.json --out calibration.json
+    /// Examples:
+    ///   jauge calibrate --report                                 (the shipped calibration's errors)
+    ///   jauge calibrate datasets/published --report              (recompute them)
+    ///   jauge calibrate datasets/published --out shared/data     (regenerate the shipped fit)
+    ///   jauge calibrate mine/*.json --out calibration.json && jauge simulate --calibration calibration.json …
     #[command(verbatim_doc_comment)]
     Calibrate(CalibrateArgs),
     /// Run the simulated OpenAI-compatible server (timing from jauge's models).
@@ -266,6 +315,58 @@ pub struct ValidateArgs {
     /// Dataset files to check.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// `jauge import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Result files, or folders of them (a vllm bench sweep, an inference-perf report).
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Where to write: a .json file for one dataset (FILE-runN.json for a sweep's runs), a
+    /// folder for several. Default: NAME.jauge.json in the current folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Which tool wrote the inputs; auto tells them by their fields.
+    #[arg(long, value_enum, default_value_t = ImportTool::Auto)]
+    pub tool: ImportTool,
+    /// One dataset from all the inputs (one step per run), instead of one per input.
+    #[arg(long)]
+    pub merge: bool,
+    /// Replace datasets that exist.
+    #[arg(long)]
+    pub force: bool,
+    /// The deployment the results were measured on (no result file records it).
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// The serving engine (vllm, sglang, tgi, tensorrt-llm, llama.cpp, …).
+    #[arg(long, value_name = "NAME")]
+    pub engine: Option<String>,
+    /// The engine's version.
+    #[arg(long, value_name = "VERSION")]
+    pub engine_version: Option<String>,
+    /// The model name the server served, when the file does not record it (or to replace it).
+    #[arg(long, value_name = "NAME")]
+    pub served_model: Option<String>,
+}
+
+/// `jauge import --tool`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportTool {
+    /// Tell the tool by the file's fields.
+    Auto,
+    /// vllm bench serve (--save-result, --append-result), vllm bench sweep serve, benchmark_serving.py.
+    Vllm,
+    /// GuideLLM's report (benchmarks.json).
+    Guidellm,
+    /// NVIDIA AIPerf's profile_export_aiperf.json (or its sweep aggregate).
+    Aiperf,
+    /// NVIDIA GenAI-Perf's profile_export_genai_perf.json.
+    GenaiPerf,
+    /// kubernetes-sigs/inference-perf's stage_N_lifecycle_metrics.json.
+    InferencePerf,
+    /// ray-project/llmperf's *_summary.json.
+    Llmperf,
 }
 
 /// `jauge schema`.
@@ -539,22 +640,28 @@ pub struct SimulateArgs {
     /// The deployment.
     #[command(flatten)]
     pub deployment: DeploymentArgs,
-    /// Simultaneous users, increasing.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1,2,4,8,16,32,64,128,256"
-    )]
-    pub concurrency: Vec<u32>,
+    /// Closed loop: simultaneous users, increasing; each sends its next request when the last
+    /// one ends (vLLM bench serve's --max-concurrency). With --rate: the most requests in
+    /// flight (default: no cap). Default without --rate: 1,2,4,…,256.
+    #[arg(long, value_delimiter = ',')]
+    pub concurrency: Option<Vec<u32>>,
+    /// Open loop: requests per second, increasing (e.g. 1,2,4,8); `inf` sends every request
+    /// at once (offline, as vLLM bench serve's --request-rate inf).
+    #[arg(long, value_delimiter = ',', value_name = "RPS")]
+    pub rate: Option<Vec<f64>>,
+    /// Open-loop gaps: poisson, gamma (burstier, shape 0.5) or constant.
+    #[arg(long, value_enum, default_value_t = ArrivalArg::Poisson, requires = "rate")]
+    pub arrival: ArrivalArg,
+    /// Requests each step sends. Default: 4 per user and at least 32 in a closed loop; 1000
+    /// (vLLM bench serve's --num-prompts) at a rate or all at once.
+    #[arg(long, visible_alias = "requests-per-step")]
+    pub requests: Option<u32>,
     /// Prompt sizes in tokens, increasing.
     #[arg(long, value_delimiter = ',', default_value = "128,1024,4096")]
     pub prompt_tokens: Vec<u32>,
     /// Output tokens per request.
     #[arg(long, default_value_t = 256)]
     pub output_tokens: u32,
-    /// Requests per step. Default: 4 per user, at least 32.
-    #[arg(long)]
-    pub requests_per_step: Option<u32>,
     /// Objective on TTFT p95, ms.
     #[arg(long)]
     pub slo_ttft_ms: Option<f64>,
@@ -564,16 +671,27 @@ pub struct SimulateArgs {
     /// Write the simulated dataset here.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Print the dataset as JSON instead of the table.
+    /// Print the dataset as JSON instead of the tables.
     #[arg(long)]
     pub json: bool,
     /// Seed (arrivals).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Use the efficiency factors of a calibration file (jauge calibrate) for this GPU and
-    /// quantisation.
-    #[arg(long, value_name = "FILE")]
+    /// Use the factors of this calibration file (jauge calibrate --out) instead of the ones
+    /// jauge ships.
+    #[arg(long, value_name = "FILE", conflicts_with = "uncalibrated")]
     pub calibration: Option<PathBuf>,
+    /// Use the cited default factors instead of the shipped calibration (to see what
+    /// calibration changes).
+    #[arg(long)]
+    pub uncalibrated: bool,
+    /// Run every step eagerly, without CUDA graphs (vLLM's --enforce-eager).
+    #[arg(long)]
+    pub enforce_eager: bool,
+    /// Prefill whole prompts first and pause decodes meanwhile (vLLM V0 without chunked
+    /// prefill) instead of chunking prompts beside running decodes.
+    #[arg(long)]
+    pub no_chunked_prefill: bool,
     /// Renamed --catalog-model.
     #[arg(long = "model", value_name = "ID", hide = true)]
     pub legacy_model: Option<String>,
@@ -582,12 +700,22 @@ pub struct SimulateArgs {
 /// `jauge calibrate`.
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
-    /// Measured datasets.
-    #[arg(required = true)]
+    /// Real datasets (published, imported or measured), or folders of them. None: print the
+    /// report of the calibration jauge ships.
     pub files: Vec<PathBuf>,
-    /// Write the calibration here.
+    /// Write the calibration here: a file, or a folder that receives calibration.json and
+    /// calibration-checks.json (`--out shared/data` regenerates the shipped one).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Print the leave-one-source-out error table (by figure, GPU and weight format).
+    #[arg(long)]
+    pub report: bool,
+    /// Also print every held-out point.
+    #[arg(long, requires = "report")]
+    pub points: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `jauge study`.

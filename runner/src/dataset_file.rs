@@ -13,6 +13,8 @@ use jauge::dataset::{
     Provenance, RunStatus, Source, Step, Workload, SCHEMA,
 };
 
+use jauge::pacing::Pacing;
+
 use crate::exit::bad_input;
 use crate::files::write_atomic;
 use crate::plan::{Grid, MeasurePlan};
@@ -259,8 +261,11 @@ pub fn header(plan: &MeasurePlan, server: &Server) -> Dataset {
             requests_per_step: load.requests_per_step,
             duration_per_step_s: load.duration_per_step.map(|d| d.as_secs_f64()),
             warmup_requests: load.warmup,
-            rate_rps: load.rate.map(|r| r.rps),
-            arrival: load.rate.map(|r| r.arrival),
+            rate_rps: load.pacing.rate_rps(),
+            arrival: match load.pacing {
+                Pacing::Open { arrival, .. } => Some(arrival),
+                Pacing::Closed => None,
+            },
             timeout_s: Some(requests.timeout.as_secs_f64()),
             shared_prefix_tokens: (requests.shared_prefix_tokens > 0)
                 .then_some(requests.shared_prefix_tokens),

@@ -16,6 +16,7 @@ pub mod exit;
 pub mod fetch;
 pub mod files;
 pub mod gpu;
+pub mod import;
 pub mod index;
 pub mod limit;
 pub mod limits;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => index::schema(&args),
         Command::Index(args) => index::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Run(args) => runtime()?.block_on(run::run(&args)),
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Compare(args) => compare::run(&args),

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use jauge::dataset::Arrival;
-use jauge::rng::SplitMix64;
+use jauge::pacing::{Gaps, Pacing};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -24,15 +23,6 @@ pub enum StepBound {
     Duration(Duration),
 }
 
-/// Open-loop pacing.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rate {
-    /// Requests per second.
-    pub rps: f64,
-    /// Gap distribution.
-    pub arrival: Arrival,
-}
-
 /// One step's load.
 #[derive(Debug, Clone)]
 pub struct StepLoad {
@@ -44,8 +34,8 @@ pub struct StepLoad {
     pub output_tokens: u32,
     /// When to stop sending.
     pub bound: StepBound,
-    /// Open-loop rate; `None` is a closed loop.
-    pub rate: Option<Rate>,
+    /// Closed or open loop.
+    pub pacing: Pacing,
     /// Records are flagged warm-up.
     pub warmup: bool,
     /// Seed of the arrival gaps.
@@ -98,8 +88,8 @@ pub async fn run_step(
         warmup,
         intended,
     };
-    match load.rate {
-        None => {
+    match load.pacing {
+        Pacing::Closed => {
             // Closed loop: each user sends its next request when the last one ends, so the
             // intended start is the actual one.
             for _ in 0..load.concurrency.max(1) {
@@ -127,26 +117,19 @@ pub async fn run_step(
                 });
             }
         }
-        Some(rate) => {
-            // Open loop: requests are due at absolute times; a late send (all slots busy)
-            // keeps its due time as the intended start, so queueing shows in the latency.
+        open @ Pacing::Open { .. } => {
+            // Open loop: requests are due at absolute times, drawn as the simulator draws
+            // them; a late send (all slots busy) keeps its due time as the intended start, so
+            // queueing shows in the latency.
             let slots = Arc::new(Semaphore::new(load.concurrency.max(1) as usize));
             let (http, target, bodies, tx) =
                 (http.clone(), target.clone(), bodies.clone(), tx.clone());
             let seed = load.seed;
             tasks.spawn(async move {
-                let mut rng = SplitMix64::new(seed);
-                let mut due = clock;
+                let mut gaps = Gaps::new(open, seed);
                 let mut senders = JoinSet::new();
                 for index in 0..limit {
-                    let gap = match rate.arrival {
-                        Arrival::Poisson => rng.exponential(1.0 / rate.rps),
-                        Arrival::Gamma => rng.gamma(0.5, 1.0 / rate.rps),
-                        Arrival::Constant => 1.0 / rate.rps,
-                    };
-                    if index > 0 {
-                        due += Duration::from_secs_f64(gap);
-                    }
+                    let due = clock + Duration::from_secs_f64(gaps.next_due());
                     if deadline.is_some_and(|d| due >= d) {
                         break;
                     }

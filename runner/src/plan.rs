@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use jauge::dataset::{Arrival, Endpoint};
+use jauge::pacing::Pacing;
 use jauge::deployment::DeploymentSpec;
 use jauge::objectives::{Percentile, Rules, Slo};
 
@@ -17,7 +18,6 @@ use crate::cli::{
 use crate::client::ApiKey;
 use crate::exit::bad_input;
 use crate::limits::ReadLimits;
-use crate::load::Rate;
 use crate::prompts::MAX_PROMPT_TOKENS;
 use crate::serve_sim::SimOptions;
 
@@ -100,8 +100,8 @@ pub struct LoadPlan {
     pub duration_per_step: Option<Duration>,
     /// Warm-up requests before each row.
     pub warmup: u32,
-    /// Open-loop pacing.
-    pub rate: Option<Rate>,
+    /// Closed or open loop.
+    pub pacing: Pacing,
     /// The most requests in flight at once over the whole run (connections, capacity).
     pub max_streams: u32,
 }
@@ -197,10 +197,7 @@ impl MeasurePlan {
             requests_per_step: args.requests_per_step,
             duration_per_step: args.duration_per_step,
             warmup: args.warmup,
-            rate: args.rate.map(|rps| Rate {
-                rps,
-                arrival: arrival(args.arrival),
-            }),
+            pacing: pacing(args.rate, args.arrival),
             max_streams: args.concurrency.iter().copied().max().unwrap_or(1),
         };
         let plan = MeasurePlan {
@@ -258,11 +255,12 @@ impl MeasurePlan {
             )));
         }
         if load
-            .rate
-            .is_some_and(|r| !(MIN_RATE_RPS..=MAX_RATE_RPS).contains(&r.rps))
+            .pacing
+            .rate_rps()
+            .is_some_and(|r| !(MIN_RATE_RPS..=MAX_RATE_RPS).contains(&r))
         {
             return Err(bad_input(format!(
-                "--rate: between {MIN_RATE_RPS} and {MAX_RATE_RPS} requests per second"
+                "--rate: between {MIN_RATE_RPS} and {MAX_RATE_RPS} requests per second, or inf (every request at once)"
             )));
         }
         if !(0.0..=1.0).contains(&self.rules.max_error_rate) {
@@ -382,7 +380,7 @@ impl StudyPlan {
                 requests_per_step: None,
                 duration_per_step: None,
                 warmup: 1,
-                rate: None,
+                pacing: Pacing::Closed,
                 max_streams: args.max_users.max(*args.concurrency.last().unwrap_or(&1)),
             },
             rules: Rules {
@@ -684,6 +682,20 @@ pub fn normalise_url(url: &str) -> anyhow::Result<String> {
         )));
     }
     Ok(trimmed.to_string())
+}
+
+/// `--rate` and `--arrival`: an infinite rate sends every request at once, which is the closed
+/// loop of `--concurrency` users (vLLM's `--request-rate inf`); a rate out of range is kept for
+/// the plan's check to refuse.
+pub fn pacing(rate: Option<f64>, arrival_arg: ArrivalArg) -> Pacing {
+    match rate {
+        None => Pacing::Closed,
+        Some(r) if r == f64::INFINITY => Pacing::Closed,
+        Some(rate_rps) => Pacing::Open {
+            rate_rps,
+            arrival: arrival(arrival_arg),
+        },
+    }
 }
 
 fn arrival(a: ArrivalArg) -> Arrival {

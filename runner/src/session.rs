@@ -225,7 +225,7 @@ impl<'a> Session<'a> {
                 prompt_tokens,
                 output_tokens: load.output_tokens,
                 bound: StepBound::Requests(load.warmup),
-                rate: None,
+                pacing: jauge::pacing::Pacing::Closed,
                 warmup: true,
                 seed,
             };
@@ -255,9 +255,9 @@ impl<'a> Session<'a> {
                 Some(d) => StepBound::Duration(d),
                 None => StepBound::Requests(requests.unwrap_or(1)),
             },
-            rate: load.rate,
+            pacing: load.pacing,
             warmup: false,
-            seed: seed.wrapping_add(u64::from(concurrency) << 32 | u64::from(prompt_tokens)),
+            seed: jauge::pacing::step_seed(seed, concurrency, prompt_tokens),
         };
         let probe = self.telemetry.begin_step().await;
         let progress = &mut self.progress;
@@ -285,6 +285,7 @@ impl<'a> Session<'a> {
             &run.records,
             slo,
         );
+        step.rate_rps = load.pacing.rate_rps();
         self.telemetry
             .end_step(probe, &mut step, &run.records)
             .await;

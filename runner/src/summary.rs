@@ -36,7 +36,9 @@ pub fn limits(dataset: &Dataset) -> Table {
             Cell::text(held.map_or("—".into(), |c| c.to_string())),
             Cell::text(match limit {
                 Some(l) => l.reason.describe().to_string(),
-                None if best.is_some() => "interrupted".to_string(),
+                None if !dataset.status.is_complete() => "interrupted".to_string(),
+                // Published and imported grids, open loops: nothing searched for a limit.
+                None if best.is_some() => "no limit searched".to_string(),
                 None => "not run".to_string(),
             }),
             Cell::figure(Metric::OutputTokS, best),

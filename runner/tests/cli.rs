@@ -556,18 +556,32 @@ fn calibrate_fits_measured_datasets_and_simulate_uses_the_fit() {
         files.push(path.to_str().unwrap().to_string());
     }
     let out = dir.join("calibration.json");
-    let mut args = vec!["calibrate"];
+    let mut args = vec!["calibrate", "--report"];
     args.extend(files.iter().map(String::as_str));
     args.extend(["--out", out.to_str().unwrap()]);
     let o = jauge(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert_contains(&text, "a100-40gb · jauge-sim · bf16");
-    assert_contains(&text, "held-out error (leave one out)");
+    assert_contains(&text, "Factors fitted on 2 datasets from 2 sources");
+    assert_contains(&text, "each source predicted by a fit made without it");
+    assert_contains(&text, "engine jauge-sim");
     let calibration =
         jauge::calibrate::Calibration::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let held_out = calibration.entries[0].leave_one_out.unwrap();
-    assert!(held_out.mean() < 5.0, "{held_out:?}");
+    assert_eq!((calibration.corpus.used, calibration.corpus.sources), (2, 2));
+    let throughput = calibration
+        .summary
+        .iter()
+        .find(|r| {
+            r.figure == Some(jauge::calibrate::Figure::OutputTokS)
+                && r.gpu.is_none()
+                && r.format.is_none()
+        })
+        .unwrap();
+    // Each dataset is predicted by the fit on the other one: the truth is a point of the model,
+    // so the held-out error is small.
+    assert!(throughput.held_out_pct.unwrap() < 5.0, "{throughput:?}");
+    let checks = std::fs::read_to_string(dir.join("calibration-checks.json")).unwrap();
+    assert_contains(&checks, "jauge.calibration-checks/v1");
 
     let sim = dir.join("calibrated.json");
     let o = jauge(&[
@@ -588,21 +602,106 @@ fn calibrate_fits_measured_datasets_and_simulate_uses_the_fit() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_contains(
         &std::fs::read_to_string(&sim).unwrap(),
-        "calibrated efficiency factors",
+        "factors: calibration",
     );
+    // A GPU the calibration never saw takes its global factors.
     let other = jauge(&[
         "simulate",
         "--catalog-model",
         "mistral-7b-v0.3",
         "--gpu",
         "l4",
+        "--concurrency",
+        "1",
+        "--prompt-tokens",
+        "128",
         "--calibration",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(other.status.code(), Some(2));
-    assert_contains(&stderr(&other), "no entry for l4");
+    assert!(other.status.success(), "{}", stderr(&other));
 
     let simulated_only = jauge(&["calibrate", &files[0].replace("a.json", "calibrated.json")]);
     assert_eq!(simulated_only.status.code(), Some(2));
-    assert_contains(&stderr(&simulated_only), "no measured dataset");
+    assert_contains(&stderr(&simulated_only), "simulated (the simulator cannot be checked against itself)");
+}
+
+/// `jauge simulate` answers in the three modes benchmarks use, each step computed as `jauge
+/// run` computes it (wall time from the first intended send to the last response).
+#[test]
+fn simulate_answers_closed_open_and_all_at_once() {
+    let sim = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--catalog-model",
+            "llama-3-8b",
+            "--gpu",
+            "h100-80gb",
+            "--prompt-tokens",
+            "256",
+            "--output-tokens",
+            "32",
+            "--json",
+        ];
+        args.extend(extra);
+        let o = jauge(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        jauge::dataset::Dataset::from_json(&stdout(&o)).unwrap()
+    };
+    let closed = sim(&["--concurrency", "1,8", "--requests", "40"]);
+    assert_eq!(closed.steps.len(), 2);
+    assert!(closed.steps.iter().all(|s| s.rate_rps.is_none()));
+    assert_eq!(closed.steps[1].requests.unwrap().sent, 40);
+
+    let open = sim(&["--rate", "2,8", "--requests", "50", "--arrival", "constant"]);
+    assert_eq!(open.workload.arrival, Some(jauge::dataset::Arrival::Constant));
+    let rates: Vec<Option<f64>> = open.steps.iter().map(|s| s.rate_rps).collect();
+    assert_eq!(rates, [Some(2.0), Some(8.0)]);
+    for step in &open.steps {
+        // No cap: every request may be in flight; the step lasts at least its arrivals.
+        assert_eq!(step.concurrency, 50);
+        let arrivals_s = 49.0 / step.rate_rps.unwrap();
+        assert!(step.duration_s.unwrap() >= arrivals_s, "{step:?}");
+        // A light open loop delivers its rate.
+        let completed = step.throughput.requests_s.unwrap();
+        assert!(completed <= step.rate_rps.unwrap() * 1.01, "{completed}");
+    }
+    let capped = sim(&["--rate", "8", "--concurrency", "2", "--requests", "30"]);
+    assert_eq!(capped.steps[0].concurrency, 2);
+    assert!(capped.steps[0].server.as_ref().unwrap().running_peak.unwrap() <= 2);
+
+    let offline = sim(&["--rate", "inf", "--requests", "64"]);
+    let step = &offline.steps[0];
+    assert_eq!((step.concurrency, step.rate_rps), (64, None));
+    // Every request at once queues: the median waits longer than one user alone.
+    let alone = &closed.steps[0];
+    assert!(
+        step.latency.ttft_ms.unwrap().p50.unwrap() > alone.latency.ttft_ms.unwrap().p50.unwrap()
+    );
+
+    for (bad, says) in [
+        (vec!["--rate", "0"], "--rate: requests per second above 0"),
+        (vec!["--rate", "4,2"], "must be increasing"),
+        (vec!["--requests", "0"], "--requests: between 1"),
+    ] {
+        let mut args = vec!["simulate", "--catalog-model", "llama-3-8b", "--gpu", "h100-80gb"];
+        args.extend(bad);
+        let o = jauge(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert_contains(&stderr(&o), says);
+    }
+    let text = stdout(&jauge(&[
+        "simulate",
+        "--catalog-model",
+        "llama-3-8b",
+        "--gpu",
+        "h100-80gb",
+        "--rate",
+        "4",
+        "--requests",
+        "20",
+        "--prompt-tokens",
+        "128",
+    ]));
+    assert_contains(&text, "SIMULATED");
+    assert_contains(&text, "open loop at 4 req/s");
 }

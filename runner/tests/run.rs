@@ -361,6 +361,62 @@ fn open_loop_and_chat_runs_work() {
     );
 }
 
+/// An open loop sends each request at the due time the simulator draws for the same step
+/// (`jauge::pacing`), so a measured and a simulated step of one mode send the same load; an
+/// infinite rate is the closed loop of --concurrency.
+#[test]
+fn open_loop_due_times_are_the_simulators() {
+    let base = dir("pacing");
+    let out = base.join("poisson.json");
+    let o = run(
+        &out,
+        &[
+            "--rate",
+            "25",
+            "--arrival",
+            "poisson",
+            "--concurrency",
+            "8",
+            "--prompt-tokens",
+            "16",
+            "--requests-per-step",
+            "12",
+            "--warmup",
+            "0",
+            "--seed",
+            "7",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let mut intended: Vec<f64> = records(&out)
+        .iter()
+        .filter(|r| r["warmup"] == Value::Bool(false))
+        .map(|r| r["intended_ms"].as_f64().unwrap())
+        .collect();
+    intended.sort_by(f64::total_cmp);
+    let pacing = jauge::pacing::Pacing::open(25.0, jauge::dataset::Arrival::Poisson).unwrap();
+    let due = pacing.due_times(12, jauge::pacing::step_seed(7, 8, 16));
+    assert_eq!(intended.len(), due.len());
+    for (measured, drawn) in intended.iter().zip(&due) {
+        // Both count from the step's start; the runner's clock starts a hair before.
+        assert!(
+            (measured - intended[0] - drawn * 1000.0).abs() < 0.01,
+            "{intended:?} vs {due:?}"
+        );
+    }
+    let d = dataset(&out);
+    assert_eq!(d.steps[0].rate_rps, Some(25.0));
+
+    let out = base.join("inf.json");
+    let o = run(
+        &out,
+        &["--rate", "inf", "--concurrency", "4", "--prompt-tokens", "16"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let d = dataset(&out);
+    assert_eq!((d.workload.rate_rps, d.steps[0].rate_rps), (None, None));
+}
+
 #[test]
 fn secrets_never_reach_the_dataset_the_records_or_the_terminal() {
     let base = dir("secrets");

@@ -31,6 +31,7 @@ pub mod deployment;
 pub mod error;
 pub mod metric;
 pub mod objectives;
+pub mod pacing;
 pub mod perf;
 pub mod record;
 pub mod redact;

@@ -61,3 +61,38 @@ fn minimal_fixture_parses_and_meets_the_schemas_required_fields() {
         );
     }
 }
+
+/// The calibration jauge ships was fitted on the published corpus as it is now, by the model
+/// as it is now: a changed dataset or timing model makes it stale until regenerated.
+#[test]
+fn shipped_calibration_is_fitted_on_the_current_corpus() {
+    let dir = repo().join("datasets/published");
+    let files: Vec<(String, String)> = jauge_runner::index::dataset_files(&dir)
+        .unwrap()
+        .into_iter()
+        .map(|path| {
+            (
+                jauge_runner::calibrate::file_name(&path),
+                std::fs::read_to_string(&path).unwrap(),
+            )
+        })
+        .collect();
+    assert!(!files.is_empty(), "datasets/published is empty");
+    let shipped = jauge::calibrate::Calibration::builtin();
+    assert_eq!(
+        shipped.corpus.digest,
+        jauge::calibrate::corpus_digest(&files),
+        "shared/data/calibration.json is stale: run `cargo run --release -p jauge-runner -- calibrate datasets/published --out shared/data`"
+    );
+    assert_eq!(shipped.corpus.datasets, files.len());
+    let checks: jauge::calibrate::Checks = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("shared/data/calibration-checks.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(checks.digest, shipped.corpus.digest, "the checks are the calibration's");
+    assert_eq!(
+        checks.checks.len(),
+        shipped.corpus.points,
+        "one check per point"
+    );
+}

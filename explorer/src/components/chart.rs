@@ -28,7 +28,10 @@ pub fn Chart(metric: Metric, series: Vec<Series>) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let hover = RwSignal::new(String::new());
     let lines: Vec<Line> = series.iter().map(|s| s.line.clone()).collect();
-    let legend = lines.clone();
+    let legend: Vec<(String, String)> = series
+        .iter()
+        .map(|s| (s.line.label.clone(), legend_class(&s.source).to_string()))
+        .collect();
     let drawn = StoredValue::new(None::<Drawn>);
     // Drawing on the canvas is what this Effect synchronises with.
     Effect::new(move |_| {
@@ -78,10 +81,7 @@ pub fn Chart(metric: Metric, series: Vec<Series>) -> impl IntoView {
             <ul class="legend">
                 {legend
                     .into_iter()
-                    .map(|line| {
-                        let class = if line.simulated { "simulated" } else { "measured" };
-                        view! { <li class=class>{line.label}</li> }
-                    })
+                    .map(|(label, class)| view! { <li class=class>{label}</li> })
                     .collect_view()}
             </ul>
             <button type="button" on:click=export_png>"PNG"</button>
@@ -89,6 +89,11 @@ pub fn Chart(metric: Metric, series: Vec<Series>) -> impl IntoView {
         </figure>
     }
     .into_any()
+}
+
+/// The legend's class for a series' source: `imported:<tool>` is `imported`.
+fn legend_class(source: &str) -> &str {
+    source.split(':').next().unwrap_or(source)
 }
 
 /// Draws the chart on `canvas` (the site titles it in the page, so no caption).

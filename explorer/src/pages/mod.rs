@@ -3,4 +3,5 @@
 pub mod measurements;
 pub mod planner;
 pub mod prediction;
+pub mod published;
 pub mod study;

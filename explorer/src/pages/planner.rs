@@ -2,6 +2,7 @@
 //! advice), the prediction under load and the ranking of GPU configurations.
 
 use jauge::catalogue::{Catalogue, ModelSpec};
+use jauge::dataset::Index;
 use jauge::sizing::Sizing;
 use jauge::units::thousands;
 use leptos::prelude::*;
@@ -10,6 +11,7 @@ use crate::components::choice::{plain, Choice};
 use crate::components::number::NumberInput;
 use crate::fetch;
 use crate::pages::prediction::Predicted;
+use crate::pages::published::PublishedCheck;
 use crate::plan::{self, raw, Field, RankRow, Selection};
 
 /// The planner section.
@@ -17,6 +19,7 @@ use crate::plan::{self, raw, Field, RankRow, Selection};
 pub fn Planner(
     selection: RwSignal<Selection>,
     custom_model: RwSignal<Option<ModelSpec>>,
+    index: LocalResource<Result<Index, String>>,
 ) -> impl IntoView {
     let cat = Catalogue::builtin();
     let config_error = RwSignal::new(None::<String>);
@@ -123,6 +126,7 @@ pub fn Planner(
                 Ok(s) => view! { <Outputs sizing=s/> }.into_any(),
             }}
             <Predicted selection prediction/>
+            <PublishedCheck selection sizing index/>
             <h3>"Every GPU configuration, by users served"</h3>
             {move || ranking().map(|(rows, left_out)| view! { <Ranking rows left_out/> })}
         </section>

@@ -15,7 +15,8 @@ use super::report::{self, Entry, Outcome, Study};
 use crate::cli::StudyArgs;
 use crate::exit::bad_input;
 use crate::files::write_atomic;
-use crate::simulate::{simulated_dataset, SimGrid};
+use crate::simulate::{simulated_dataset, FactorsFrom, Modes, SimGrid};
+use jauge::sim::Setup;
 
 /// Concurrencies of a predicted sweep: cheap to simulate, so finer and wider than measured.
 const PREDICTED_CONCURRENCY: [u32; 9] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
@@ -87,6 +88,11 @@ pub fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
                     Outcome::Datasets(d) => report::one_line(&d[0]),
                 }
             );
+            if let Outcome::Datasets(d) = &outcome {
+                if let Some(checked) = crate::simulate::checked_line(&d[0]) {
+                    println!("    {checked}");
+                }
+            }
             entries.push(Entry {
                 deployment: Some(deployment.clone()),
                 outcome,
@@ -128,16 +134,19 @@ fn predict_one(
     args: &StudyArgs,
     slo: Slo,
 ) -> anyhow::Result<Dataset> {
+    let modes = Modes::closed(&PREDICTED_CONCURRENCY);
     let grid = SimGrid {
-        concurrency: &PREDICTED_CONCURRENCY,
+        modes: &modes,
         prompt_tokens: &args.prompt_tokens,
         output_tokens: args.output_tokens,
-        requests_per_step: None,
+        requests: None,
         slo,
         seed: 0,
     };
-    let mut dataset =
-        simulated_dataset(request, &grid, None).map_err(|e| bad_input(e.to_string()))?;
+    let factors = FactorsFrom::Shipped;
+    let setup = Setup::calibrated(request);
+    let mut dataset = simulated_dataset(request, &grid, &setup, &factors.describe())
+        .map_err(|e| bad_input(e.to_string()))?;
     for limit in &mut dataset.limits {
         if limit.reason == LimitReason::ContextLength {
             continue;

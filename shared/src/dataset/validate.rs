@@ -288,13 +288,18 @@ fn workload(c: &mut Checker, w: &Workload) {
         }
     }
     c.opt_non_negative("workload.min_throughput_gain", w.min_throughput_gain);
-    if w.arrival.is_some() && w.rate_rps.is_none() {
-        c.fail("workload.arrival", "set without workload.rate_rps");
-    }
+
 }
 
 fn steps(c: &mut Checker, dataset: &Dataset) {
     let w = &dataset.workload;
+    let any_rate = w.rate_rps.is_some() || dataset.steps.iter().any(|s| s.rate_rps.is_some());
+    if w.arrival.is_some() && !any_rate {
+        c.fail(
+            "workload.arrival",
+            "set without a rate (workload.rate_rps or a step's rate_rps)",
+        );
+    }
     let mut seen = BTreeSet::new();
     for (i, step) in dataset.steps.iter().enumerate() {
         let path = format!("steps[{i}]");

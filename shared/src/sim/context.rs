@@ -55,7 +55,7 @@ pub fn max_context(
             prompt_tokens: prompt,
             output_tokens,
             requests: concurrency,
-            rate_rps: None,
+            pacing: crate::pacing::Pacing::Closed,
             seed: 0,
         };
         let (records, _) = simulate(&engine, &load);

@@ -10,7 +10,7 @@
 //!
 //! let cat = Catalogue::builtin();
 //! let request = SizingRequest::new(cat.model("mistral-7b-v0.3")?, cat.gpu("a100-40gb")?);
-//! let load = SimLoad { concurrency: 8, prompt_tokens: 512, output_tokens: 64, requests: 32, rate_rps: None, seed: 0 };
+//! let load = SimLoad { concurrency: 8, prompt_tokens: 512, output_tokens: 64, requests: 32, pacing: jauge::pacing::Pacing::Closed, seed: 0 };
 //! let (step, _) = simulate_step(&request, &load, Default::default())?;
 //! assert_eq!(step.requests.unwrap().completed, 32);
 //! assert!(step.throughput.output_tok_s.unwrap() > 0.0);
@@ -20,18 +20,19 @@
 mod context;
 mod scheduler;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 pub use context::{max_context, PREDICTED_TIMEOUT_S};
 pub use scheduler::{Counters, EngineConfig, Event, Scheduler};
 
 use crate::aggregate;
-use crate::dataset::{ServerStep, Step};
+use crate::dataset::{Arrival, ServerStep, Step, Workload};
 use crate::error::SizingError;
 use crate::objectives::{judge, Breach, Rules, Slo};
-use crate::perf::StepTimer;
+use crate::calibrate::Calibration;
+use crate::perf::{Efficiency, Runtime, StepTimer};
 use crate::record::RequestRecord;
-use crate::rng::SplitMix64;
+use crate::pacing::Pacing;
 use crate::search::UsersSearch;
 use crate::sizing::{size, SizingRequest};
 
@@ -46,10 +47,54 @@ pub struct SimLoad {
     pub output_tokens: u32,
     /// Requests in the step.
     pub requests: u32,
-    /// Open-loop arrivals per second (Poisson); `None` for a closed loop.
-    pub rate_rps: Option<f64>,
-    /// Seed of the arrivals.
+    /// Closed loop, or arrivals at a rate ([`Pacing`]); every request at once is the closed
+    /// loop of `requests` users.
+    pub pacing: Pacing,
+    /// Seed of the arrivals (the step's, as [`crate::pacing::step_seed`] derives it).
     pub seed: u64,
+}
+
+impl SimLoad {
+    /// The load a dataset's step was measured (or published) under, to predict it: the same
+    /// mode (closed loop, open loop at the step's rate with the workload's arrivals, or every
+    /// request at once), lengths and request count; a step that does not say how many requests
+    /// it sent gets the simulator's default, 4 per user and at least 32.
+    ///
+    /// ```
+    /// let d = jauge::dataset::example();
+    /// let load = jauge::sim::SimLoad::of_step(&d.workload, &d.steps[0]);
+    /// assert_eq!((load.concurrency, load.requests), (d.steps[0].concurrency, 16));
+    /// assert_eq!(load.pacing, jauge::pacing::Pacing::Closed);
+    /// ```
+    pub fn of_step(workload: &Workload, step: &Step) -> SimLoad {
+        let rate = step.rate_rps.or(workload.rate_rps);
+        let pacing = rate
+            .and_then(|r| Pacing::open(r, workload.arrival.unwrap_or(Arrival::Poisson)))
+            .unwrap_or(Pacing::Closed);
+        SimLoad {
+            concurrency: step.concurrency,
+            prompt_tokens: step.prompt_tokens,
+            output_tokens: step.output_tokens,
+            requests: step
+                .requests
+                .map(|r| r.sent)
+                .or(workload.requests_per_step)
+                .unwrap_or_else(|| default_requests(step.concurrency))
+                .max(1),
+            pacing,
+            seed: 0,
+        }
+    }
+}
+
+/// Requests a simulated step sends when nothing says how many: 4 per user, at least 32.
+///
+/// ```
+/// assert_eq!(jauge::sim::default_requests(1), 32);
+/// assert_eq!(jauge::sim::default_requests(64), 256);
+/// ```
+pub fn default_requests(concurrency: u32) -> u32 {
+    concurrency.saturating_mul(4).max(32)
 }
 
 /// What a simulation saw besides the requests.
@@ -69,8 +114,52 @@ pub struct SimStats {
     pub counters: Counters,
 }
 
-/// The engine `jauge size` describes for this request: its KV blocks, batch limits and step
-/// timing.
+/// How the simulated engine runs beyond what sizing says: its efficiency factors (a
+/// calibration's by default) and its runtime (CUDA graphs, chunked prefill).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setup {
+    /// The roofline's factors.
+    pub efficiency: Efficiency,
+    /// The engine's way of running steps.
+    pub runtime: Runtime,
+}
+
+impl Setup {
+    /// Today's vLLM with the factors jauge ships for this GPU and weight format
+    /// ([`Calibration::builtin`]): what every prediction uses unless told otherwise.
+    ///
+    /// ```
+    /// use jauge::catalogue::Catalogue;
+    /// let cat = Catalogue::builtin();
+    /// let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("a100-80gb")?);
+    /// let setup = jauge::sim::Setup::calibrated(&r);
+    /// assert!(setup.runtime.cuda_graphs);
+    /// assert!(setup.efficiency.bandwidth > 0.0 && setup.efficiency.bandwidth <= 1.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn calibrated(request: &SizingRequest<'_>) -> Setup {
+        let runtime = Runtime::default();
+        Setup {
+            efficiency: Calibration::builtin().efficiency_for(request, &runtime.engine),
+            runtime,
+        }
+    }
+
+    /// The cited defaults, no calibration: to show what calibration changed.
+    ///
+    /// ```
+    /// assert_eq!(jauge::sim::Setup::uncalibrated().efficiency, jauge::perf::Efficiency::default());
+    /// ```
+    pub fn uncalibrated() -> Setup {
+        Setup {
+            efficiency: Efficiency::default(),
+            runtime: Runtime::default(),
+        }
+    }
+}
+
+/// The engine `jauge size` describes for this request, with the factors jauge ships
+/// ([`Setup::calibrated`]): its KV blocks, batch limits and step timing.
 ///
 /// # Errors
 /// The [`SizingError`]s of [`size`]; a deployment that does not fit is an
@@ -86,26 +175,25 @@ pub struct SimStats {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn engine_for(request: &SizingRequest<'_>) -> Result<EngineConfig, SizingError> {
-    engine_with(request, crate::perf::Efficiency::default())
+    engine_with(request, &Setup::calibrated(request))
 }
 
-/// [`engine_for`] with other efficiency factors (a calibration's).
+/// [`engine_for`] with other factors or another runtime.
 ///
 /// # Errors
 /// As [`engine_for`].
 ///
 /// ```
 /// use jauge::catalogue::Catalogue;
+/// use jauge::sim::Setup;
 /// let cat = Catalogue::builtin();
 /// let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-/// let e = jauge::sim::engine_with(&r, jauge::perf::Efficiency { bandwidth: 0.5, ..Default::default() })?;
-/// assert!(e.timer.step_s(0, 0, 1, 0) > jauge::sim::engine_for(&r)?.timer.step_s(0, 0, 1, 0));
+/// let slow = Setup { efficiency: jauge::perf::Efficiency { bandwidth: 0.3, ..Default::default() }, ..Setup::uncalibrated() };
+/// let e = jauge::sim::engine_with(&r, &slow)?;
+/// assert!(e.timer.step_s(0, 0, 1, 0) > jauge::sim::engine_with(&r, &Setup::uncalibrated())?.timer.step_s(0, 0, 1, 0));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn engine_with(
-    request: &SizingRequest<'_>,
-    efficiency: crate::perf::Efficiency,
-) -> Result<EngineConfig, SizingError> {
+pub fn engine_with(request: &SizingRequest<'_>, setup: &Setup) -> Result<EngineConfig, SizingError> {
     let sizing = size(request)?;
     if !sizing.fits {
         return Err(SizingError::Unsupported {
@@ -117,11 +205,12 @@ pub fn engine_with(
         });
     }
     Ok(EngineConfig {
-        timer: StepTimer::with_efficiency(request, efficiency)?,
+        timer: StepTimer::with(request, setup.efficiency, &setup.runtime)?,
         kv_blocks: sizing.kv_cache_blocks,
         block_size: u64::from(sizing.block_size),
         max_num_seqs: sizing.max_num_seqs as usize,
         max_num_batched_tokens: u64::from(sizing.max_num_batched_tokens),
+        chunked_prefill: setup.runtime.chunked_prefill,
     })
 }
 
@@ -132,7 +221,7 @@ pub fn engine_with(
 /// # let cat = Catalogue::builtin();
 /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("h100-80gb")?);
 /// let engine = jauge::sim::engine_for(&r)?;
-/// let load = jauge::sim::SimLoad { concurrency: 4, prompt_tokens: 128, output_tokens: 16, requests: 8, rate_rps: None, seed: 1 };
+/// let load = jauge::sim::SimLoad { concurrency: 4, prompt_tokens: 128, output_tokens: 16, requests: 8, pacing: jauge::pacing::Pacing::Closed, seed: 1 };
 /// let (records, stats) = jauge::sim::simulate(&engine, &load);
 /// assert_eq!(records.len(), 8);
 /// assert!(stats.running_peak <= 4);
@@ -142,19 +231,11 @@ pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, S
     let mut scheduler = Scheduler::new(engine.clone());
     let total = load.requests.max(1);
     let users = load.concurrency.max(1);
-    // Arrival times: all users at once (closed loop) or a Poisson process (open loop).
-    let mut due: VecDeque<f64> = VecDeque::new();
-    match load.rate_rps {
-        None => due.extend(std::iter::repeat_n(0.0, users.min(total) as usize)),
-        Some(rate) => {
-            let mut rng = SplitMix64::new(load.seed);
-            let mut t = 0.0;
-            for _ in 0..total {
-                due.push_back(t);
-                t += rng.exponential(1.0 / rate.max(1e-9));
-            }
-        }
-    }
+    // Due times as the load generator draws them: the users' first requests at once (closed
+    // loop), or every request at its arrival (open loop).
+    let closed = load.pacing == Pacing::Closed;
+    let first_wave = if closed { users.min(total) } else { total };
+    let mut due: VecDeque<f64> = load.pacing.due_times(first_wave, load.seed).into();
     struct Live {
         intended: f64,
         sent: f64,
@@ -163,7 +244,9 @@ pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, S
         gaps: Vec<f64>,
         tokens: u32,
     }
-    let mut live: BTreeMap<u64, Live> = BTreeMap::new();
+    // Requests are numbered 0, 1, 2, … as they are sent: a slot per request, found in O(1).
+    let mut live: Vec<Option<Live>> = Vec::with_capacity(total as usize);
+    let mut in_flight = 0usize;
     let mut records = Vec::with_capacity(total as usize);
     let mut stats = SimStats::default();
     let (mut t, mut issued) = (0.0_f64, 0u32);
@@ -171,7 +254,7 @@ pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, S
     loop {
         // Send what is due and fits under the concurrency cap (the open loop's client side).
         while let Some(&at) = due.front() {
-            if at > t || live.len() >= users as usize || issued >= total {
+            if at > t || in_flight >= users as usize || issued >= total {
                 break;
             }
             due.pop_front();
@@ -182,17 +265,15 @@ pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, S
                 u64::from(load.prompt_tokens),
                 u64::from(load.output_tokens),
             );
-            live.insert(
-                id,
-                Live {
-                    intended: at,
-                    sent: t,
-                    first: None,
-                    last: t,
-                    gaps: Vec::new(),
-                    tokens: 0,
-                },
-            );
+            in_flight += 1;
+            live.push(Some(Live {
+                intended: at,
+                sent: t,
+                first: None,
+                last: t,
+                gaps: Vec::with_capacity(load.output_tokens.saturating_sub(1) as usize),
+                tokens: 0,
+            }));
         }
         let Some(seconds) = scheduler.plan() else {
             match due.front() {
@@ -206,7 +287,9 @@ pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, S
         t += seconds;
         stats.steps += 1;
         for (id, event) in scheduler.finish() {
-            let Some(r) = live.get_mut(&id) else { continue };
+            let Some(Some(r)) = live.get_mut(id as usize) else {
+                continue;
+            };
             match event {
                 Event::Token => {
                     match r.first {
@@ -217,7 +300,10 @@ pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, S
                     r.tokens += 1;
                 }
                 Event::Finished => {
-                    let r = live.remove(&id).expect("a live request");
+                    let Some(r) = live[id as usize].take() else {
+                        continue;
+                    };
+                    in_flight -= 1;
                     records.push(RequestRecord {
                         intended_ms: ms(r.intended),
                         gaps_ms: r.gaps,
@@ -232,7 +318,7 @@ pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, S
                         )
                     });
                     // Closed loop: the user sends the next request at once.
-                    if load.rate_rps.is_none() && issued + (due.len() as u32) < total {
+                    if closed && issued + (due.len() as u32) < total {
                         due.push_back(t);
                     }
                 }
@@ -245,7 +331,7 @@ pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, S
         stats.running_peak = stats.running_peak.max(c.running);
         stats.waiting_peak = stats
             .waiting_peak
-            .max(c.waiting + due.iter().filter(|d| **d <= t).count());
+            .max(c.waiting + due.partition_point(|d| *d <= t));
     }
     stats.duration_s = t;
     stats.counters = scheduler.counters();
@@ -262,7 +348,7 @@ pub fn simulate(engine: &EngineConfig, load: &SimLoad) -> (Vec<RequestRecord>, S
 /// use jauge::catalogue::Catalogue;
 /// let cat = Catalogue::builtin();
 /// let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-/// let load = jauge::sim::SimLoad { concurrency: 2, prompt_tokens: 64, output_tokens: 8, requests: 4, rate_rps: None, seed: 0 };
+/// let load = jauge::sim::SimLoad { concurrency: 2, prompt_tokens: 64, output_tokens: 8, requests: 4, pacing: jauge::pacing::Pacing::Closed, seed: 0 };
 /// let (step, stats) = jauge::sim::simulate_step(&r, &load, Default::default())?;
 /// assert_eq!(step.server.unwrap().preemptions, Some(0));
 /// assert!(stats.duration_s > 0.0);
@@ -273,22 +359,23 @@ pub fn simulate_step(
     load: &SimLoad,
     slo: Slo,
 ) -> Result<(Step, SimStats), SizingError> {
-    simulate_step_with(request, load, slo, crate::perf::Efficiency::default())
+    simulate_step_with(request, load, slo, &Setup::calibrated(request))
 }
 
-/// [`simulate_step`] with other efficiency factors (a calibration's).
+/// [`simulate_step`] with other factors or another runtime.
 ///
 /// # Errors
 /// As [`simulate_step`].
 ///
 /// ```
 /// use jauge::catalogue::Catalogue;
+/// use jauge::sim::Setup;
 /// let cat = Catalogue::builtin();
 /// let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-/// let load = jauge::sim::SimLoad { concurrency: 1, prompt_tokens: 64, output_tokens: 8, requests: 2, rate_rps: None, seed: 0 };
-/// let slow = jauge::perf::Efficiency { bandwidth: 0.3, ..Default::default() };
+/// let load = jauge::sim::SimLoad { concurrency: 1, prompt_tokens: 64, output_tokens: 8, requests: 2, pacing: jauge::pacing::Pacing::Closed, seed: 0 };
+/// let slow = Setup { efficiency: jauge::perf::Efficiency { bandwidth: 0.1, ..Default::default() }, ..Setup::uncalibrated() };
 /// let (a, _) = jauge::sim::simulate_step(&r, &load, Default::default())?;
-/// let (b, _) = jauge::sim::simulate_step_with(&r, &load, Default::default(), slow)?;
+/// let (b, _) = jauge::sim::simulate_step_with(&r, &load, Default::default(), &slow)?;
 /// assert!(b.throughput.output_tok_s.unwrap() < a.throughput.output_tok_s.unwrap());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -296,9 +383,9 @@ pub fn simulate_step_with(
     request: &SizingRequest<'_>,
     load: &SimLoad,
     slo: Slo,
-    efficiency: crate::perf::Efficiency,
+    setup: &Setup,
 ) -> Result<(Step, SimStats), SizingError> {
-    let engine = engine_with(request, efficiency)?;
+    let engine = engine_with(request, setup)?;
     let (records, stats) = simulate(&engine, load);
     let mut step = aggregate::step(
         load.concurrency,
@@ -307,6 +394,7 @@ pub fn simulate_step_with(
         &records,
         slo,
     );
+    step.rate_rps = load.pacing.rate_rps();
     step.server = Some(ServerStep {
         kv_cache_usage_pct_peak: Some((stats.kv_usage_peak * 100.0).min(100.0)),
         kv_cache_usage_pct_mean: None,
@@ -336,7 +424,7 @@ pub fn benchmark_workload() -> Option<(EngineConfig, SimLoad)> {
         prompt_tokens: 512,
         output_tokens: 128,
         requests: 10_000,
-        rate_rps: None,
+        pacing: crate::pacing::Pacing::Closed,
         seed: 0,
     };
     Some((engine_for(&request).ok()?, load))
@@ -400,7 +488,7 @@ pub fn max_users(
             prompt_tokens,
             output_tokens,
             requests: concurrency.saturating_mul(3).max(min_requests),
-            rate_rps: None,
+            pacing: crate::pacing::Pacing::Closed,
             seed: 0,
         };
         let (records, _) = simulate(&engine, &load);

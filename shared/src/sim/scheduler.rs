@@ -4,7 +4,9 @@
 //!
 //! Waiting requests are admitted first come, first served while `max_num_seqs` and free KV
 //! blocks allow; prompts are prefilled in chunks within `max_num_batched_tokens` (decode tokens
-//! count first, as in vLLM V1); every request whose prompt is done gets one token per step. A
+//! count first, as in vLLM V1); every request whose prompt is done gets one token per step.
+//! Without chunked prefill (vLLM V0's default below 32k context), a step that has prompts to
+//! prefill runs only them, whole, and the running decodes wait: TTFT is shorter, TPOT jumps. A
 //! request that needs a block when none is free preempts the most recently admitted one, which
 //! goes back to the front of the queue and recomputes its tokens later (recompute preemption).
 
@@ -25,6 +27,10 @@ pub struct EngineConfig {
     pub max_num_seqs: usize,
     /// Most tokens per step.
     pub max_num_batched_tokens: u64,
+    /// Prompts are prefilled in chunks beside running decodes (vLLM V1, or V0 with
+    /// `--enable-chunked-prefill`); otherwise a step prefills whole prompts and pauses every
+    /// decode (vLLM V0's default), which is what TTFT and TPOT of older releases show.
+    pub chunked_prefill: bool,
 }
 
 /// What a step did to one request.
@@ -78,6 +84,43 @@ impl Sequence {
     }
 }
 
+/// How a step's token budget is shared among the prompts being prefilled, in order: chunks of
+/// whatever budget the decodes leave, or (without chunked prefill) whole prompts while they
+/// fit, the first one always.
+struct Chunks {
+    budget: u64,
+    chunked: bool,
+    first: bool,
+    stopped: bool,
+}
+
+impl Chunks {
+    fn new(scheduler: &Scheduler, decode_batch: u64) -> Chunks {
+        let c = &scheduler.config;
+        Chunks {
+            budget: c.max_num_batched_tokens.saturating_sub(decode_batch),
+            chunked: c.chunked_prefill,
+            first: true,
+            stopped: false,
+        }
+    }
+
+    fn take(&mut self, s: &Sequence) -> u64 {
+        let remaining = s.to_compute - s.computed;
+        let chunk = if self.chunked {
+            remaining.min(self.budget)
+        } else if !self.stopped && (self.first || remaining <= self.budget) {
+            remaining
+        } else {
+            self.stopped = true;
+            0
+        };
+        self.first = false;
+        self.budget = self.budget.saturating_sub(chunk);
+        chunk
+    }
+}
+
 /// The scheduler's state.
 ///
 /// ```
@@ -88,7 +131,7 @@ impl Sequence {
 ///
 /// let cat = Catalogue::builtin();
 /// let r = SizingRequest::new(cat.model("mistral-7b-v0.3")?, cat.gpu("a100-40gb")?);
-/// let config = EngineConfig { timer: StepTimer::new(&r)?, kv_blocks: 100, block_size: 16, max_num_seqs: 8, max_num_batched_tokens: 2048 };
+/// let config = EngineConfig { timer: StepTimer::new(&r)?, kv_blocks: 100, block_size: 16, max_num_seqs: 8, max_num_batched_tokens: 2048, chunked_prefill: true };
 /// let mut s = Scheduler::new(config);
 /// s.submit(7, 100, 2);
 /// let mut events = Vec::new();
@@ -106,6 +149,8 @@ pub struct Scheduler {
     running: Vec<Sequence>,
     counters: Counters,
     planned: bool,
+    /// The planned step prefills whole prompts and decodes nothing.
+    prefill_only: bool,
 }
 
 impl Scheduler {
@@ -115,7 +160,7 @@ impl Scheduler {
     /// # use jauge::catalogue::Catalogue;
     /// # let cat = Catalogue::builtin();
     /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-    /// let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512, chunked_prefill: true };
     /// assert_eq!(jauge::sim::Scheduler::new(config).counters().running, 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -126,6 +171,7 @@ impl Scheduler {
             running: Vec::new(),
             counters: Counters::default(),
             planned: false,
+            prefill_only: false,
         }
     }
 
@@ -135,7 +181,7 @@ impl Scheduler {
     /// # use jauge::catalogue::Catalogue;
     /// # let cat = Catalogue::builtin();
     /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512, chunked_prefill: true };
     /// assert_eq!(jauge::sim::Scheduler::new(config).config().kv_blocks, 10);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -149,7 +195,7 @@ impl Scheduler {
     /// # use jauge::catalogue::Catalogue;
     /// # let cat = Catalogue::builtin();
     /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512, chunked_prefill: true };
     /// let mut s = jauge::sim::Scheduler::new(config);
     /// s.submit(1, 32, 8);
     /// assert_eq!(s.counters().waiting, 1);
@@ -173,7 +219,7 @@ impl Scheduler {
     /// # use jauge::catalogue::Catalogue;
     /// # let cat = Catalogue::builtin();
     /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512, chunked_prefill: true };
     /// let mut s = jauge::sim::Scheduler::new(config);
     /// s.submit(1, 32, 8);
     /// s.cancel(1);
@@ -194,7 +240,7 @@ impl Scheduler {
     /// # use jauge::catalogue::Catalogue;
     /// # let cat = Catalogue::builtin();
     /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512, chunked_prefill: true };
     /// assert_eq!(jauge::sim::Scheduler::new(config).counters().preemptions, 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -213,7 +259,7 @@ impl Scheduler {
     /// # use jauge::catalogue::Catalogue;
     /// # let cat = Catalogue::builtin();
     /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512, chunked_prefill: true };
     /// let mut s = jauge::sim::Scheduler::new(config);
     /// assert_eq!(s.plan(), None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -224,8 +270,13 @@ impl Scheduler {
             let Some(next) = self.waiting.front() else {
                 break;
             };
-            // Enough blocks for the first chunk and its first token, as vLLM V1 allocates.
-            let first_chunk = next.to_compute.min(c.max_num_batched_tokens) + 1;
+            // Enough blocks for the first chunk and its first token, as vLLM V1 allocates (the
+            // whole prompt when it is not chunked).
+            let first_chunk = if c.chunked_prefill {
+                next.to_compute.min(c.max_num_batched_tokens)
+            } else {
+                next.to_compute
+            } + 1;
             let needed = first_chunk.div_ceil(c.block_size);
             if self.counters.used_blocks + needed > c.kv_blocks {
                 break;
@@ -239,14 +290,17 @@ impl Scheduler {
             self.planned = false;
             return None;
         }
-        let decode: Vec<&Sequence> = self.running.iter().filter(|s| !s.in_prefill()).collect();
-        let decode_batch = decode.len() as u64;
-        let decode_context: u64 = decode.iter().map(|s| s.context()).sum();
-        let mut budget = c.max_num_batched_tokens.saturating_sub(decode_batch);
+        self.prefill_only = !c.chunked_prefill && self.running.iter().any(Sequence::in_prefill);
+        let (decode_batch, decode_context) = if self.prefill_only {
+            (0, 0)
+        } else {
+            let decode = self.running.iter().filter(|s| !s.in_prefill());
+            decode.fold((0u64, 0u64), |(n, ctx), s| (n + 1, ctx + s.context()))
+        };
+        let mut chunks = Chunks::new(self, decode_batch);
         let (mut prefill_tokens, mut prefill_context) = (0u64, 0u64);
         for s in self.running.iter().filter(|s| s.in_prefill()) {
-            let chunk = (s.to_compute - s.computed).min(budget);
-            budget -= chunk;
+            let chunk = chunks.take(s);
             prefill_tokens += chunk;
             prefill_context += chunk * (s.computed + chunk / 2);
         }
@@ -265,7 +319,7 @@ impl Scheduler {
     /// # use jauge::catalogue::Catalogue;
     /// # let cat = Catalogue::builtin();
     /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
-    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512 };
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 10, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512, chunked_prefill: true };
     /// let mut s = jauge::sim::Scheduler::new(config);
     /// assert!(s.finish().is_empty()); // nothing planned
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -278,24 +332,26 @@ impl Scheduler {
         self.planned = false;
         let block_size = self.config.block_size;
         let kv_blocks = self.config.kv_blocks;
-        let decode_count = self.running.iter().filter(|s| !s.in_prefill()).count() as u64;
-        let mut budget = self
-            .config
-            .max_num_batched_tokens
-            .saturating_sub(decode_count);
+        let decode_count = if self.prefill_only {
+            0
+        } else {
+            self.running.iter().filter(|s| !s.in_prefill()).count() as u64
+        };
+        let mut chunks = Chunks::new(self, decode_count);
+        let prefill_only = self.prefill_only;
         let mut i = 0;
         while i < self.running.len() {
             let emit = {
                 let s = &mut self.running[i];
                 if s.in_prefill() {
-                    let chunk = (s.to_compute - s.computed).min(budget);
-                    budget -= chunk;
+                    let chunk = chunks.take(s);
                     s.computed += chunk;
                     self.counters.prompt_tokens += chunk;
                     // The step that completes the prompt also samples the first token.
                     !s.in_prefill()
                 } else {
-                    true
+                    // Decodes wait while whole prompts are prefilled.
+                    !prefill_only
                 }
             };
             if !emit {

@@ -29,7 +29,7 @@ fn load(concurrency: u32, prompt: u32, output: u32, requests: u32) -> SimLoad {
         prompt_tokens: prompt,
         output_tokens: output,
         requests,
-        rate_rps: None,
+        pacing: crate::pacing::Pacing::Closed,
         seed: 3,
     }
 }
@@ -145,7 +145,7 @@ fn predictions_against_published_measurements() {
             prompt_tokens: prompt,
             output_tokens: 128,
             requests: 20 * users,
-            rate_rps: None,
+            pacing: crate::pacing::Pacing::Closed,
             seed: 0,
         };
         simulate_step(&r, &load, Slo::default()).unwrap().0
