@@ -9,8 +9,8 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jauge::calibrate::{
-    calibration, checks, corpus_digest, fit, fitting_sample, held_out, sources, summarise, Calibration, Case,
-    Check, Checks, Corpus, Effort, Factors, Figure, SummaryRow, CHECKS_SCHEMA,
+    calibration, checks, corpus_digest, fit, fitting_sample, held_out, sources, summarise,
+    Calibration, Case, Check, Checks, Corpus, Effort, Factors, Figure, SummaryRow, CHECKS_SCHEMA,
 };
 use jauge::dataset::Dataset;
 
@@ -107,7 +107,10 @@ fn out_paths(out: &Path) -> (PathBuf, PathBuf) {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "calibration".into());
-    (out.to_path_buf(), out.with_file_name(format!("{stem}-checks.json")))
+    (
+        out.to_path_buf(),
+        out.with_file_name(format!("{stem}-checks.json")),
+    )
 }
 
 /// The report of the calibration jauge ships, and whether the corpus in this folder is still
@@ -155,7 +158,11 @@ fn calibrate(cases: &[Case], quiet: bool) -> Calibrated {
     // The costliest sources first, so that no thread is left alone with one at the end.
     let mut sources = sources(cases);
     let cost = |source: &String| -> u64 {
-        cases.iter().filter(|c| &c.source == source).map(Case::cost).sum()
+        cases
+            .iter()
+            .filter(|c| &c.source == source)
+            .map(Case::cost)
+            .sum()
     };
     sources.sort_by_cached_key(|s| std::cmp::Reverse(cost(s)));
     let bar = bar(sources.len() as u64 + 1, quiet);
@@ -167,12 +174,23 @@ fn calibrate(cases: &[Case], quiet: bool) -> Calibrated {
     bar.inc(1);
     let lines = !quiet && !std::io::stderr().is_terminal();
     if !quiet {
-        say(&bar, lines, format!(
-            "fitted on {} steps of {} sources in {:.0} s; now each source held out",
-            refs.iter().map(|c| c.points.iter().map(|p| p.step).collect::<std::collections::BTreeSet<_>>().len()).sum::<usize>(),
-            sources.len(),
-            started.elapsed().as_secs_f64()
-        ));
+        say(
+            &bar,
+            lines,
+            format!(
+                "fitted on {} steps of {} sources in {:.0} s; now each source held out",
+                refs.iter()
+                    .map(|c| c
+                        .points
+                        .iter()
+                        .map(|p| p.step)
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .len())
+                    .sum::<usize>(),
+                sources.len(),
+                started.elapsed().as_secs_f64()
+            ),
+        );
     }
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
@@ -227,8 +245,10 @@ fn bar(total: u64, quiet: bool) -> ProgressBar {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar.set_style(
-        ProgressStyle::with_template("calibrate {bar:30.cyan/blue} {pos}/{len} fits  {elapsed_precise}  {msg}")
-            .expect("a valid template"),
+        ProgressStyle::with_template(
+            "calibrate {bar:30.cyan/blue} {pos}/{len} fits  {elapsed_precise}  {msg}",
+        )
+        .expect("a valid template"),
     );
     bar
 }
@@ -259,7 +279,10 @@ fn dataset_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         } else if path.exists() {
             files.push(path.clone());
         } else {
-            return Err(bad_input(format!("{}: no such file or folder", path.display())));
+            return Err(bad_input(format!(
+                "{}: no such file or folder",
+                path.display()
+            )));
         }
     }
     Ok(files)
@@ -279,12 +302,24 @@ pub fn file_name(path: &Path) -> String {
 /// The fitted factors, one line per part.
 fn factors_table(c: &Calibration) -> String {
     let f = &c.factors;
-    let mut table = Table::new(&[("factor", Align::Left), ("value", Align::Right), ("meaning", Align::Left)]);
+    let mut table = Table::new(&[
+        ("factor", Align::Left),
+        ("value", Align::Right),
+        ("meaning", Align::Left),
+    ]);
     let row = |name: String, value: String, meaning: &str| {
         vec![Cell::text(name), Cell::text(value), Cell::text(meaning)]
     };
-    table.push(row("bandwidth".into(), format!("{:.2}", f.global.bandwidth), "share of datasheet memory bandwidth (every GPU)"));
-    table.push(row("compute".into(), format!("{:.2}", f.global.compute), "share of dense tensor peak (every GPU)"));
+    table.push(row(
+        "bandwidth".into(),
+        format!("{:.2}", f.global.bandwidth),
+        "share of datasheet memory bandwidth (every GPU)",
+    ));
+    table.push(row(
+        "compute".into(),
+        format!("{:.2}", f.global.compute),
+        "share of dense tensor peak (every GPU)",
+    ));
     for (gpu, scale) in &f.gpus {
         table.push(row(
             format!("gpu {gpu}"),
@@ -293,10 +328,18 @@ fn factors_table(c: &Calibration) -> String {
         ));
     }
     for (engine, seconds) in &f.engines {
-        table.push(row(format!("engine {engine}"), format!("{:.2} ms", seconds * 1000.0), "fixed cost per step"));
+        table.push(row(
+            format!("engine {engine}"),
+            format!("{:.2} ms", seconds * 1000.0),
+            "fixed cost per step",
+        ));
     }
     for (format, scale) in &f.formats {
-        table.push(row(format!("format {format}"), format!("×{scale:.2}"), "scale on its kernel's cited shares"));
+        table.push(row(
+            format!("format {format}"),
+            format!("×{scale:.2}"),
+            "scale on its kernel's cited shares",
+        ));
     }
     format!(
         "Factors fitted on {} datasets from {} sources ({} points):\n{}",
@@ -343,7 +386,9 @@ fn report(c: &Calibration, checks: &Checks, points: bool) -> String {
     }
     out.push_str(&by_figure.text());
     for (title, of_gpu) in [("GPU", true), ("weight format", false)] {
-        out.push_str(&format!("\nBy {title} (held out; uncalibrated in brackets):\n"));
+        out.push_str(&format!(
+            "\nBy {title} (held out; uncalibrated in brackets):\n"
+        ));
         let mut columns = vec![(title, Align::Left), ("points", Align::Right)];
         let targeted: Vec<Figure> = Figure::ALL
             .into_iter()
@@ -354,7 +399,11 @@ fn report(c: &Calibration, checks: &Checks, points: bool) -> String {
         for r in c.summary.iter().filter(|r| {
             r.figure.is_none() && (r.gpu.is_some() == of_gpu) && (r.format.is_some() != of_gpu)
         }) {
-            let key = if of_gpu { r.gpu.clone() } else { r.format.clone() };
+            let key = if of_gpu {
+                r.gpu.clone()
+            } else {
+                r.format.clone()
+            };
             let mut row = vec![
                 Cell::text(key.clone().unwrap_or_default()),
                 Cell::text(r.points.to_string()),
@@ -418,7 +467,14 @@ fn report(c: &Calibration, checks: &Checks, points: bool) -> String {
             ("held out", Align::Right),
         ]);
         for check in &checks.checks {
-            let shown = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.1} ({:+.0} %)", (v - check.measured) / check.measured * 100.0));
+            let shown = |v: Option<f64>| {
+                v.map_or("—".into(), |v| {
+                    format!(
+                        "{v:.1} ({:+.0} %)",
+                        (v - check.measured) / check.measured * 100.0
+                    )
+                })
+            };
             table.push(vec![
                 Cell::text(check.dataset.clone()),
                 Cell::text(check.step.to_string()),

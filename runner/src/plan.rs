@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use jauge::dataset::{Arrival, Endpoint};
-use jauge::pacing::Pacing;
 use jauge::deployment::DeploymentSpec;
 use jauge::objectives::{Percentile, Rules, Slo};
+use jauge::pacing::Pacing;
 
 use crate::cli::{
     ArrivalArg, DeploymentArgs, EndpointArg, LimitArgs, RunArgs, SimulationArgs, StudyArgs,

@@ -45,10 +45,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     if args.output_tokens == 0 {
         return Err(bad_input("--output-tokens: at least 1"));
     }
-    if args
-        .requests
-        .is_some_and(|n| n == 0 || n > MAX_REQUESTS)
-    {
+    if args.requests.is_some_and(|n| n == 0 || n > MAX_REQUESTS) {
         return Err(bad_input(format!(
             "--requests: between 1 and {MAX_REQUESTS}"
         )));
@@ -58,22 +55,24 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         tpot_ms: args.slo_tpot_ms,
     };
     let factors = FactorsFrom::of(args)?;
-    let runtime = Runtime {
-        cuda_graphs: !args.enforce_eager,
-        chunked_prefill: !args.no_chunked_prefill,
-        ..Runtime::default()
-    };
     let started = Instant::now();
     let dataset = with_request(
         &args.deployment,
         args.legacy_model.as_ref(),
         None,
         |request| -> anyhow::Result<Dataset> {
+            // The release whose memory rules size the deployment runs its steps too.
+            let release = Runtime::of_vllm(request.vllm_version, request.max_model_len);
+            let runtime = Runtime {
+                cuda_graphs: release.cuda_graphs && !args.enforce_eager,
+                chunked_prefill: release.chunked_prefill && !args.no_chunked_prefill,
+                ..release
+            };
             let setup = Setup {
                 efficiency: factors.calibration().map_or_else(Default::default, |c| {
                     c.efficiency_for(request, &runtime.engine)
                 }),
-                runtime: runtime.clone(),
+                runtime,
             };
             let grid = SimGrid {
                 modes: &modes,
@@ -137,7 +136,7 @@ pub enum FactorsFrom {
     /// The calibration jauge ships.
     Shipped,
     /// A calibration file.
-    File(String, Calibration),
+    File(String, Box<Calibration>),
     /// The cited defaults.
     Uncalibrated,
 }
@@ -158,14 +157,17 @@ impl FactorsFrom {
         })?;
         let calibration = Calibration::from_json(&text)
             .map_err(|e| bad_input(format!("--calibration {}: {e}", path.display())))?;
-        Ok(FactorsFrom::File(path.display().to_string(), calibration))
+        Ok(FactorsFrom::File(
+            path.display().to_string(),
+            Box::new(calibration),
+        ))
     }
 
     /// The calibration to take factors from; `None` for the cited defaults.
     pub fn calibration(&self) -> Option<&Calibration> {
         match self {
             FactorsFrom::Shipped => Some(Calibration::builtin()),
-            FactorsFrom::File(_, c) => Some(c),
+            FactorsFrom::File(_, c) => Some(c.as_ref()),
             FactorsFrom::Uncalibrated => None,
         }
     }
@@ -179,7 +181,10 @@ impl FactorsFrom {
             )
         };
         match self {
-            FactorsFrom::Shipped => format!("jauge's shipped calibration ({})", fitted(Calibration::builtin())),
+            FactorsFrom::Shipped => format!(
+                "jauge's shipped calibration ({})",
+                fitted(Calibration::builtin())
+            ),
             FactorsFrom::File(path, c) => format!("calibration {path} ({})", fitted(c)),
             FactorsFrom::Uncalibrated => "the cited defaults, uncalibrated (--uncalibrated)".into(),
         }

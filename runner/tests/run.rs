@@ -381,8 +381,6 @@ fn open_loop_due_times_are_the_simulators() {
             "16",
             "--requests-per-step",
             "12",
-            "--warmup",
-            "0",
             "--seed",
             "7",
         ],
@@ -410,7 +408,14 @@ fn open_loop_due_times_are_the_simulators() {
     let out = base.join("inf.json");
     let o = run(
         &out,
-        &["--rate", "inf", "--concurrency", "4", "--prompt-tokens", "16"],
+        &[
+            "--rate",
+            "inf",
+            "--concurrency",
+            "4",
+            "--prompt-tokens",
+            "16",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     let d = dataset(&out);

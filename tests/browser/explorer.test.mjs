@@ -79,8 +79,26 @@ test('a published dataset is charted on a non-blank canvas', async () => {
   await page.screenshot({ path: join(shots, 'measurements.png'), fullPage: true });
 });
 
-test('every published dataset\'s figures on the Measurements page are jauge show --json\'s', async () => {
-  const files = JSON.parse(readFileSync(join(root, 'datasets/index.json'), 'utf8')).datasets.map((e) => e.file);
+/** Every simulated dataset, and the first published dataset of each publisher family (vLLM's
+ * own, other engines', blogs) whose steps differ by prompt size or users (the numbers table keys
+ * a step by those two): the whole published corpus (2,600 steps) would take minutes. */
+function datasetsToCompare() {
+  const entries = JSON.parse(readFileSync(join(root, 'datasets/index.json'), 'utf8')).datasets;
+  const picked = entries.filter((e) => e.source !== 'published').map((e) => e.file);
+  for (const family of ['published/vllm-', 'published/eng-', 'published/blog-']) {
+    const file = entries.map((e) => e.file).find((f) => {
+      if (!f.startsWith(family)) return false;
+      const steps = JSON.parse(readFileSync(join(root, 'datasets', f), 'utf8')).steps;
+      return new Set(steps.map((s) => `${s.prompt_tokens}/${s.concurrency}`)).size === steps.length;
+    });
+    assert.ok(file, `a ${family}* dataset to compare`);
+    picked.push(file);
+  }
+  return picked;
+}
+
+test('published and simulated datasets\' figures on the Measurements page are jauge show --json\'s', async () => {
+  const files = datasetsToCompare();
   await page.goto(`${site.base}/`);
   await page.waitForSelector('.datasets input[type=checkbox]');
   for (const file of files) {
@@ -106,6 +124,26 @@ test('every published dataset\'s figures on the Measurements page are jauge show
   // Every step of every dataset, every metric: nothing left out.
   const cells = [...cli.values()].reduce((n, steps) => n + steps.reduce((m, s) => m + Object.keys(s.metrics).length, 0), 0);
   assert.equal(figures.length, cells);
+});
+
+test('the planner draws the published measurements of the deployment beside the prediction, with their source and the model\'s held-out error', async () => {
+  await page.goto(`${site.base}/?model=mistral-7b-v0.1&gpu=a100-40gb&quant=awq`);
+  await page.waitForSelector('.published .sources a[data-source]');
+  const sources = await page.$$eval('.published .sources a[data-source]', (as) => as.map((a) => a.href));
+  assert.ok(sources.some((u) => u.startsWith('https://github.com/ZJUICI/')), sources.join(' '));
+  assert.ok(sources.some((u) => u.startsWith('https://github.com/France-Travail/')), sources.join(' '));
+  const legend = await page.textContent('.published [data-chart="output_tok_s"] .legend');
+  assert.match(legend, /\(published\)/);
+  assert.match(legend, /\(simulated\)/);
+  // The same sentence jauge simulate prints for this GPU and weight format.
+  const simulated = execFileSync(jaugeBin, ['simulate', '--catalog-model', 'mistral-7b-v0.1', '--gpu', 'a100-40gb', '--quant', 'awq',
+    '--concurrency', '1', '--requests', '4', '--prompt-tokens', '128', '--output-tokens', '16'], { encoding: 'utf8' });
+  const line = simulated.split('\n').find((l) => l.includes('checked against'));
+  assert.ok(line, `jauge simulate prints a checked line:\n${simulated}`);
+  const checked = (await page.textContent('.published .checked')).replace(/^The prediction was /, '').replace(/\.$/, '');
+  assert.ok(line.includes(checked), `site: ${checked}\ncli: ${line}`);
+  assert.match(checked, /checked against \d+ real measurements from \d+ sources? \(.*\): median error \d+ %/);
+  await page.screenshot({ path: join(shots, 'planner-published-awq.png'), fullPage: true });
 });
 
 test('a malformed dropped dataset shows its error with the JSON path', async () => {

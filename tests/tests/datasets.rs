@@ -89,7 +89,10 @@ fn shipped_calibration_is_fitted_on_the_current_corpus() {
         &std::fs::read_to_string(repo().join("shared/data/calibration-checks.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(checks.digest, shipped.corpus.digest, "the checks are the calibration's");
+    assert_eq!(
+        checks.digest, shipped.corpus.digest,
+        "the checks are the calibration's"
+    );
     assert_eq!(
         checks.checks.len(),
         shipped.corpus.points,

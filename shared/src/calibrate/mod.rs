@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 
 pub use fit::{fit, Effort, Factors, GpuScale};
 pub use points::{
-    fitting_sample, format_name, points_of, source_of, Case, Figure, Point, Statistic, FIT_STEPS_PER_SOURCE,
-    MAX_OFFLINE_REQUESTS,
+    fitting_sample, format_name, points_of, source_of, Case, Figure, Point, Statistic,
+    FIT_STEPS_PER_SOURCE, MAX_OFFLINE_REQUESTS,
 };
 pub use report::{checks, held_out, sources, summarise, Check, Predicted, SummaryRow};
 
@@ -129,7 +129,8 @@ impl Calibration {
 
     /// The factors for a real dataset's case (its GPU, engine and weight format).
     pub fn efficiency_of(&self, case: &Case) -> Efficiency {
-        self.factors.efficiency(&case.gpu, &case.engine, &case.format)
+        self.factors
+            .efficiency(&case.gpu, &case.engine, &case.format)
     }
 
     /// [`Calibration::checked_against`] for a GPU and a weight format's catalogue id.
@@ -271,11 +272,7 @@ pub fn corpus_digest(files: &[(String, String)]) -> String {
 
 /// Fits a calibration on real cases and summarises held-out predictions computed by the caller
 /// (one [`held_out`] per source, which the runner spreads over threads).
-pub fn calibration(
-    corpus: Corpus,
-    factors: Factors,
-    checks: &[Check],
-) -> Calibration {
+pub fn calibration(corpus: Corpus, factors: Factors, checks: &[Check]) -> Calibration {
     Calibration {
         schema: CALIBRATION_SCHEMA.to_string(),
         corpus,

@@ -260,7 +260,10 @@ impl Case {
         let mut spec = DeploymentSpec::of_dataset(dataset).ok_or_else(|| {
             format!(
                 "{} on {} is not in the catalogue",
-                d.model.catalogue_id.as_deref().unwrap_or(&d.model.served_name),
+                d.model
+                    .catalogue_id
+                    .as_deref()
+                    .unwrap_or(&d.model.served_name),
                 d.gpus.catalogue_id.as_deref().unwrap_or(&d.gpus.name)
             )
         })?;
@@ -295,23 +298,20 @@ impl Case {
         let mut capped = Vec::new();
         let mut points = Vec::new();
         for (i, step) in dataset.steps.iter().enumerate() {
-            let (load, whole) = calibration_load(&SimLoad::of_step(&dataset.workload, step), replicas);
+            let (load, whole) =
+                calibration_load(&SimLoad::of_step(&dataset.workload, step), replicas);
             loads.push(load);
             capped.push(!whole);
-            points.extend(
-                points_of(i, step)
-                    .into_iter()
-                    .filter(|p| {
-                    whole
-                        || matches!(
-                            p.figure,
-                            Figure::OutputTokS
-                                | Figure::PerUserTokS
-                                | Figure::TotalTokS
-                                | Figure::RequestsS
-                        )
-                }),
-            );
+            points.extend(points_of(i, step).into_iter().filter(|p| {
+                whole
+                    || matches!(
+                        p.figure,
+                        Figure::OutputTokS
+                            | Figure::PerUserTokS
+                            | Figure::TotalTokS
+                            | Figure::RequestsS
+                    )
+            }));
         }
         if points.is_empty() {
             return Err("no figure to compare".into());
@@ -483,13 +483,18 @@ pub fn fitting_sample(cases: &[Case]) -> Vec<Case> {
         for step in steps {
             let l = &case.loads[step];
             let cost = u64::from(l.requests) * u64::from(l.output_tokens);
-            by_source.entry(&case.source).or_default().push((c, step, cost));
+            by_source
+                .entry(&case.source)
+                .or_default()
+                .push((c, step, cost));
         }
     }
     let mut keep: Vec<std::collections::BTreeSet<usize>> = vec![Default::default(); cases.len()];
     for steps in by_source.values() {
-        let cheap: Vec<&(usize, usize, u64)> =
-            steps.iter().filter(|(_, _, cost)| *cost <= FIT_STEP_COST).collect();
+        let cheap: Vec<&(usize, usize, u64)> = steps
+            .iter()
+            .filter(|(_, _, cost)| *cost <= FIT_STEP_COST)
+            .collect();
         let pool: Vec<&(usize, usize, u64)> = if cheap.is_empty() {
             let mut all: Vec<_> = steps.iter().collect();
             all.sort_by_key(|(_, _, cost)| *cost);

@@ -110,7 +110,11 @@ pub struct Predicted {
 /// every case (`full`), beside the uncalibrated defaults' — one source's share of the work, so
 /// callers can spread sources over threads.
 pub fn held_out(cases: &[Case], full: &Factors, source: &str) -> Vec<Predicted> {
-    let others: Vec<Case> = cases.iter().filter(|c| c.source != source).cloned().collect();
+    let others: Vec<Case> = cases
+        .iter()
+        .filter(|c| c.source != source)
+        .cloned()
+        .collect();
     let sample = fitting_sample(&others);
     let refs: Vec<&Case> = sample.iter().collect();
     let effort = Effort::refine_around(cases.iter().filter(|c| c.source == source));

@@ -288,7 +288,6 @@ fn workload(c: &mut Checker, w: &Workload) {
         }
     }
     c.opt_non_negative("workload.min_throughput_gain", w.min_throughput_gain);
-
 }
 
 fn steps(c: &mut Checker, dataset: &Dataset) {

@@ -26,13 +26,13 @@ pub use context::{max_context, PREDICTED_TIMEOUT_S};
 pub use scheduler::{Counters, EngineConfig, Event, Scheduler};
 
 use crate::aggregate;
+use crate::calibrate::Calibration;
 use crate::dataset::{Arrival, ServerStep, Step, Workload};
 use crate::error::SizingError;
 use crate::objectives::{judge, Breach, Rules, Slo};
-use crate::calibrate::Calibration;
+use crate::pacing::Pacing;
 use crate::perf::{Efficiency, Runtime, StepTimer};
 use crate::record::RequestRecord;
-use crate::pacing::Pacing;
 use crate::search::UsersSearch;
 use crate::sizing::{size, SizingRequest};
 
@@ -125,7 +125,7 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Today's vLLM with the factors jauge ships for this GPU and weight format
+    /// The request's vLLM release with the factors jauge ships for this GPU and weight format
     /// ([`Calibration::builtin`]): what every prediction uses unless told otherwise.
     ///
     /// ```
@@ -138,7 +138,7 @@ impl Setup {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn calibrated(request: &SizingRequest<'_>) -> Setup {
-        let runtime = Runtime::default();
+        let runtime = Runtime::of_vllm(request.vllm_version, request.max_model_len);
         Setup {
             efficiency: Calibration::builtin().efficiency_for(request, &runtime.engine),
             runtime,
@@ -193,7 +193,10 @@ pub fn engine_for(request: &SizingRequest<'_>) -> Result<EngineConfig, SizingErr
 /// assert!(e.timer.step_s(0, 0, 1, 0) > jauge::sim::engine_with(&r, &Setup::uncalibrated())?.timer.step_s(0, 0, 1, 0));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn engine_with(request: &SizingRequest<'_>, setup: &Setup) -> Result<EngineConfig, SizingError> {
+pub fn engine_with(
+    request: &SizingRequest<'_>,
+    setup: &Setup,
+) -> Result<EngineConfig, SizingError> {
     let sizing = size(request)?;
     if !sizing.fits {
         return Err(SizingError::Unsupported {
