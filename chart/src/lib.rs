@@ -134,7 +134,7 @@ pub fn draw<DB: DrawingBackend>(
         .build_cartesian_2d((1.0..x_max * 1.2).log_scale().base(2.0), 0.0..y_max)
         .map_err(|e| fail(&e))?;
     plot.configure_mesh()
-        .light_line_style(WHITE)
+        .light_line_style(TRANSPARENT)
         .bold_line_style(RGBColor(225, 228, 235))
         .x_desc("simultaneous users (log scale)")
         .y_desc(metric.unit())

@@ -59,7 +59,16 @@ pub fn series(datasets: &[Loaded], metric: Metric) -> Vec<Series> {
     for loaded in datasets {
         let d = &loaded.dataset;
         let simulated = d.source == Source::Simulated;
-        let deployment = deployment_label(&IndexEntry::describe(&loaded.name, d));
+        let mut deployment = deployment_label(&IndexEntry::describe(&loaded.name, d));
+        // Sources of one deployment differ by engine and release (vLLM 0.2.5 against 0.4.3):
+        // the legend says which line is which.
+        let engine = &d.deployment.engine;
+        if engine.name != "jauge-sim" {
+            deployment.push_str(&format!(" · {}", engine.name));
+            if let Some(version) = &engine.version {
+                deployment.push_str(&format!(" {version}"));
+            }
+        }
         for &prompt in &d.workload.prompt_tokens {
             let label = match &d.source {
                 Source::Measured => format!("{deployment} · prompt {prompt}"),

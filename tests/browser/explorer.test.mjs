@@ -65,7 +65,7 @@ test('a deployment that does not fit says by how much and what would fit', async
 test('a published dataset is charted on a non-blank canvas', async () => {
   await page.goto(`${site.base}/`);
   await page.waitForSelector('.datasets input[type=checkbox]');
-  await page.check('.datasets input[type=checkbox] >> nth=0');
+  await page.check('.datasets input[data-file^="simulated/"] >> nth=0');
   const canvas = await page.waitForSelector('.measurements [data-chart="output_tok_s"] canvas');
   await page.waitForTimeout(200);
   const inked = await canvas.evaluate((c) => {
@@ -80,16 +80,18 @@ test('a published dataset is charted on a non-blank canvas', async () => {
 });
 
 /** Every simulated dataset, and the first published dataset of each publisher family (vLLM's
- * own, other engines', blogs) whose steps differ by prompt size or users (the numbers table keys
- * a step by those two): the whole published corpus (2,600 steps) would take minutes. */
+ * own, other engines', blogs) of a catalogued model and GPU (so jauge predicts it) whose steps
+ * differ by prompt size or users (the numbers table keys a step by those two): the whole
+ * published corpus (2,600 steps) would take minutes. */
 function datasetsToCompare() {
   const entries = JSON.parse(readFileSync(join(root, 'datasets/index.json'), 'utf8')).datasets;
   const picked = entries.filter((e) => e.source !== 'published').map((e) => e.file);
   for (const family of ['published/vllm-', 'published/eng-', 'published/blog-']) {
     const file = entries.map((e) => e.file).find((f) => {
       if (!f.startsWith(family)) return false;
-      const steps = JSON.parse(readFileSync(join(root, 'datasets', f), 'utf8')).steps;
-      return new Set(steps.map((s) => `${s.prompt_tokens}/${s.concurrency}`)).size === steps.length;
+      const { steps, deployment } = JSON.parse(readFileSync(join(root, 'datasets', f), 'utf8'));
+      const predictable = deployment.model.catalogue_id && deployment.gpus.catalogue_id;
+      return predictable && new Set(steps.map((s) => `${s.prompt_tokens}/${s.concurrency}`)).size === steps.length;
     });
     assert.ok(file, `a ${family}* dataset to compare`);
     picked.push(file);
@@ -105,7 +107,13 @@ test('published and simulated datasets\' figures on the Measurements page are ja
     await page.check(`.datasets input[data-file="${file}"]`);
     await page.waitForSelector(`table.numbers [data-dataset="${file}"]`, { state: 'attached' });
   }
-  const figures = await readFigures(page);
+  const shown = await readFigures(page);
+  // Beside each published dataset the page also lists jauge's prediction of its steps.
+  const predicted = shown.filter((f) => f.dataset.endsWith(' (prediction)'));
+  for (const file of files.filter((f) => f.startsWith('published/'))) {
+    assert.ok(predicted.some((f) => f.dataset === `${file} (prediction)`), `${file}: its prediction is listed`);
+  }
+  const figures = shown.filter((f) => !f.dataset.endsWith(' (prediction)'));
   const cli = jaugeShow(files);
   const compared = new Map(files.map((f) => [f, 0]));
   for (const f of figures) {
