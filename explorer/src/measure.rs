@@ -107,8 +107,10 @@ pub struct StepRow {
     pub dataset: String,
     /// The step's prompt size.
     pub prompt_tokens: u32,
-    /// The step's simultaneous users.
+    /// The step's simultaneous users (an open loop's cap on requests in flight).
     pub concurrency: u32,
+    /// An open loop's rate, requests per second, as printed.
+    pub rate_rps: Option<String>,
     /// One per [`Metric::ALL`], in that order.
     pub figures: Vec<Figure>,
 }
@@ -122,6 +124,7 @@ pub fn step_rows(datasets: &[Loaded]) -> Vec<StepRow> {
                 dataset: loaded.name.clone(),
                 prompt_tokens: step.prompt_tokens,
                 concurrency: step.concurrency,
+                rate_rps: step.rate_rps.map(|r| format!("{r}")),
                 figures: Metric::ALL
                     .into_iter()
                     .map(|metric| Figure {

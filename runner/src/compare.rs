@@ -36,8 +36,10 @@ pub enum Figure {
 pub struct Row {
     /// Prompt tokens.
     pub prompt_tokens: u32,
-    /// Users (`None` for a prompt size's users held).
+    /// Users (`None` for a prompt size's users held); an open loop's cap on requests in flight.
     pub concurrency: Option<u32>,
+    /// An open loop's rate, requests per second: its steps at one cap differ only by it.
+    pub rate_rps: Option<f64>,
     /// What is compared.
     pub figure: Figure,
     /// A's value.
@@ -54,11 +56,10 @@ pub struct Row {
 pub fn compare(a: &Dataset, b: &Dataset, threshold: f64) -> Vec<Row> {
     let mut rows = Vec::new();
     for sa in &a.steps {
-        let Some(sb) = b
-            .steps
-            .iter()
-            .find(|s| s.concurrency == sa.concurrency && s.prompt_tokens == sa.prompt_tokens)
-        else {
+        let Some(sb) = b.steps.iter().find(|s| {
+            (s.prompt_tokens, s.concurrency) == (sa.prompt_tokens, sa.concurrency)
+                && s.rate_rps == sa.rate_rps
+        }) else {
             continue;
         };
         for metric in COMPARED {
@@ -80,6 +81,7 @@ pub fn compare(a: &Dataset, b: &Dataset, threshold: f64) -> Vec<Row> {
             rows.push(Row {
                 prompt_tokens: sa.prompt_tokens,
                 concurrency: Some(sa.concurrency),
+                rate_rps: sa.rate_rps,
                 figure: Figure::Step(metric),
                 a: va,
                 b: vb,
@@ -104,6 +106,7 @@ pub fn compare(a: &Dataset, b: &Dataset, threshold: f64) -> Vec<Row> {
         rows.push(Row {
             prompt_tokens: la.prompt_tokens,
             concurrency: None,
+            rate_rps: None,
             figure: Figure::UsersHeld,
             a: va,
             b: vb,
@@ -116,8 +119,12 @@ pub fn compare(a: &Dataset, b: &Dataset, threshold: f64) -> Vec<Row> {
 
 /// The rows as a table: each value printed as every surface prints it.
 pub fn table(rows: &[Row]) -> Table {
-    let mut table = Table::new(&[
-        ("prompt tokens", Align::Right),
+    let open = rows.iter().any(|r| r.rate_rps.is_some());
+    let mut columns = vec![("prompt tokens", Align::Right)];
+    if open {
+        columns.push(("rate req/s", Align::Right));
+    }
+    columns.extend([
         ("users", Align::Right),
         ("figure", Align::Left),
         ("A", Align::Right),
@@ -125,6 +132,7 @@ pub fn table(rows: &[Row]) -> Table {
         ("change", Align::Right),
         ("", Align::Left),
     ]);
+    let mut table = Table::new(&columns);
     for r in rows {
         let (name, a, b, change) = match r.figure {
             Figure::Step(m) => (
@@ -144,8 +152,13 @@ pub fn table(rows: &[Row]) -> Table {
                 format!("{:+.1} %", r.change * 100.0),
             ),
         };
-        table.push(vec![
-            Cell::text(r.prompt_tokens.to_string()),
+        let mut row = vec![Cell::text(r.prompt_tokens.to_string())];
+        if open {
+            row.push(Cell::text(
+                r.rate_rps.map_or("—".into(), |r| format!("{r}")),
+            ));
+        }
+        row.extend([
             Cell::text(r.concurrency.map_or("—".into(), |c| c.to_string())),
             Cell::text(name),
             a,
@@ -153,6 +166,7 @@ pub fn table(rows: &[Row]) -> Table {
             Cell::text(change),
             Cell::text(if r.worse { "WORSE" } else { "" }),
         ]);
+        table.push(row);
     }
     table
 }

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::cli::ShowArgs;
 use crate::exit::bad_input;
 use crate::summary;
-use crate::table::{Align, Cell, Table};
+use crate::table::{any_rate, step_cells, step_columns, Align, Cell, Table};
 
 /// Runs `jauge show`.
 pub fn run(args: &ShowArgs) -> anyhow::Result<ExitCode> {
@@ -48,6 +48,7 @@ pub fn as_json(file: &str, dataset: &Dataset) -> Value {
             json!({
                 "prompt_tokens": step.prompt_tokens,
                 "concurrency": step.concurrency,
+                "rate_rps": step.rate_rps,
                 "metrics": metrics,
             })
         })
@@ -69,19 +70,14 @@ pub fn as_text(file: &str, dataset: &Dataset) -> String {
 
 /// Every step, every figure.
 pub fn steps(dataset: &Dataset) -> Table {
-    let mut columns = vec![
-        ("prompt tokens", Align::Right),
-        ("users", Align::Right),
-        ("ok/sent", Align::Right),
-    ];
+    let open = any_rate(&dataset.steps);
+    let mut columns = step_columns(open);
+    columns.push(("ok/sent", Align::Right));
     columns.extend(Metric::ALL.iter().map(|m| (m.heading(), Align::Right)));
     let mut table = Table::new(&columns);
     for step in &dataset.steps {
-        let mut row = vec![
-            Cell::text(step.prompt_tokens.to_string()),
-            Cell::text(step.concurrency.to_string()),
-            Cell::text(RequestCounts::show(step.requests)),
-        ];
+        let mut row = step_cells(open, step);
+        row.push(Cell::text(RequestCounts::show(step.requests)));
         row.extend(Metric::ALL.iter().map(|m| Cell::metric(*m, step)));
         table.push(row);
     }

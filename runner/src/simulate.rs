@@ -282,27 +282,28 @@ impl Modes {
                 requests.map_or("4 per user, at least 32".to_string(), |n| n.to_string())
             ),
             Some(rates) => {
-                let shown: Vec<String> = rates
+                let requests = requests.unwrap_or(OPEN_LOOP_REQUESTS);
+                let finite: Vec<String> = rates
                     .iter()
-                    .map(|r| {
-                        if r.is_finite() {
-                            format!("{r}")
-                        } else {
-                            "inf (every request at once)".into()
-                        }
-                    })
+                    .filter(|r| r.is_finite())
+                    .map(|r| format!("{r}"))
                     .collect();
-                format!(
-                    "open loop at {} req/s, {:?} arrivals, {} requests per step, {}",
-                    shown.join(", "),
-                    self.arrival,
-                    requests.unwrap_or(OPEN_LOOP_REQUESTS),
-                    match &self.concurrency {
-                        Some(c) => format!("at most {c:?} in flight"),
-                        None => "no cap on requests in flight".into(),
-                    }
-                )
-                .to_lowercase()
+                let mut parts = Vec::new();
+                if !finite.is_empty() {
+                    parts.push(format!(
+                        "open loop at {} req/s, {} arrivals, {requests} requests per step, {}",
+                        finite.join(", "),
+                        format!("{:?}", self.arrival).to_lowercase(),
+                        match &self.concurrency {
+                            Some(c) => format!("at most {c:?} in flight"),
+                            None => "no cap on requests in flight".into(),
+                        }
+                    ));
+                }
+                if rates.iter().any(|r| r.is_infinite()) {
+                    parts.push(format!("all at once: {requests} requests sent together"));
+                }
+                parts.join("; ")
             }
         }
     }

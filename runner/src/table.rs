@@ -40,6 +40,9 @@ impl Cell {
             .push(("prompt-tokens", step.prompt_tokens.to_string()));
         cell.data
             .push(("concurrency", step.concurrency.to_string()));
+        if let Some(rate) = step.rate_rps {
+            cell.data.push(("rate-rps", format!("{rate}")));
+        }
         cell
     }
 
@@ -245,6 +248,38 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 pub use jauge::units::thousands;
+
+/// Whether the steps are an open loop's (any has a rate): then a row says its rate, since an
+/// open loop's steps at one cap differ only by it.
+pub fn any_rate<'a>(steps: impl IntoIterator<Item = &'a Step>) -> bool {
+    steps.into_iter().any(|s| s.rate_rps.is_some())
+}
+
+/// The columns that say which step a row is: its prompt size, its rate when `open`
+/// ([`any_rate`]), and its users — for an open loop, the cap on requests in flight.
+pub fn step_columns(open: bool) -> Vec<(&'static str, Align)> {
+    let mut columns = vec![("prompt tokens", Align::Right)];
+    if open {
+        columns.push(("rate req/s", Align::Right));
+    }
+    columns.push((if open { "in flight cap" } else { "users" }, Align::Right));
+    columns
+}
+
+/// The cells of [`step_columns`] for one step.
+pub fn step_cells(open: bool, step: &Step) -> Vec<Cell> {
+    let mut cells = vec![Cell::text(step.prompt_tokens.to_string())];
+    if open {
+        let all_at_once = step.requests.is_some_and(|r| r.sent == step.concurrency);
+        cells.push(Cell::text(match step.rate_rps {
+            Some(rate) => format!("{rate}"),
+            None if all_at_once => "all at once".into(),
+            None => "closed loop".into(),
+        }));
+    }
+    cells.push(Cell::text(step.concurrency.to_string()));
+    cells
+}
 
 #[cfg(test)]
 mod tests {

@@ -46,7 +46,7 @@ export function jaugeSize(args) {
 }
 
 /** `jauge show --json` of published datasets (file names as datasets/index.json lists them):
- * a map from file name to its steps, each `{prompt_tokens, concurrency, metrics: {slug: text | null}}`. */
+ * a map from file name to its steps, each `{prompt_tokens, concurrency, rate_rps, metrics: {slug: text | null}}`. */
 export function jaugeShow(files) {
   const out = execFileSync(jaugeBin, ['show', '--json', ...files.map((f) => join(root, 'datasets', f))], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const shown = out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
@@ -58,6 +58,7 @@ export function jaugeShow(files) {
 export function readFigures(page) {
   return page.$$eval('table.numbers [data-metric][data-dataset]', (els) => els.map((e) => ({
     dataset: e.dataset.dataset, prompt: Number(e.dataset.promptTokens), users: Number(e.dataset.concurrency),
+    rate: e.dataset.rateRps === undefined ? null : Number(e.dataset.rateRps),
     metric: e.dataset.metric, value: e.dataset.value ?? null, text: e.textContent,
   })));
 }

@@ -205,16 +205,18 @@ fn NumbersTable(rows: Vec<StepRow>) -> impl IntoView {
             <div class="scroll">
                 <table class="numbers">
                     <thead><tr>
-                        <th>"dataset"</th><th>"prompt tokens"</th><th>"users"</th>
+                        <th>"dataset"</th><th>"prompt tokens"</th><th>"rate req/s"</th><th>"users"</th>
                         {Metric::ALL.into_iter().map(|m| view! { <th class="num" title=m.title()>{m.heading()}</th> }).collect_view()}
                     </tr></thead>
                     <tbody>
                         {rows.into_iter().map(|row| {
                             let (dataset, prompt, users) = (row.dataset, row.prompt_tokens, row.concurrency);
+                            let rate = row.rate_rps;
                             view! {
                                 <tr>
                                     <td>{dataset.clone()}</td>
                                     <td>{prompt}</td>
+                                    <td title="an open loop's request rate; — for a closed loop">{rate.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td>{users}</td>
                                     {row.figures.into_iter().map(|f| view! {
                                         <td
@@ -223,6 +225,7 @@ fn NumbersTable(rows: Vec<StepRow>) -> impl IntoView {
                                             data-value=f.value
                                             data-prompt-tokens=prompt
                                             data-concurrency=users
+                                            data-rate-rps=rate.clone()
                                             data-dataset=dataset.clone()
                                         >{f.shown}</td>
                                     }).collect_view()}

@@ -162,7 +162,7 @@ fn predictions_against_published_measurements() {
 
     // A100, one user: 69.7 tok/s predicted vs ~75 published (−7 %).
     assert!(error(single_stream, 75.0).abs() < 10.0, "{single_stream}");
-    // A100, 1 → 8 users: 5.4× predicted vs 6.6× published (−18 %).
+    // A100, 1 → 8 users: 5.5× predicted vs 6.6× published (−17 %).
     assert!(error(scaling, 6.6).abs() < 20.0, "{scaling}");
     // H100, one user: TPOT 7.3 ms predicted vs 6.48 ms published (+13 %).
     assert!(error(h100_1.latency.tpot_ms.unwrap().p50.unwrap(), 6.48).abs() < 15.0);

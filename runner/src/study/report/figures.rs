@@ -9,7 +9,7 @@ use jauge_chart::Line;
 
 use super::page::{Block, Plot, Section};
 use super::{Entry, Outcome};
-use crate::table::{Align, Cell, Table};
+use crate::table::{any_rate, step_cells, step_columns, Align, Cell, Table};
 
 /// The figures of one deployment.
 pub(super) struct Figures<'a> {
@@ -107,15 +107,13 @@ impl<'a> Figures<'a> {
             Metric::GpuMemoryMean,
             Metric::KvCachePeak,
         ];
-        let mut columns = vec![("prompt tokens", Align::Right), ("users", Align::Right)];
+        let open = any_rate(self.steps.iter().copied());
+        let mut columns = step_columns(open);
         columns.extend(metrics.iter().map(|m| (m.heading(), Align::Right)));
         columns.push(("peak per GPU, GiB", Align::Right));
         let mut table = Table::new(&columns);
         for s in &self.steps {
-            let mut row = vec![
-                Cell::text(s.prompt_tokens.to_string()),
-                Cell::text(s.concurrency.to_string()),
-            ];
+            let mut row = step_cells(open, s);
             row.extend(metrics.iter().map(|m| Cell::metric(*m, s)));
             let peaks = gpu_memory_peaks(s);
             row.push(Cell::text(if peaks.is_empty() {
