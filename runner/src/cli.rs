@@ -250,9 +250,19 @@ pub struct DeploymentArgs {
     /// The engine's --max-num-batched-tokens. Default: the release's for this GPU.
     #[arg(long, value_name = "TOKENS")]
     pub max_num_batched_tokens: Option<u32>,
-    /// The vLLM release whose memory rules apply (0.6.5 or later). Default: 0.19.0.
+    /// The serving engine and its release, ENGINE[@VERSION]: vllm@0.4.2 applies that vLLM
+    /// release's memory rules (0.2.0 to today; default vllm@0.19.0). For jauge import, any
+    /// engine's name (tgi, sglang@0.4.6, …) to record.
+    #[arg(long, value_name = "ENGINE[@VERSION]")]
+    pub engine: Option<String>,
+    /// The vLLM release whose memory rules apply: the same as --engine vllm@VERSION.
     #[arg(long, value_name = "VERSION")]
     pub vllm_version: Option<String>,
+    /// Each GPU's total memory as CUDA sees it, GiB (nvidia-smi's "Total" MiB ÷ 1024), when
+    /// it is not the catalogue's: a card that drives a display, a cloud variant (A10G is not
+    /// A10). Default: the catalogue's figure for the GPU.
+    #[arg(long, value_name = "GIB")]
+    pub total_memory_gib: Option<f64>,
     /// Renamed --gpus.
     #[arg(long = "gpu-count", value_name = "N", hide = true)]
     pub legacy_gpu_count: Option<u32>,
@@ -296,6 +306,20 @@ pub struct SizeArgs {
     /// Renamed --catalog-model.
     #[arg(long = "model", value_name = "ID", hide = true)]
     pub legacy_model: Option<String>,
+    /// llama.cpp (--engine llama.cpp): slots sharing the context (`-np`). Default: 1.
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<u32>,
+    /// llama.cpp: the K cache's type (`-ctk`: f16, q8_0, q4_0, …). Default: f16.
+    #[arg(long, value_name = "TYPE")]
+    pub cache_type_k: Option<String>,
+    /// llama.cpp: the V cache's type (`-ctv`; a quantised V cache needs flash attention).
+    /// Default: f16.
+    #[arg(long, value_name = "TYPE")]
+    pub cache_type_v: Option<String>,
+    /// llama.cpp: layers offloaded to the GPU, the output layer counting as one (`-ngl`).
+    /// Default: all, when --gpu is given.
+    #[arg(long, value_name = "N")]
+    pub n_gpu_layers: Option<u32>,
 }
 
 /// `jauge show`.
@@ -339,10 +363,7 @@ pub struct ImportArgs {
     /// The deployment the results were measured on (no result file records it).
     #[command(flatten)]
     pub deployment: DeploymentArgs,
-    /// The serving engine (vllm, sglang, tgi, tensorrt-llm, llama.cpp, …).
-    #[arg(long, value_name = "NAME")]
-    pub engine: Option<String>,
-    /// The engine's version.
+    /// The engine's version (or give it as --engine NAME@VERSION).
     #[arg(long, value_name = "VERSION")]
     pub engine_version: Option<String>,
     /// The model name the server served, when the file does not record it (or to replace it).

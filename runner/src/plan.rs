@@ -530,8 +530,44 @@ impl DeploymentArgs {
             block_size: self.block_size,
             max_num_seqs: self.max_num_seqs,
             max_num_batched_tokens: self.max_num_batched_tokens,
-            vllm_version: self.vllm_version.clone(),
+            vllm_version: self.vllm_release(),
+            total_memory_gib: self.total_memory_gib,
         }
+    }
+
+    /// The vLLM release whose rules apply: `--vllm-version`, or the release of `--engine
+    /// vllm@VERSION`.
+    pub fn vllm_release(&self) -> Option<String> {
+        self.vllm_version.clone().or_else(|| {
+            let (name, version) = self.engine.as_deref()?.split_once('@')?;
+            name.eq_ignore_ascii_case("vllm")
+                .then(|| version.to_string())
+        })
+    }
+
+    /// Refuses an `--engine` that jauge cannot size or simulate (yet), naming what it can.
+    ///
+    /// # Errors
+    /// Bad input for an engine other than vLLM, or `--engine vllm@A --vllm-version B`.
+    pub fn check_engine(&self) -> anyhow::Result<()> {
+        let Some(engine) = &self.engine else {
+            return Ok(());
+        };
+        let name = engine.split_once('@').map_or(engine.as_str(), |(n, _)| n);
+        if !name.eq_ignore_ascii_case("vllm") {
+            return Err(crate::exit::bad_input(format!(
+                "--engine {engine}: jauge simulates vLLM (vllm@0.2.0 to today); jauge size \
+                 also sizes sglang, trtllm and llama.cpp"
+            )));
+        }
+        if let (Some(a), Some(b)) = (engine.split_once('@').map(|(_, v)| v), &self.vllm_version) {
+            if a != b {
+                return Err(crate::exit::bad_input(format!(
+                    "--engine {engine} and --vllm-version {b} disagree: give one"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The deployment of a command that needs the model and the GPU named (`jauge size`,
@@ -541,6 +577,7 @@ impl DeploymentArgs {
     /// # Errors
     /// Bad input when the model or the GPU is missing.
     pub fn spec(&self, legacy_model: Option<&String>) -> anyhow::Result<DeploymentSpec> {
+        self.check_engine()?;
         let model = match (&self.catalog_model, legacy_model) {
             (Some(m), _) => m.clone(),
             (None, Some(m)) => {

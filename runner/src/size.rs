@@ -4,6 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use jauge::catalogue::{Catalogue, InterconnectKind, ModelSpec};
+use jauge::sizing::engines::{from_llamacpp, size_with, Engine, EngineSizing, MemoryTerms};
+use jauge::sizing::llamacpp::{size_catalogue, size_gguf, LlamaCppSettings};
 use jauge::sizing::{size, Sizing, SizingRequest};
 
 use crate::cli::{DeploymentArgs, ListWhat, SizeArgs};
@@ -14,6 +16,34 @@ use crate::table::{render, thousands};
 pub fn run(args: &SizeArgs) -> anyhow::Result<ExitCode> {
     if let Some(what) = args.list {
         crate::output::print(&list(what, args.json))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let engine: Engine = match &args.deployment.engine {
+        Some(e) => e
+            .parse()
+            .map_err(|e: jauge::SizingError| bad_input(e.to_string()))?,
+        None => Engine::Vllm(jauge::sizing::VllmVersion::DEFAULT),
+    };
+    if !matches!(engine, Engine::Vllm(_)) {
+        let sizing = match engine {
+            Engine::LlamaCpp => size_llamacpp(args)?,
+            // The deployment's weights and KV bytes come from the same request; the engine
+            // decides the rest.
+            other => with_request(
+                &DeploymentArgs {
+                    engine: None,
+                    ..args.deployment.clone()
+                },
+                args.legacy_model.as_ref(),
+                args.context,
+                |request| size_with(request, &other).map_err(|e| bad_input(e.to_string())),
+            )??,
+        };
+        if args.json {
+            crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&sizing)?))?;
+        } else {
+            crate::output::print(&engine_report(&sizing))?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let sizing = size_from_args(args)?;
@@ -90,12 +120,170 @@ fn load_model_file(arg: &str) -> anyhow::Result<Option<ModelSpec>> {
         .map_err(|e| bad_input(format!("--model {}: {e}", file.display())))
 }
 
+/// How much of a GGUF file is read: its header and tensor list sit at the start (a large
+/// vocabulary's tokens take a few MiB).
+const GGUF_HEADER_LIMIT: u64 = 256 << 20;
+
+/// `jauge size --engine llama.cpp`: a GGUF file (`--catalog-model model.gguf`) or a catalogue
+/// model in a GGUF format (`--quant gguf-q4_k_m`), on `--gpu` or the CPU.
+fn size_llamacpp(args: &SizeArgs) -> anyhow::Result<EngineSizing> {
+    let d = &args.deployment;
+    let model_arg = d
+        .catalog_model
+        .clone()
+        .or(args.legacy_model.clone())
+        .ok_or_else(|| {
+            bad_input(
+                "--catalog-model is required: a .gguf file or a catalogue id with --quant gguf-…",
+            )
+        })?;
+    let mut settings = LlamaCppSettings::new(d.max_model_len.unwrap_or(4096));
+    if let Some(n) = args.parallel {
+        if n == 0 {
+            return Err(bad_input("--parallel: at least 1 slot"));
+        }
+        settings.parallel = n;
+    }
+    let cache_type = |flag: &str, value: &Option<String>, default| -> anyhow::Result<_> {
+        value.as_ref().map_or(Ok(default), |v| {
+            v.parse().map_err(|_| {
+                bad_input(format!(
+                    "{flag} {v}: not a llama.cpp cache type (f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1)"
+                ))
+            })
+        })
+    };
+    settings.cache_type_k =
+        cache_type("--cache-type-k", &args.cache_type_k, settings.cache_type_k)?;
+    settings.cache_type_v =
+        cache_type("--cache-type-v", &args.cache_type_v, settings.cache_type_v)?;
+    let cat = Catalogue::builtin();
+    let gpu = match &d.gpu {
+        Some(id) => {
+            let g = cat.gpu(id).map_err(|e| bad_input(e.to_string()))?;
+            settings.gpu_device = Some("CUDA0".into());
+            settings.n_gpu_layers = args.n_gpu_layers;
+            Some((g.id.clone(), d.total_memory_gib.unwrap_or(g.memory_gib)))
+        }
+        None => {
+            if args.n_gpu_layers.is_some_and(|n| n > 0) {
+                return Err(bad_input(
+                    "--n-gpu-layers: give --gpu, the GPU the layers go to",
+                ));
+            }
+            None
+        }
+    };
+    let (sizing, model, quant) = if model_arg.to_ascii_lowercase().ends_with(".gguf") {
+        let bytes = read_head(Path::new(&model_arg), GGUF_HEADER_LIMIT)?;
+        let s = size_gguf(&bytes, &settings)
+            .map_err(|e| bad_input(format!("--catalog-model {model_arg}: {e}")))?;
+        let name = Path::new(&model_arg)
+            .file_stem()
+            .map_or(model_arg.clone(), |n| n.to_string_lossy().into_owned());
+        (s, name, "gguf (per tensor)".to_string())
+    } else {
+        let model = cat
+            .model(&model_arg)
+            .map_err(|e| bad_input(e.to_string()))?;
+        let quant_id = d.quant.clone().ok_or_else(|| {
+            bad_input("--quant: a GGUF format for llama.cpp (gguf-q4_k_m, gguf-q8_0, …; see --list quants)")
+        })?;
+        let quant = cat.quant(&quant_id).map_err(|e| bad_input(e.to_string()))?;
+        let s = size_catalogue(model, quant, &settings).map_err(|e| bad_input(e.to_string()))?;
+        (s, model.id.clone(), quant.id.clone())
+    };
+    Ok(from_llamacpp(
+        &sizing,
+        &model,
+        &quant,
+        gpu.as_ref().map(|(id, gib)| (id.as_str(), *gib)),
+    ))
+}
+
+/// The first `limit` bytes of a file.
+fn read_head(path: &Path, limit: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| {
+        bad_input(format!(
+            "--catalog-model {}: cannot read it: {e}",
+            path.display()
+        ))
+    })?;
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes).map_err(|e| {
+        bad_input(format!(
+            "--catalog-model {}: cannot read it: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(bytes)
+}
+
+/// The report of an engine other than vLLM: the same headline and KV figures, then the
+/// engine's own memory terms, rules and notes.
+pub fn engine_report(s: &EngineSizing) -> String {
+    let mut out = format!(
+        "{} on {} × {} · weights {} · {}@{} rules\n\n",
+        s.model, s.gpus, s.gpu, s.quant, s.engine, s.engine_version
+    );
+    out.push_str(&format!(
+        "  {}: {} KV-cache tokens ({:.2} GiB{}), {:.2} requests of {} tokens at once\n\n",
+        if s.fits { "FITS" } else { "DOES NOT FIT" },
+        thousands(s.kv_cache_tokens),
+        s.kv_cache_bytes as f64 / (1u64 << 30) as f64,
+        if s.gpus > 1 { " per GPU" } else { "" },
+        s.max_concurrency,
+        thousands(u64::from(s.context_tokens))
+    ));
+    let rows: Vec<Vec<String>> = match &s.memory_gib_per_gpu {
+        MemoryTerms::LlamaCpp(devices) => devices
+            .iter()
+            .map(|d| {
+                vec![
+                    d.device.clone(),
+                    format!(
+                        "model {:.2} · KV {:.2} · compute {:.2} · output {:.2} MiB",
+                        d.model_bytes as f64 / 1048576.0,
+                        d.kv_bytes as f64 / 1048576.0,
+                        d.compute_bytes as f64 / 1048576.0,
+                        d.output_bytes as f64 / 1048576.0
+                    ),
+                ]
+            })
+            .collect(),
+        terms => serde_json::to_value(terms)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| Some(vec![k, format!("{:.2} GiB", v.as_f64()?)]))
+            .collect(),
+    };
+    out.push_str("  Memory\n");
+    out.push_str(&indent(&render(&["", ""], &rows)));
+    for (title, lines) in [("Notes", &s.notes), ("Rules applied", &s.rules)] {
+        if !lines.is_empty() {
+            out.push_str(&format!("\n  {title}\n"));
+            for line in lines {
+                out.push_str(&format!("    - {line}\n"));
+            }
+        }
+    }
+    if s.estimated {
+        out.push_str(
+            "\n  Some terms are estimates, not the engine's exact rule (see the notes).\n",
+        );
+    }
+    out
+}
+
 /// The human report: headline, memory per GPU, KV cache, advice.
 pub fn report(s: &Sizing) -> String {
     let m = &s.memory_gib_per_gpu;
     let mut out = String::new();
     out.push_str(&format!(
-        "{} on {} × {} · weights {} · KV cache {} · vLLM {} rules\n\n",
+        "{} on {} × {} · weights {} · KV cache {} · vllm@{} rules\n\n",
         s.model, s.gpus, s.gpu, s.quant, s.kv_cache_dtype, s.vllm_version
     ));
     if s.fits {
@@ -116,7 +304,13 @@ pub fn report(s: &Sizing) -> String {
     let rows = vec![
         vec!["weights".into(), gib(m.weights)],
         vec![
-            "activation peak (profiling pass)".into(),
+            // Before 0.6.4 vLLM counted what the allocator kept, not the live peak.
+            if s.rules.iter().any(|r| r.contains("reserved segments")) {
+                "reserved by the profiling pass"
+            } else {
+                "activation peak (profiling pass)"
+            }
+            .into(),
             gib(m.activation_peak),
         ],
         vec!["outside PyTorch (NCCL, cuBLAS)".into(), gib(m.non_torch)],
@@ -199,6 +393,15 @@ pub fn report(s: &Sizing) -> String {
         out.push_str("\n  Notes\n");
         for note in &s.notes {
             out.push_str(&format!("    - {note}\n"));
+        }
+    }
+    if !s.rules.is_empty() {
+        out.push_str(&format!(
+            "\n  vLLM {}'s memory rules applied\n",
+            s.vllm_version
+        ));
+        for rule in &s.rules {
+            out.push_str(&format!("    - {rule}\n"));
         }
     }
     out

@@ -731,3 +731,76 @@ fn simulate_answers_closed_open_and_all_at_once() {
     assert_contains(&text, "SIMULATED");
     assert_contains(&text, "open loop at 4 req/s");
 }
+
+/// `jauge size --engine` answers for every engine with the same fields, and names what it
+/// sizes when asked for another.
+#[test]
+fn size_answers_for_every_engine_with_the_same_fields() {
+    let fields = [
+        "engine",
+        "engine_version",
+        "fits",
+        "kv_cache_tokens",
+        "kv_cache_bytes",
+        "kv_bytes_per_token_per_gpu",
+        "max_concurrency",
+        "memory_gib_per_gpu",
+        "rules",
+    ];
+    let sized = |extra: &[&str]| {
+        let mut args = vec!["size", "--max-model-len", "8192", "--json"];
+        args.extend(extra);
+        let o = jauge(&args);
+        assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        for field in fields {
+            assert!(v.get(field).is_some(), "{extra:?}: no {field}");
+        }
+        assert!(v["kv_cache_tokens"].as_u64().unwrap() > 0, "{extra:?}");
+        assert!(!v["rules"].as_array().unwrap().is_empty(), "{extra:?}");
+        v
+    };
+    let h100 = ["--catalog-model", "llama-3-8b", "--gpu", "h100-80gb"];
+    let old = sized(&[&h100[..], &["--engine", "vllm@0.4.2"]].concat());
+    let today = sized(&h100);
+    assert_eq!(old["engine_version"], "0.4.2");
+    // Each release measures non-KV memory its own way (shared/src/sizing/tests.rs has the
+    // arithmetic): the answers differ.
+    assert_ne!(old["kv_cache_tokens"], today["kv_cache_tokens"]);
+    assert_eq!(
+        sized(&[&h100[..], &["--vllm-version", "0.4.2"]].concat())["kv_cache_tokens"],
+        old["kv_cache_tokens"]
+    );
+    assert_eq!(
+        sized(&[&h100[..], &["--engine", "sglang@0.4.6"]].concat())["engine"],
+        "sglang"
+    );
+    assert_eq!(
+        sized(&[&h100[..], &["--engine", "trtllm"]].concat())["engine"],
+        "trtllm"
+    );
+    let gguf = sized(&[
+        "--catalog-model",
+        "llama-3-8b",
+        "--quant",
+        "gguf-q4_k_m",
+        "--gpu",
+        "rtx-4090",
+        "--engine",
+        "llama.cpp",
+        "--parallel",
+        "4",
+    ]);
+    assert_eq!(gguf["max_concurrency"], 4.0);
+    let o = jauge(&[
+        "size",
+        "--catalog-model",
+        "llama-3-8b",
+        "--gpu",
+        "h100-80gb",
+        "--engine",
+        "tgi",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("sglang"), "{}", stderr(&o));
+}

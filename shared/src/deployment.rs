@@ -56,6 +56,9 @@ pub struct DeploymentSpec {
     /// The vLLM release whose memory rules apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vllm_version: Option<String>,
+    /// Each GPU's total memory as CUDA reports it, GiB, when not the catalogue's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_memory_gib: Option<f64>,
 }
 
 fn one() -> u32 {
@@ -82,6 +85,7 @@ impl DeploymentSpec {
             max_num_seqs: None,
             max_num_batched_tokens: None,
             vllm_version: None,
+            total_memory_gib: None,
         }
     }
 
@@ -141,6 +145,7 @@ impl DeploymentSpec {
             max_num_seqs: self.max_num_seqs,
             max_num_batched_tokens: self.max_num_batched_tokens,
             vllm_version,
+            total_memory_gib: self.total_memory_gib,
             ..defaults
         })
     }
@@ -167,6 +172,7 @@ impl DeploymentSpec {
             max_num_seqs: s.max_num_seqs,
             max_num_batched_tokens: s.max_num_batched_tokens,
             vllm_version: None,
+            total_memory_gib: None,
         })
     }
 

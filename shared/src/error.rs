@@ -208,6 +208,18 @@ pub enum SizingError {
     /// Zero GPUs asked for.
     #[error("--gpus: a deployment needs at least one GPU")]
     NoGpus,
+    /// An engine's rules refuse the release or a setting, or the engine is unknown.
+    #[error("{message}")]
+    Engine {
+        /// What, and how to fix it.
+        message: String,
+    },
+    /// A device memory total that no GPU has.
+    #[error("--total-memory-gib: {value} is not a GPU's memory in GiB (above 0, at most 1024); give what nvidia-smi reports as total, converted to GiB")]
+    TotalMemory {
+        /// The value given.
+        value: f64,
+    },
     /// `gpu_memory_utilization` outside (0, 1].
     #[error("--gpu-memory-utilization: {value} is outside (0, 1]; vLLM's default is 0.9")]
     Utilization {

@@ -29,6 +29,7 @@ pub mod catalogue;
 pub mod dataset;
 pub mod deployment;
 pub mod error;
+pub mod gguf;
 pub mod metric;
 pub mod objectives;
 pub mod pacing;

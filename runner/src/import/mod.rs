@@ -197,10 +197,11 @@ fn given(args: &ImportArgs) -> anyhow::Result<Given> {
             return Err(bad_input(format!("{flag}: at least 1")));
         }
     }
-    let engine = args
-        .engine
-        .clone()
-        .or_else(|| d.vllm_version.as_ref().map(|_| "vllm".to_string()));
+    let (engine, version_in_engine) = match d.engine.as_deref().map(|e| e.split_once('@')) {
+        Some(Some((name, version))) => (Some(name.to_string()), Some(version.to_string())),
+        Some(None) => (d.engine.clone(), None),
+        None => (d.vllm_version.as_ref().map(|_| "vllm".to_string()), None),
+    };
     Ok(Given {
         model,
         gpu,
@@ -208,7 +209,11 @@ fn given(args: &ImportArgs) -> anyhow::Result<Given> {
         quant,
         kv_cache_dtype: d.kv_cache_dtype.clone(),
         engine,
-        engine_version: args.engine_version.clone().or(d.vllm_version.clone()),
+        engine_version: args
+            .engine_version
+            .clone()
+            .or(version_in_engine)
+            .or(d.vllm_version.clone()),
         served_model: args.served_model.clone(),
         settings: EngineSettings {
             max_model_len: d.max_model_len,

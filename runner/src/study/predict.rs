@@ -26,11 +26,30 @@ pub fn run(args: &StudyArgs) -> anyhow::Result<ExitCode> {
     let cat = Catalogue::builtin();
     let (preset, out) = match &args.preset {
         Some(id) => {
-            let preset = Preset::builtin(id).map_err(|e| bad_input(format!("--preset: {e}")))?;
-            let out = args
-                .out
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(format!("datasets/simulated/{id}")));
+            let mut preset =
+                Preset::builtin(id).map_err(|e| bad_input(format!("--preset: {e}")))?;
+            args.deployment.check_engine()?;
+            // `--engine vllm@0.4.2` deploys the whole preset under that release (the study ran
+            // vLLM of 2024), next to today's in its own folder.
+            let release = args.deployment.vllm_release();
+            if let Some(version) = &release {
+                version
+                    .parse::<jauge::sizing::VllmVersion>()
+                    .map_err(|e| bad_input(format!("--engine: {e}")))?;
+                for deployment in preset
+                    .comparisons
+                    .iter_mut()
+                    .flat_map(|c| c.deployments.iter_mut())
+                {
+                    deployment.vllm_version = Some(version.clone());
+                }
+                preset.title = format!("{} (vLLM {version})", preset.title);
+            }
+            let folder = match &release {
+                Some(version) => format!("datasets/simulated/{id}-vllm-{version}"),
+                None => format!("datasets/simulated/{id}"),
+            };
+            let out = args.out.clone().unwrap_or_else(|| PathBuf::from(folder));
             (preset, out)
         }
         None => {

@@ -24,18 +24,24 @@
 //! ```
 
 mod advice;
+pub mod allocator;
+pub mod dummy_run;
+pub mod engines;
+pub mod llamacpp;
+pub mod sglang;
 mod terms;
+pub mod trtllm;
 mod vllm;
 
 use serde::Serialize;
 
 pub use advice::Advice;
-pub use vllm::VllmVersion;
+pub use vllm::{MemoryRule, VllmVersion, RULES};
 
 use crate::catalogue::{Catalogue, GpuSpec, ModelSpec, QuantSpec};
 use crate::error::SizingError;
-use crate::units::Gib;
-use vllm::Profile;
+use crate::units::{Bytes, Gib};
+use vllm::{Accounting, Profile};
 
 /// The KV cache's element type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -133,6 +139,9 @@ pub struct SizingRequest<'a> {
     pub max_num_batched_tokens: Option<u32>,
     /// Which vLLM release's rules to apply.
     pub vllm_version: VllmVersion,
+    /// Each GPU's total memory as CUDA reports it, GiB; `None` is the catalogue's figure
+    /// for the GPU kind (a card driving a display, or a cloud variant, reports less).
+    pub total_memory_gib: Option<f64>,
 }
 
 impl<'a> SizingRequest<'a> {
@@ -158,6 +167,7 @@ impl<'a> SizingRequest<'a> {
             max_num_seqs: None,
             max_num_batched_tokens: None,
             vllm_version: VllmVersion::DEFAULT,
+            total_memory_gib: None,
         }
     }
 }
@@ -166,6 +176,11 @@ impl<'a> SizingRequest<'a> {
 /// not fit. Field names are those of `jauge size --json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sizing {
+    /// The engine whose rules were applied: `vllm` (other engines: [`engines::EngineSizing`],
+    /// with the same field names).
+    pub engine: &'static str,
+    /// Its release, as `vllm_version`.
+    pub engine_version: String,
     /// Whether vLLM would start and serve one request of `max_model_len` tokens.
     pub fits: bool,
     /// The model's id.
@@ -202,6 +217,8 @@ pub struct Sizing {
     pub kv_cache_blocks: u64,
     /// KV-cache capacity of the deployment in tokens (vLLM's "GPU KV cache size").
     pub kv_cache_tokens: u64,
+    /// KV-cache bytes on each GPU (whole blocks).
+    pub kv_cache_bytes: u64,
     /// Blocks one request of `context_tokens` needs.
     pub kv_blocks_per_request: f64,
     /// Requests of `context_tokens` that fit in the KV cache at once (vLLM's "Maximum
@@ -218,6 +235,9 @@ pub struct Sizing {
     pub advice: Vec<Advice>,
     /// Remarks on assumptions (dtype casts, estimates).
     pub notes: Vec<String>,
+    /// The release's memory rules that were applied, each with its vLLM file and line
+    /// ([`RULES`]).
+    pub rules: Vec<String>,
 }
 
 /// One GPU's memory, GiB, term by term.
@@ -300,19 +320,52 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
     // vLLM's profiling pass spreads the tokens over at most as many sequences as tokens.
     let profile_seqs = max_num_seqs.min(max_num_batched_tokens);
 
-    let total = r.gpu.memory();
+    let total = r.total_memory_gib.map_or(r.gpu.memory(), Gib);
     let budget = Gib(total.0 * r.gpu_memory_utilization);
     let weights = terms::weights_per_gpu(model, quant, tp).gib();
-    let activation = terms::activation_peak(
-        model,
-        &profile,
-        tp,
-        u64::from(max_num_batched_tokens),
-        u64::from(profile_seqs),
-    )?
-    .gib();
-    let non_torch = terms::non_torch(&profile, tp);
-    let graphs = terms::CUDA_GRAPHS_ESTIMATE;
+    let (activation, non_torch) = match profile.accounting {
+        Accounting::LivePeak => (
+            terms::activation_peak(
+                model,
+                &profile,
+                tp,
+                u64::from(max_num_batched_tokens),
+                u64::from(profile_seqs),
+            )?
+            .gib(),
+            terms::non_torch(&profile, tp),
+        ),
+        older => {
+            // Before 0.6.4 what counted is what the caching allocator did with the run's
+            // tensors: replay them.
+            let run = dummy_run::replay(
+                model,
+                tp,
+                u64::from(max_num_batched_tokens),
+                u64::from(profile_seqs),
+            );
+            let (counted, outside) = match older {
+                Accounting::TorchPeak => (run.peak_live, Gib(0.0)),
+                _ => (run.reserved, terms::non_torch(&profile, tp)),
+            };
+            if older != Accounting::TorchPeak {
+                notes.push(format!(
+                    "vLLM {} counted what PyTorch's caching allocator kept reserved after its \
+                     profiling run, {:.2} GiB for a live peak of {:.2} GiB (the run replayed \
+                     through a model of the allocator)",
+                    r.vllm_version,
+                    Bytes(run.reserved).gib().0,
+                    Bytes(run.peak_live).gib().0
+                ));
+            }
+            (Bytes(counted).gib(), outside)
+        }
+    };
+    let graphs = if profile.cuda_graphs {
+        terms::CUDA_GRAPHS_ESTIMATE
+    } else {
+        Gib(0.0)
+    };
     let in_budget_graphs = if profile.cuda_graphs_in_budget {
         graphs
     } else {
@@ -344,7 +397,7 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
         let needed = Gib(needed_for_max_len.ceil() * page_bytes as f64 / (1u64 << 30) as f64);
         needed.0 - kv_memory.0
     };
-    if !profile.cuda_graphs_in_budget {
+    if profile.cuda_graphs && !profile.cuda_graphs_in_budget {
         notes.push(format!(
             "CUDA graphs (~{:.1} GiB, an estimate) come out of the {:.2} GiB headroom in vLLM {}; \
              lower gpu_memory_utilization if the server runs out of memory at start-up",
@@ -364,6 +417,8 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
     }
 
     Ok(Sizing {
+        engine: "vllm",
+        engine_version: r.vllm_version.to_string(),
         fits,
         model: model.id.clone(),
         gpu: r.gpu.id.clone(),
@@ -390,6 +445,7 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
         kv_bytes_per_token_per_gpu: kv_per_token_gpu,
         kv_cache_blocks: blocks,
         kv_cache_tokens: blocks * block_size,
+        kv_cache_bytes: blocks * page_bytes,
         kv_blocks_per_request,
         max_concurrency,
         max_model_len_that_fits,
@@ -406,6 +462,11 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
         shortfall_gib_per_gpu: shortfall,
         advice: Vec::new(),
         notes,
+        rules: RULES
+            .iter()
+            .filter(|rule| rule.covers(r.vllm_version))
+            .map(|rule| format!("{} ({})", rule.rule, rule.source))
+            .collect(),
     })
 }
 
@@ -450,6 +511,11 @@ fn check_settings(r: &SizingRequest<'_>) -> Result<(), SizingError> {
         return Err(SizingError::Utilization {
             value: r.gpu_memory_utilization,
         });
+    }
+    if let Some(value) = r.total_memory_gib {
+        if !(value > 0.0 && value <= 1024.0) {
+            return Err(SizingError::TotalMemory { value });
+        }
     }
     if ![8, 16, 32, 64, 128].contains(&r.block_size) {
         return Err(SizingError::BlockSize {

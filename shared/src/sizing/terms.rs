@@ -83,7 +83,7 @@ pub(crate) fn activation_peak(
     // token and sequence counts, which come from the command line, are the ones to check.
     let per_token = if model.is_moe() {
         model.num_experts_per_tok.unwrap_or(1) * (3 * i_per_gpu + h)
-    } else if model.family() == Architecture::Qwen2 {
+    } else if model.family() == Architecture::Qwen2 || profile.mlp_keeps_gate_up {
         4 * h + 3 * i_per_gpu
     } else {
         3 * h + 3 * i_per_gpu

@@ -241,3 +241,141 @@ proptest! {
         }
     }
 }
+
+fn release(v: &str) -> VllmVersion {
+    v.parse().unwrap()
+}
+
+fn sized_under(version: &str, model: &str, gpu: &str, max_model_len: u32) -> Sizing {
+    let mut r = request(model, gpu, 1, None);
+    r.vllm_version = release(version);
+    r.max_model_len = Some(max_model_len);
+    size(&r).unwrap()
+}
+
+/// Every rule names the release its source line comes from, and that release is one it covers.
+#[test]
+fn every_rule_cites_a_release_it_covers() {
+    for rule in RULES {
+        let cited: Vec<VllmVersion> = rule
+            .source
+            .split(';')
+            .filter_map(|part| part.split_whitespace().next()?.parse().ok())
+            .collect();
+        if rule.source.starts_with("vLLM PR") {
+            continue;
+        }
+        assert!(!cited.is_empty(), "{rule:?}");
+        assert!(cited.iter().all(|v| rule.covers(*v)), "{rule:?}");
+        assert!(rule.source.contains(".py:"), "{rule:?}");
+    }
+}
+
+/// 0.2.4 `vllm/worker/worker.py:93`: `peak_memory = torch.cuda.max_memory_allocated()` — the
+/// live peak, and nothing outside PyTorch.
+#[test]
+fn vllm_0_2_4_counts_the_live_peak_and_nothing_outside_torch() {
+    let s = sized_under("0.2.4", "mistral-7b-v0.1", "a100-40gb", 8192);
+    assert_eq!(s.memory_gib_per_gpu.non_torch, 0.0);
+    let run = dummy_run::replay(cat().model("mistral-7b-v0.1").unwrap(), 1, 8192, 256);
+    assert_eq!(
+        s.memory_gib_per_gpu.activation_peak,
+        Bytes(run.peak_live).gib().0
+    );
+    // No CUDA graphs before 0.2.7.
+    assert_eq!(s.memory_gib_per_gpu.cuda_graphs, 0.0);
+}
+
+/// 0.2.5 `vllm/worker/worker.py:91-92`: `peak_memory = total_gpu_memory - free_gpu_memory`
+/// after `torch.cuda.empty_cache()` (`:82`) and the run: reserved segments, memory outside
+/// PyTorch and the CUDA context.
+#[test]
+fn vllm_0_2_5_counts_reserved_memory_and_the_context() {
+    let old = sized_under("0.2.5", "mistral-7b-v0.1", "a100-40gb", 8192);
+    let run = dummy_run::replay(cat().model("mistral-7b-v0.1").unwrap(), 1, 8192, 256);
+    assert_eq!(
+        old.memory_gib_per_gpu.activation_peak,
+        Bytes(run.reserved).gib().0
+    );
+    let later = sized_under("0.3.1", "mistral-7b-v0.1", "a100-40gb", 8192);
+    let context = old.memory_gib_per_gpu.non_torch - later.memory_gib_per_gpu.non_torch;
+    assert!(
+        (context - 287_047_680.0 / 1_073_741_824.0).abs() < 1e-9,
+        "{context}"
+    );
+}
+
+/// 0.3.1 `vllm/worker/worker.py:89` takes the free memory at start-up and `:134` subtracts the
+/// free memory after the run (emptied before it at `:122`): the reserved segments, no context.
+/// Replayed, the reserve exceeds the live peak, so the KV cache is smaller than 0.6.5's rule
+/// gives for the same deployment.
+#[test]
+fn vllm_0_3_1_to_0_6_3_count_what_the_allocator_reserved() {
+    let old = sized_under("0.4.2", "llama-3-8b", "a100-40gb", 8192);
+    assert!(old.notes.iter().any(|n| n.contains("caching allocator")));
+    let run = dummy_run::replay(cat().model("llama-3-8b").unwrap(), 1, 8192, 256);
+    assert!(run.reserved > run.peak_live);
+    assert_eq!(
+        old.memory_gib_per_gpu.activation_peak,
+        Bytes(run.reserved).gib().0
+    );
+    let new = sized_under("0.6.5", "llama-3-8b", "a100-40gb", 8192);
+    assert!(old.kv_cache_tokens < new.kv_cache_tokens);
+    assert_eq!(old.max_num_batched_tokens, 8192);
+}
+
+/// 0.6.4 `vllm/worker/worker.py:201`: `torch.cuda.memory_stats()["allocated_bytes.all.peak"]`
+/// plus `:209-210` device used − PyTorch allocated: the live peak, with the CUDA context.
+/// And 0.6.4 `models/llama.py:92-96` no longer keeps `gate_up` (0.6.3 `:90-94` did).
+#[test]
+fn vllm_0_6_4_counts_the_live_peak_and_the_context() {
+    let s = sized_under("0.6.4", "llama-3-8b", "a100-40gb", 8192);
+    let h = 4096u64;
+    let i = 14336u64;
+    let prefill = 8192 * (3 * h + 3 * i) * 2;
+    // Llama-3's 128,256-entry vocabulary: the sort-based sampler over 256 rows is the peak.
+    let sampler = 256 * 128_256 * 39;
+    assert_eq!(
+        s.memory_gib_per_gpu.activation_peak,
+        Bytes(prefill.max(sampler)).gib().0
+    );
+    let modern = sized_under("0.6.5", "llama-3-8b", "a100-40gb", 8192);
+    assert!(s.memory_gib_per_gpu.non_torch > modern.memory_gib_per_gpu.non_torch);
+}
+
+/// 0.5.3 `vllm/engine/arg_utils.py:747-761` turns chunked prefill on above 32,768 tokens, and
+/// `vllm/config.py:805` makes a chunk 512 tokens; 0.4.2 had no such switch
+/// (`vllm/config.py:625`: `max(max_model_len, 2048)`).
+#[test]
+fn chunked_prefill_switches_itself_on_from_0_5_3() {
+    let m = "llama-3-8b";
+    let mut r = request(m, "a100-80gb", 1, None);
+    r.max_model_len = None;
+    let long = |v: &str| {
+        let mut r = r.clone();
+        r.vllm_version = release(v);
+        // Llama-3-8B's 8,192 context: ask for a longer one through a model that has it.
+        r.model = cat().model("llama-3.1-8b").unwrap();
+        r.max_model_len = Some(65_536);
+        size(&r).unwrap().max_num_batched_tokens
+    };
+    assert_eq!(long("0.4.2"), 65_536);
+    assert_eq!(long("0.5.3"), 512);
+    assert_eq!(long("0.6.5"), 2048);
+    r.vllm_version = release("0.5.3");
+    assert_eq!(size(&r).unwrap().max_num_batched_tokens, 8192);
+}
+
+/// The answer says which rules it applied, with their sources.
+#[test]
+fn a_sizing_lists_the_rules_it_applied() {
+    let s = sized_under("0.4.2", "mistral-7b-v0.1", "a100-40gb", 8192);
+    assert!(s
+        .rules
+        .iter()
+        .any(|r| r.contains("0.3.1 vllm/worker/worker.py:89")));
+    assert!(s
+        .rules
+        .iter()
+        .all(|r| !r.contains("0.6.4 vllm/worker/worker.py:201")));
+}

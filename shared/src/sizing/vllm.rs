@@ -16,7 +16,7 @@ use crate::error::SizingError;
 /// use jauge::sizing::VllmVersion;
 /// let v: VllmVersion = "v0.10.1.post1".parse()?;
 /// assert_eq!(v.to_string(), "0.10.1");
-/// assert!("0.5.4".parse::<VllmVersion>().is_err()); // measured memory another way
+/// assert!("0.1.7".parse::<VllmVersion>().is_err()); // before the rules jauge models
 /// # Ok::<(), jauge::SizingError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,8 +33,9 @@ impl VllmVersion {
     /// The release whose rules `jauge size` applies unless told otherwise: the newest one whose
     /// non-KV memory is measured without estimated terms (0.20 added a CUDA-graph estimate).
     pub const DEFAULT: VllmVersion = VllmVersion::new(0, 19, 0);
-    /// The oldest release modelled: 0.6.5 introduced the rule every later release refines.
-    pub const OLDEST: VllmVersion = VllmVersion::new(0, 6, 5);
+    /// The oldest release modelled: 0.2.0, the first with `gpu_memory_utilization` as a share
+    /// of the whole device and paged blocks sized from a profiling run.
+    pub const OLDEST: VllmVersion = VllmVersion::new(0, 2, 0);
 
     /// A version from its parts.
     ///
@@ -79,8 +80,7 @@ impl std::str::FromStr for VllmVersion {
         if version < VllmVersion::OLDEST {
             return Err(SizingError::VllmVersion {
                 message: format!(
-                    "vLLM {version} measured non-KV memory from the allocator's reserved blocks; \
-                     jauge models {} and later",
+                    "vLLM {version} predates the memory rules jauge models ({} and later)",
                     VllmVersion::OLDEST
                 ),
             });
@@ -89,17 +89,40 @@ impl std::str::FromStr for VllmVersion {
     }
 }
 
+/// How a release measures what is not KV cache (see [`RULES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Accounting {
+    /// 0.2.0–0.2.4: `torch.cuda.max_memory_allocated()`: the weights and the profiling run's
+    /// live peak; nothing outside PyTorch.
+    TorchPeak,
+    /// 0.2.5–0.3.0: total − free after the run: what the caching allocator reserved, memory
+    /// outside PyTorch, the CUDA context (and any other process on the GPU).
+    ReservedWithContext,
+    /// 0.3.1–0.6.3: free at start-up − free after the run: reserved memory and memory outside
+    /// PyTorch, not the context.
+    Reserved,
+    /// 0.6.4 on: the live peak (weights included) plus memory outside PyTorch.
+    LivePeak,
+}
+
 /// The parts of a release's memory accounting that change the numbers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Profile {
+    /// How non-KV memory is measured.
+    pub accounting: Accounting,
     /// The V1 engine (default from 0.8.0).
     pub v1: bool,
     /// Sampler bytes per row per vocabulary entry during profiling.
     pub sampler_bytes_per_entry: u64,
     /// Whether the T×h hidden state stays alive during the sampler (0.9.2+).
     pub hidden_alive_in_sampler: bool,
-    /// Whether the CUDA context is counted as non-KV memory (V1 0.8.0–0.9.0).
+    /// Whether the CUDA context is counted as non-KV memory (0.2.5–0.3.0, 0.6.4, V1
+    /// 0.8.0–0.9.0).
     pub counts_cuda_context: bool,
+    /// Whether Llama's MLP keeps `gate_up` alive until it returns (before 0.6.4).
+    pub mlp_keeps_gate_up: bool,
+    /// Whether the release captures CUDA graphs at all (0.2.7+).
+    pub cuda_graphs: bool,
     /// Whether CUDA-graph memory is estimated inside the budget (0.20+); before, graphs were
     /// captured after the KV cache and came out of the `1 − gpu_memory_utilization` headroom.
     pub cuda_graphs_in_budget: bool,
@@ -115,11 +138,26 @@ impl Profile {
         } else {
             SAMPLER_BYTES_FUSED
         };
+        let accounting = if !version.at_least(2, 5) {
+            Accounting::TorchPeak
+        } else if !version.at_least(3, 1) {
+            Accounting::ReservedWithContext
+        } else if !version.at_least(6, 4) {
+            Accounting::Reserved
+        } else {
+            Accounting::LivePeak
+        };
+        let v0_0_6_4 = version.at_least(6, 4) && !version.at_least(6, 5);
         Profile {
+            accounting,
             v1,
             sampler_bytes_per_entry,
             hidden_alive_in_sampler: v1 && version.at_least(9, 2),
-            counts_cuda_context: v1 && !version.at_least(9, 1),
+            counts_cuda_context: accounting == Accounting::ReservedWithContext
+                || v0_0_6_4
+                || (v1 && !version.at_least(9, 1)),
+            mlp_keeps_gate_up: !version.at_least(6, 4),
+            cuda_graphs: version.at_least(2, 7),
             cuda_graphs_in_budget: version.at_least(20, 0),
         }
     }
@@ -133,13 +171,14 @@ impl Profile {
         sliding_window: bool,
     ) -> (u32, u32) {
         if !self.v1 {
-            // V0: chunked prefill turns on by itself only past 32 K and never for sliding
-            // windows; otherwise one prefill of the whole max_model_len must fit a batch.
-            let chunked = max_model_len > 32_768 && !sliding_window;
-            let tokens = if chunked {
-                2048
-            } else {
-                max_model_len.max(2048)
+            // V0: chunked prefill turns on by itself only past 32 K (from 0.5.3) and never for
+            // sliding windows; otherwise one prefill of the whole max_model_len must fit a
+            // batch. A chunk was 512 tokens until 0.6.4, 2048 after.
+            let chunked = version.at_least(5, 3) && max_model_len > 32_768 && !sliding_window;
+            let tokens = match (chunked, version.at_least(6, 5)) {
+                (true, true) => 2048,
+                (true, false) => 512,
+                (false, _) => max_model_len.max(2048),
             };
             return (tokens, 256);
         }
@@ -157,6 +196,98 @@ impl Profile {
         (tokens, seqs)
     }
 }
+
+/// One of vLLM's memory rules: the releases it covers, what it decides, and where in vLLM's
+/// own code it is (each release's `vllm/` tree as shipped on PyPI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryRule {
+    /// First release it applies to.
+    pub from: VllmVersion,
+    /// First release it no longer applies to; `None` while it still does.
+    pub until: Option<VllmVersion>,
+    /// What it decides.
+    pub rule: &'static str,
+    /// File and line, in the release named.
+    pub source: &'static str,
+}
+
+impl MemoryRule {
+    /// Whether the rule applies to `version`.
+    ///
+    /// ```
+    /// use jauge::sizing::{VllmVersion, RULES};
+    /// let v = VllmVersion::new(0, 4, 2);
+    /// assert!(RULES.iter().any(|r| r.covers(v) && r.rule.contains("reserved")));
+    /// ```
+    pub fn covers(&self, version: VllmVersion) -> bool {
+        version >= self.from && self.until.is_none_or(|u| version < u)
+    }
+}
+
+/// Every vLLM memory rule jauge applies: the one table the code, the tests, the docs and
+/// `jauge size` (its `rules`) read.
+pub const RULES: &[MemoryRule] = &[
+    MemoryRule {
+        from: VllmVersion::new(0, 2, 0),
+        until: Some(VllmVersion::new(0, 2, 5)),
+        rule: "non-KV = torch.cuda.max_memory_allocated(): the weights and the profiling run's live peak, nothing outside PyTorch",
+        source: "0.2.4 vllm/worker/worker.py:93",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 2, 5),
+        until: Some(VllmVersion::new(0, 3, 1)),
+        rule: "non-KV = total - free after the profiling run: the caching allocator's reserved segments (emptied only before the run), memory outside PyTorch and the CUDA context",
+        source: "0.2.5 vllm/worker/worker.py:82,91-92; 0.3.0 vllm/worker/worker.py:112,121-122",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 3, 1),
+        until: Some(VllmVersion::new(0, 6, 4)),
+        rule: "non-KV = free at start-up - free after the profiling run: the caching allocator's reserved segments and memory outside PyTorch, not the CUDA context",
+        source: "0.3.1 vllm/worker/worker.py:89,122,131,134; 0.6.3 vllm/worker/worker.py:171,219,228,231",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 6, 4),
+        until: Some(VllmVersion::new(0, 6, 5)),
+        rule: "non-KV = PyTorch's allocated peak (weights included) + (device used - PyTorch allocated): the live peak, memory outside PyTorch and the CUDA context",
+        source: "0.6.4 vllm/worker/worker.py:201,209-210",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 6, 5),
+        until: None,
+        rule: "non-KV = weights + PyTorch peak increase during profiling + non-torch increase since start-up (V1 0.8.0-0.9.0: as 0.6.4, the CUDA context counts)",
+        source: "0.6.5 vllm/worker/worker.py:198-210; 0.8.0 vllm/v1/worker/gpu_worker.py:151-179; 0.9.1 vllm/v1/worker/gpu_worker.py:201-219",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 20, 0),
+        until: None,
+        rule: "an estimate of CUDA-graph memory is counted inside the budget (before, graphs came out of the 1 - gpu_memory_utilization headroom)",
+        source: "0.20.0 vllm/v1/worker/gpu_worker.py:378-407",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 2, 0),
+        until: Some(VllmVersion::new(0, 6, 4)),
+        rule: "Llama's MLP keeps gate_up alive until it returns: the prefill peak is 4h + 3I/TP elements per token",
+        source: "0.2.4 vllm/model_executor/models/llama.py:75-79; 0.6.3 vllm/model_executor/models/llama.py:90-94 (0.6.4 :92-96 reuses x)",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 2, 0),
+        until: None,
+        rule: "V0: the profiled prefill is max_num_batched_tokens = max(max_model_len, 2048) tokens over max_num_seqs = 256",
+        source: "0.2.4 vllm/config.py:368, vllm/engine/arg_utils.py:30; 0.6.3 vllm/config.py:987",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 5, 3),
+        until: Some(VllmVersion::new(0, 8, 0)),
+        rule: "V0: chunked prefill switches itself on above a max_model_len of 32,768 (not for sliding windows); a chunk is 512 tokens until 0.6.4, 2048 from 0.6.5",
+        source: "0.5.3 vllm/engine/arg_utils.py:747-761, vllm/config.py:805; 0.6.3 vllm/config.py:983",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 2, 7),
+        until: None,
+        rule: "CUDA graphs are captured (before 0.2.7 every step ran eagerly and no graph memory was taken)",
+        source: "vLLM PR #1926 (0.2.7)",
+    },
+];
 
 /// Sort-based top-k/top-p: logits, sorted copy, indices, probabilities (~39 B per entry).
 const SAMPLER_BYTES_SORT: u64 = 39;
