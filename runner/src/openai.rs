@@ -187,6 +187,21 @@ pub fn error_message(value: &Value) -> Option<String> {
     }
 }
 
+/// A failure's message with secrets removed, and its first line (at most 200 characters) as
+/// a dataset keeps it. Redacted before it is cut: a key cut in half would no longer match its
+/// value.
+pub fn redacted_first_line(message: &str) -> (String, String) {
+    let message = crate::secrets::redact(message);
+    let first = message
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    (message, first)
+}
+
 /// Classifies a failed HTTP response and gives its one-line message, secrets removed.
 /// `truncated` says the body was longer than what was kept of it.
 pub fn classify_http_error(status: u16, body: &str, truncated: bool) -> (ErrorKind, String) {
@@ -194,15 +209,7 @@ pub fn classify_http_error(status: u16, body: &str, truncated: bool) -> (ErrorKi
         .ok()
         .and_then(|v| error_message(&v))
         .unwrap_or_else(|| body.to_string());
-    // Redacted before it is cut: a key cut in half would no longer match its value.
-    let message = crate::secrets::redact(&message);
-    let first_line: String = message
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect();
+    let (message, first_line) = redacted_first_line(&message);
     let kind = if status == 429 {
         ErrorKind::RateLimited
     } else if is_context_length_message(&message) || body.contains("exceed_context_size") {

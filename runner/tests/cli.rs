@@ -249,9 +249,9 @@ fn bad_input_is_one_line_and_exit_code_2() {
                 "--gpu",
                 "a100-40gb",
                 "--vllm-version",
-                "0.4.0",
+                "0.1.7",
             ],
-            "jauge models 0.6.5 and later",
+            "predates the memory rules jauge models (0.2.0 and later)",
         ),
     ];
     for (args, expected) in cases {

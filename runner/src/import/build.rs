@@ -253,14 +253,7 @@ pub fn error_kind(status: Option<u16>, message: &str) -> (ErrorKind, String) {
     if let Some(status) = status.or_else(|| status_in(message)) {
         return crate::openai::classify_http_error(status, message, false);
     }
-    let message = crate::secrets::redact(message);
-    let first: String = message
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(200)
-        .collect();
+    let (message, first) = crate::openai::redacted_first_line(message);
     let lower = message.to_ascii_lowercase();
     let kind = if crate::openai::is_context_length_message(&message) {
         ErrorKind::ContextLength

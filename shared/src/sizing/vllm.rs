@@ -271,9 +271,15 @@ pub const RULES: &[MemoryRule] = &[
     },
     MemoryRule {
         from: VllmVersion::new(0, 2, 0),
-        until: None,
+        until: Some(VllmVersion::new(0, 8, 0)),
         rule: "V0: the profiled prefill is max_num_batched_tokens = max(max_model_len, 2048) tokens over max_num_seqs = 256",
         source: "0.2.4 vllm/config.py:368, vllm/engine/arg_utils.py:30; 0.6.3 vllm/config.py:987",
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 8, 0),
+        until: None,
+        rule: "V1 (always chunked): the API server profiles 8192 tokens over 1024 sequences on GPUs of 70 GiB or more other than the A100, else 2048 over 256 (16384 on 160 GiB and more from 0.28)",
+        source: "0.9.1 vllm/engine/arg_utils.py:1554-1565",
     },
     MemoryRule {
         from: VllmVersion::new(0, 5, 3),
