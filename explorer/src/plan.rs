@@ -42,6 +42,8 @@ pub struct Selection {
     pub slo_ttft_ms: f64,
     /// Objective on TPOT p95, ms.
     pub slo_tpot_ms: f64,
+    /// The vLLM release whose memory rules size it.
+    pub vllm_version: String,
 }
 
 impl Default for Selection {
@@ -58,6 +60,7 @@ impl Default for Selection {
             output_tokens: DEFAULT_OUTPUT,
             slo_ttft_ms: DEFAULT_SLO_TTFT_MS,
             slo_tpot_ms: DEFAULT_SLO_TPOT_MS,
+            vllm_version: jauge::sizing::VllmVersion::DEFAULT.to_string(),
         }
     }
 }
@@ -75,6 +78,12 @@ pub const DEFAULT_SLO_TPOT_MS: f64 = 100.0;
 pub const PREDICTION_CEILING: u32 = 256;
 /// Fewest simulated requests per probe, as `jauge limit --min-requests`'s default.
 pub const PREDICTION_MIN_REQUESTS: u32 = 40;
+
+/// vLLM releases the planner offers, newest first: one per memory rule of
+/// [`jauge::sizing::RULES`] and the study's 2024 releases.
+pub const VLLM_RELEASES: [&str; 10] = [
+    "0.19.0", "0.9.1", "0.8.5", "0.6.5", "0.6.4", "0.6.3", "0.5.4", "0.4.2", "0.3.1", "0.2.7",
+];
 
 /// A field of the selection, as the URL's query and the page's inputs name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,11 +110,13 @@ pub enum Field {
     Ttft,
     /// `tpot`
     Tpot,
+    /// `vllm` (the release whose memory rules apply)
+    Vllm,
 }
 
 impl Field {
     /// Every field, in the order the query writes them.
-    pub const ALL: [Field; 11] = [
+    pub const ALL: [Field; 12] = [
         Field::Model,
         Field::Gpu,
         Field::Gpus,
@@ -117,6 +128,7 @@ impl Field {
         Field::Output,
         Field::Ttft,
         Field::Tpot,
+        Field::Vllm,
     ];
 
     /// Its query key, also the id of its input on the page.
@@ -133,6 +145,7 @@ impl Field {
             Field::Output => "output",
             Field::Ttft => "ttft",
             Field::Tpot => "tpot",
+            Field::Vllm => "vllm",
         }
     }
 
@@ -157,6 +170,7 @@ impl Selection {
             Field::Output => self.output_tokens.to_string(),
             Field::Ttft => self.slo_ttft_ms.to_string(),
             Field::Tpot => self.slo_tpot_ms.to_string(),
+            Field::Vllm => self.vllm_version.clone(),
         }
     }
 
@@ -169,6 +183,9 @@ impl Selection {
             Field::Model if !value.is_empty() => self.model = value.to_string(),
             Field::Gpu if !value.is_empty() => self.gpu = value.to_string(),
             Field::Kv if !value.is_empty() => self.kv_cache_dtype = value.to_string(),
+            Field::Vllm if value.parse::<jauge::sizing::VllmVersion>().is_ok() => {
+                self.vllm_version = value.to_string()
+            }
             Field::Gpus => self.gpus = positive(value).unwrap_or(self.gpus),
             Field::Quant => {
                 self.quant = (!value.is_empty() && value != "auto").then(|| value.to_string())
@@ -181,7 +198,7 @@ impl Selection {
             Field::Output => self.output_tokens = positive(value).unwrap_or(self.output_tokens),
             Field::Ttft => self.slo_ttft_ms = positive(value).unwrap_or(self.slo_ttft_ms),
             Field::Tpot => self.slo_tpot_ms = positive(value).unwrap_or(self.slo_tpot_ms),
-            Field::Model | Field::Gpu | Field::Kv => {}
+            Field::Model | Field::Gpu | Field::Kv | Field::Vllm => {}
         }
     }
 
@@ -242,6 +259,7 @@ impl Selection {
             kv_cache_dtype: Some(self.kv_cache_dtype.clone()),
             max_model_len: Some(self.context_for(model)),
             gpu_memory_utilization: Some(self.gpu_memory_utilization),
+            vllm_version: Some(self.vllm_version.clone()),
             ..DeploymentSpec::new(&self.model, gpu)
         }
     }
@@ -465,8 +483,11 @@ mod tests {
             output_tokens: 100,
             slo_ttft_ms: 500.0,
             slo_tpot_ms: 50.0,
+            vllm_version: "0.4.2".into(),
         };
         assert_eq!(Selection::from_query(&s.to_query()), s);
+        // A release jauge does not model leaves the default.
+        assert_eq!(Selection::from_query("?vllm=0.1.0").vllm_version, "0.19.0");
         assert_eq!(Selection::from_query(""), Selection::default());
         assert_eq!(Selection::from_query("?gpus=two&context=-3").gpus, 1);
         assert_eq!(

@@ -53,6 +53,18 @@ test('changing a selection updates the numbers and the URL; back restores them',
   assert.equal(await page.$eval('#gpu', (s) => s.value), 'a100-40gb');
 });
 
+test('the vLLM release selector sizes with that release\'s rules, as jauge size --engine does', async () => {
+  await page.goto(`${site.base}/?model=mistral-7b-v0.1&gpu=a100-40gb&context=16384`);
+  await page.waitForSelector('[data-metric="kv_cache_tokens"]');
+  const today = await readMetrics(page);
+  await page.selectOption('#vllm', '0.4.2');
+  await page.waitForFunction(() => location.search.includes('vllm=0.4.2'));
+  await page.waitForFunction((old) => document.querySelector('[data-metric="kv_cache_tokens"]').dataset.value !== old, today.kv_cache_tokens);
+  const args = ['--catalog-model', 'mistral-7b-v0.1', '--gpu', 'a100-40gb', '--max-model-len', '16384', '--context', '16384'];
+  assertSameNumbers(await readMetrics(page), jaugeSize([...args, '--engine', 'vllm@0.4.2']));
+  assertSameNumbers(today, jaugeSize(args));
+});
+
 test('a deployment that does not fit says by how much and what would fit', async () => {
   await page.goto(`${site.base}/?model=llama-3-70b&gpu=a100-40gb`);
   await page.waitForSelector('[data-metric="fits"]');

@@ -21,6 +21,9 @@ fn planner_sizing_equals_jauge_size_json() {
         "?model=mistral-7b-v0.1&gpu=v100-16gb&context=2048",
         "?model=llama-3-70b&gpu=h100-80gb&gpus=4&kv=fp8&util=0.95",
         "?model=gemma-2-27b&gpu=l40s&gpus=2&quant=gguf-q4_k_m&context=4096",
+        // The study's 2024 release: the caching allocator's reserve, replayed.
+        "?model=mistral-7b-v0.1&gpu=a100-40gb&context=16384&vllm=0.4.2",
+        "?model=mixtral-8x7b-v0.1&gpu=a100-80gb&gpus=2&quant=fp8&vllm=0.5.4",
     ];
     for query in queries {
         let selection = Selection::from_query(query);
@@ -53,6 +56,10 @@ fn planner_sizing_equals_jauge_size_json() {
         if let Some(q) = &selection.quant {
             args.extend(["--quant".into(), q.clone()]);
         }
+        args.extend([
+            "--engine".into(),
+            format!("vllm@{}", selection.vllm_version),
+        ]);
         assert_eq!(planner, cli_json(&args), "{query}");
     }
 }

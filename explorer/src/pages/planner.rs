@@ -99,6 +99,7 @@ pub fn Planner(
                 <Choice label="GPUs" id=Field::Gpus.key() options=plain(plan::GPU_COUNTS) value=value(Field::Gpus) on_choose=set(Field::Gpus)/>
                 <Choice label="Quantisation" id=Field::Quant.key() options=quants.collect() value=value(Field::Quant) on_choose=set(Field::Quant)/>
                 <Choice label="KV cache" id=Field::Kv.key() options=plain(jauge::sizing::KvCacheDtype::NAMES) value=value(Field::Kv) on_choose=set(Field::Kv)/>
+                <Choice label="vLLM release (memory rules)" id=Field::Vllm.key() options=plain(plan::VLLM_RELEASES) value=value(Field::Vllm) on_choose=set(Field::Vllm)/>
                 <NumberInput label="Context (tokens)" id=Field::Context.key() min="1" step="1" value=context on_change=set(Field::Context)/>
                 <NumberInput label="GPU memory utilisation" id=Field::Util.key() min="0.05" max="1" step="0.01" value=value(Field::Util) on_change=set(Field::Util)/>
                 <details class="custom">

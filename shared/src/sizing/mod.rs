@@ -465,6 +465,7 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
         rules: RULES
             .iter()
             .filter(|rule| rule.covers(r.vllm_version))
+            .filter(|rule| rule.format.is_none_or(|kind| kind == quant.kind))
             .map(|rule| format!("{} ({})", rule.rule, rule.source))
             .collect(),
     })
@@ -603,7 +604,7 @@ fn resolve_quant<'a>(
             cat.quant(id).expect("fp16 and bf16 are in the catalogue")
         }
     };
-    match quant.unsupported_on(r.gpu) {
+    match vllm::quant_unsupported(quant, r.gpu, r.vllm_version) {
         None => Ok(quant),
         Some(reason) => Err(SizingError::Unsupported {
             reason,

@@ -86,11 +86,14 @@ fn v100_casts_bf16_to_fp16_and_refuses_explicit_bf16() {
     );
 }
 
+/// Today's vLLM runs FP8 W8A8 on Ada and Hopper, and FP8 checkpoints weight-only on Ampere;
+/// not on Volta or Turing.
 #[test]
-fn fp8_needs_ada_or_hopper() {
-    let err = size(&request("llama-3-8b", "a100-80gb", 1, Some("fp8"))).unwrap_err();
-    assert!(err.to_string().contains("8.9"), "{err}");
+fn fp8_needs_ampere_or_later() {
+    assert!(size(&request("llama-3-8b", "a100-80gb", 1, Some("fp8"))).is_ok());
     assert!(size(&request("llama-3-8b", "l40s", 1, Some("fp8"))).is_ok());
+    let err = size(&request("llama-3-8b", "v100-32gb", 1, Some("fp8"))).unwrap_err();
+    assert!(err.to_string().contains("8.0"), "{err}");
 }
 
 #[test]
@@ -378,4 +381,41 @@ fn a_sizing_lists_the_rules_it_applied() {
         .rules
         .iter()
         .all(|r| !r.contains("0.6.4 vllm/worker/worker.py:201")));
+}
+
+fn quant_under(version: &str, quant: &str, gpu: &str) -> Result<Sizing, SizingError> {
+    let mut r = request("llama-3-8b", gpu, 1, Some(quant));
+    r.vllm_version = release(version);
+    r.max_model_len = Some(4096);
+    size(&r)
+}
+
+/// FP8 on an A100: refused by 0.4.2 (`quantization/fp8.py:46`: capability 89) and 0.5.0
+/// (`fp8.py:65`), run as weight-only FP8 through Marlin from 0.5.1 (`fp8.py:62`: 80).
+#[test]
+fn fp8_runs_on_ampere_from_vllm_0_5_1() {
+    let err = quant_under("0.5.0", "fp8", "a100-80gb")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("8.9"), "{err}");
+    assert!(quant_under("0.5.1", "fp8", "a100-80gb").is_ok());
+    assert!(quant_under("0.19.0", "fp8", "a100-80gb").is_ok());
+    assert!(quant_under("0.19.0", "fp8", "v100-32gb").is_err());
+    // Before 0.4.2 there was no FP8 at all (0.3.1 has no quantization/fp8.py).
+    let err = quant_under("0.3.1", "fp8", "h100-80gb")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("arrived in 0.4.2"), "{err}");
+}
+
+/// GPTQ arrived in 0.2.6 (`quantization/gptq.py:53`, capability 60; 0.2.5 has no gptq.py);
+/// AWQ never ran on Volta (`awq.py:47`: 75); GGUF arrived in 0.6.0 (`gguf.py:33`).
+#[test]
+fn formats_arrive_release_by_release() {
+    assert!(quant_under("0.2.5", "gptq-4bit", "a100-40gb").is_err());
+    assert!(quant_under("0.2.6", "gptq-4bit", "a100-40gb").is_ok());
+    assert!(quant_under("0.2.6", "gptq-4bit", "v100-32gb").is_ok());
+    assert!(quant_under("0.4.2", "awq", "v100-32gb").is_err());
+    assert!(quant_under("0.5.3", "gguf-q4_k_m", "a100-40gb").is_err());
+    assert!(quant_under("0.6.0", "gguf-q4_k_m", "a100-40gb").is_ok());
 }

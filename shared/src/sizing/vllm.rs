@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::catalogue::GpuSpec;
+use crate::catalogue::{GpuSpec, QuantKind, QuantSpec};
 use crate::error::SizingError;
 
 /// A vLLM release, `MAJOR.MINOR.PATCH`.
@@ -209,6 +209,8 @@ pub struct MemoryRule {
     pub rule: &'static str,
     /// File and line, in the release named.
     pub source: &'static str,
+    /// The weight format it is about; `None` for every deployment.
+    pub format: Option<QuantKind>,
 }
 
 impl MemoryRule {
@@ -232,68 +234,151 @@ pub const RULES: &[MemoryRule] = &[
         until: Some(VllmVersion::new(0, 2, 5)),
         rule: "non-KV = torch.cuda.max_memory_allocated(): the weights and the profiling run's live peak, nothing outside PyTorch",
         source: "0.2.4 vllm/worker/worker.py:93",
+        format: None,
     },
     MemoryRule {
         from: VllmVersion::new(0, 2, 5),
         until: Some(VllmVersion::new(0, 3, 1)),
         rule: "non-KV = total - free after the profiling run: the caching allocator's reserved segments (emptied only before the run), memory outside PyTorch and the CUDA context",
         source: "0.2.5 vllm/worker/worker.py:82,91-92; 0.3.0 vllm/worker/worker.py:112,121-122",
+        format: None,
     },
     MemoryRule {
         from: VllmVersion::new(0, 3, 1),
         until: Some(VllmVersion::new(0, 6, 4)),
         rule: "non-KV = free at start-up - free after the profiling run: the caching allocator's reserved segments and memory outside PyTorch, not the CUDA context",
         source: "0.3.1 vllm/worker/worker.py:89,122,131,134; 0.6.3 vllm/worker/worker.py:171,219,228,231",
+        format: None,
     },
     MemoryRule {
         from: VllmVersion::new(0, 6, 4),
         until: Some(VllmVersion::new(0, 6, 5)),
         rule: "non-KV = PyTorch's allocated peak (weights included) + (device used - PyTorch allocated): the live peak, memory outside PyTorch and the CUDA context",
         source: "0.6.4 vllm/worker/worker.py:201,209-210",
+        format: None,
     },
     MemoryRule {
         from: VllmVersion::new(0, 6, 5),
         until: None,
         rule: "non-KV = weights + PyTorch peak increase during profiling + non-torch increase since start-up (V1 0.8.0-0.9.0: as 0.6.4, the CUDA context counts)",
         source: "0.6.5 vllm/worker/worker.py:198-210; 0.8.0 vllm/v1/worker/gpu_worker.py:151-179; 0.9.1 vllm/v1/worker/gpu_worker.py:201-219",
+        format: None,
     },
     MemoryRule {
         from: VllmVersion::new(0, 20, 0),
         until: None,
         rule: "an estimate of CUDA-graph memory is counted inside the budget (before, graphs came out of the 1 - gpu_memory_utilization headroom)",
         source: "0.20.0 vllm/v1/worker/gpu_worker.py:378-407",
+        format: None,
     },
     MemoryRule {
         from: VllmVersion::new(0, 2, 0),
         until: Some(VllmVersion::new(0, 6, 4)),
         rule: "Llama's MLP keeps gate_up alive until it returns: the prefill peak is 4h + 3I/TP elements per token",
         source: "0.2.4 vllm/model_executor/models/llama.py:75-79; 0.6.3 vllm/model_executor/models/llama.py:90-94 (0.6.4 :92-96 reuses x)",
+        format: None,
     },
     MemoryRule {
         from: VllmVersion::new(0, 2, 0),
         until: Some(VllmVersion::new(0, 8, 0)),
         rule: "V0: the profiled prefill is max_num_batched_tokens = max(max_model_len, 2048) tokens over max_num_seqs = 256",
         source: "0.2.4 vllm/config.py:368, vllm/engine/arg_utils.py:30; 0.6.3 vllm/config.py:987",
+        format: None,
     },
     MemoryRule {
         from: VllmVersion::new(0, 8, 0),
         until: None,
         rule: "V1 (always chunked): the API server profiles 8192 tokens over 1024 sequences on GPUs of 70 GiB or more other than the A100, else 2048 over 256 (16384 on 160 GiB and more from 0.28)",
         source: "0.9.1 vllm/engine/arg_utils.py:1554-1565",
+        format: None,
     },
     MemoryRule {
         from: VllmVersion::new(0, 5, 3),
         until: Some(VllmVersion::new(0, 8, 0)),
         rule: "V0: chunked prefill switches itself on above a max_model_len of 32,768 (not for sliding windows); a chunk is 512 tokens until 0.6.4, 2048 from 0.6.5",
         source: "0.5.3 vllm/engine/arg_utils.py:747-761, vllm/config.py:805; 0.6.3 vllm/config.py:983",
+        format: None,
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 2, 0),
+        until: None,
+        rule: "AWQ needs compute capability 7.5 (no Volta)",
+        source: "0.2.4 vllm/model_executor/layers/quantization/awq.py:47; 0.6.3 vllm/model_executor/layers/quantization/awq.py:49",
+        format: Some(QuantKind::Awq),
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 2, 6),
+        until: None,
+        rule: "GPTQ is available (not in 0.2.5) and needs compute capability 6.0",
+        source: "0.2.6 vllm/model_executor/layers/quantization/gptq.py:53; 0.6.0 vllm/model_executor/layers/quantization/gptq.py:61",
+        format: Some(QuantKind::Gptq),
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 4, 2),
+        until: Some(VllmVersion::new(0, 5, 1)),
+        rule: "FP8 (W8A8) needs compute capability 8.9: Ada and Hopper only",
+        source: "0.4.2 vllm/model_executor/layers/quantization/fp8.py:46; 0.5.0 vllm/model_executor/layers/quantization/fp8.py:65",
+        format: Some(QuantKind::Fp8),
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 5, 1),
+        until: None,
+        rule: "FP8 checkpoints also run on Ampere (compute capability 8.0) as weight-only FP8 through Marlin",
+        source: "0.5.1 vllm/model_executor/layers/quantization/fp8.py:62; 0.6.3 vllm/model_executor/layers/quantization/fp8.py:65",
+        format: Some(QuantKind::Fp8),
+    },
+    MemoryRule {
+        from: VllmVersion::new(0, 6, 0),
+        until: None,
+        rule: "GGUF checkpoints are loaded (not in 0.5.3), compute capability 6.0",
+        source: "0.6.0 vllm/model_executor/layers/quantization/gguf.py:33",
+        format: Some(QuantKind::Gguf),
     },
     MemoryRule {
         from: VllmVersion::new(0, 2, 7),
         until: None,
         rule: "CUDA graphs are captured (before 0.2.7 every step ran eagerly and no graph memory was taken)",
         source: "vLLM PR #1926 (0.2.7)",
+        format: None,
     },
 ];
+
+/// Why vLLM `version` cannot run `quant` on `gpu`, by release (each threshold read in that
+/// release's `vllm/model_executor/layers/quantization/*.py`, `get_min_capability`, and in
+/// [`RULES`]); `None` when it can. Formats it does not know by kind follow the catalogue's
+/// rule for today's vLLM.
+pub(crate) fn quant_unsupported(
+    quant: &QuantSpec,
+    gpu: &GpuSpec,
+    version: VllmVersion,
+) -> Option<String> {
+    let cc = gpu.compute_capability;
+    let (since, min_cc): (VllmVersion, (u8, u8)) = match quant.kind {
+        QuantKind::Gptq => (VllmVersion::new(0, 2, 6), (6, 0)),
+        QuantKind::Awq => (VllmVersion::new(0, 2, 0), (7, 5)),
+        // Weight-only FP8 through Marlin on Ampere from 0.5.1; W8A8 on Ada/Hopper before.
+        QuantKind::Fp8 if version.at_least(5, 1) => (VllmVersion::new(0, 4, 2), (8, 0)),
+        QuantKind::Fp8 => (VllmVersion::new(0, 4, 2), (8, 9)),
+        QuantKind::Gguf => (VllmVersion::new(0, 6, 0), (6, 0)),
+        _ => return quant.unsupported_on(gpu),
+    };
+    if version < since {
+        return Some(format!(
+            "{} is not in vLLM {version}: it arrived in {since}",
+            quant.name
+        ));
+    }
+    if (cc.major, cc.minor) < min_cc {
+        return Some(format!(
+            "{} needs compute capability {}.{} or later in vLLM {version}; {} has {}",
+            quant.name, min_cc.0, min_cc.1, gpu.id, cc
+        ));
+    }
+    // A format the catalogue restricts further (BF16-only variants) keeps that restriction.
+    quant
+        .unsupported_on(gpu)
+        .filter(|_| quant.needs.as_deref() == Some("bf16"))
+}
 
 /// Sort-based top-k/top-p: logits, sorted copy, indices, probabilities (~39 B per entry).
 const SAMPLER_BYTES_SORT: u64 = 39;
