@@ -258,9 +258,10 @@ pub struct DeploymentArgs {
     /// The vLLM release whose memory rules apply: the same as --engine vllm@VERSION.
     #[arg(long, value_name = "VERSION")]
     pub vllm_version: Option<String>,
-    /// Each GPU's total memory as CUDA sees it, GiB (nvidia-smi's "Total" MiB ÷ 1024), when
-    /// it is not the catalogue's: a card that drives a display, a cloud variant (A10G is not
-    /// A10). Default: the catalogue's figure for the GPU.
+    /// Each GPU's total memory as CUDA reports it, GiB (`torch.cuda.mem_get_info()[1] / 2**30`;
+    /// nvidia-smi's total is higher, by ~0.46 GiB on an H100), when it is not the catalogue's:
+    /// a card that drives a display, a cloud variant (A10G is not A10). Default: the
+    /// catalogue's figure for the GPU.
     #[arg(long, value_name = "GIB")]
     pub total_memory_gib: Option<f64>,
     /// Renamed --gpus.

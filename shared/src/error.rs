@@ -215,7 +215,7 @@ pub enum SizingError {
         message: String,
     },
     /// A device memory total that no GPU has.
-    #[error("--total-memory-gib: {value} is not a GPU's memory in GiB (above 0, at most 1024); give what nvidia-smi reports as total, converted to GiB")]
+    #[error("--total-memory-gib: {value} is not a GPU's memory in GiB (above 0, at most 1024); give the total CUDA reports (torch.cuda.mem_get_info()[1] / 2**30)")]
     TotalMemory {
         /// The value given.
         value: f64,
