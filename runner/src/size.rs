@@ -231,7 +231,7 @@ pub fn engine_report(s: &EngineSizing) -> String {
         "  {}: {} KV-cache tokens ({:.2} GiB{}), {:.2} requests of {} tokens at once\n\n",
         if s.fits { "FITS" } else { "DOES NOT FIT" },
         thousands(s.kv_cache_tokens),
-        s.kv_cache_bytes as f64 / (1u64 << 30) as f64,
+        jauge::units::Bytes(s.kv_cache_bytes).gib().0,
         if s.gpus > 1 { " per GPU" } else { "" },
         s.max_concurrency,
         thousands(u64::from(s.context_tokens))

@@ -49,6 +49,17 @@ impl Gib {
     pub fn bytes_floor(self) -> Bytes {
         Bytes((self.0 * BYTES_PER_GIB).floor().max(0.0) as u64)
     }
+
+    /// The nearest whole bytes: the inverse of [`Bytes::gib`] (which a floor would miss by
+    /// one byte when the product lands just below); zero for a negative amount.
+    ///
+    /// ```
+    /// use jauge::units::Bytes;
+    /// assert_eq!(Bytes(14_491_852_800).gib().bytes_nearest().0, 14_491_852_800);
+    /// ```
+    pub fn bytes_nearest(self) -> Bytes {
+        Bytes((self.0 * BYTES_PER_GIB).round().max(0.0) as u64)
+    }
 }
 
 impl std::ops::Sub for Gib {

@@ -624,6 +624,26 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Its figures by name, mean first, then the percentiles in increasing order and the
+    /// maximum: what a summary gives is read in one place.
+    ///
+    /// ```
+    /// let s = jauge::dataset::Summary::from_values(&[1.0, 2.0, 3.0]).unwrap();
+    /// let names: Vec<&str> = s.named().iter().map(|(n, _)| *n).collect();
+    /// assert_eq!(names, ["mean", "p50", "p90", "p95", "p99", "max"]);
+    /// assert_eq!(s.named()[5].1, Some(3.0));
+    /// ```
+    pub fn named(&self) -> [(&'static str, Option<f64>); 6] {
+        [
+            ("mean", self.mean),
+            ("p50", self.p50),
+            ("p90", self.p90),
+            ("p95", self.p95),
+            ("p99", self.p99),
+            ("max", self.max),
+        ]
+    }
+
     /// Summarises values the way a step summarises its requests ([`crate::stats::Histogram`]:
     /// mean and maximum exact, percentiles by nearest rank within 1 %), so a summary computed
     /// anywhere is the one a dataset holds; negative and non-finite values are left out.

@@ -78,14 +78,7 @@ impl Checker {
     }
 
     fn summary(&mut self, path: &str, summary: &Summary) {
-        let fields = [
-            ("mean", summary.mean),
-            ("p50", summary.p50),
-            ("p90", summary.p90),
-            ("p95", summary.p95),
-            ("p99", summary.p99),
-            ("max", summary.max),
-        ];
+        let fields = summary.named();
         if fields.iter().all(|(_, v)| v.is_none()) {
             self.fail(path, "a summary with no figure must be left out");
             return;
@@ -106,16 +99,11 @@ impl Checker {
             );
         }
         // The percentiles a summary gives must not decrease, whichever of them it gives.
-        let ordered: Vec<(&str, f64)> = [
-            ("p50", summary.p50),
-            ("p90", summary.p90),
-            ("p95", summary.p95),
-            ("p99", summary.p99),
-            ("max", summary.max),
-        ]
-        .into_iter()
-        .filter_map(|(name, v)| v.map(|v| (name, v)))
-        .collect();
+        let ordered: Vec<(&str, f64)> = fields[1..]
+            .iter()
+            .copied()
+            .filter_map(|(name, v)| v.map(|v| (name, v)))
+            .collect();
         for pair in ordered.windows(2) {
             let ((lo_name, lo), (hi_name, hi)) = (pair[0], pair[1]);
             if hi < lo {
@@ -498,14 +486,7 @@ fn quoted(c: &mut Checker, path: &str, step: &Step) {
         ("e2e_ms", &l.e2e_ms),
     ] {
         let Some(s) = summary else { continue };
-        for (field, value) in [
-            ("mean", s.mean),
-            ("p50", s.p50),
-            ("p90", s.p90),
-            ("p95", s.p95),
-            ("p99", s.p99),
-            ("max", s.max),
-        ] {
+        for (field, value) in s.named() {
             if let Some(v) = value {
                 figures.push((format!("latency.{name}.{field}"), v, true));
             }

@@ -12,7 +12,7 @@ use super::sglang::{self, EngineVersion, SglangInput, SglangMemory};
 use super::trtllm::{self, TrtllmBackend, TrtllmInput, TrtllmMemory};
 use super::{size_without_advice, MemoryBreakdown, Sizing, SizingRequest, VllmVersion};
 use crate::error::SizingError;
-use crate::units::Bytes;
+use crate::units::{Bytes, Gib};
 
 /// The SGLang release sized when none is named: the newest one its rules were read in.
 pub const SGLANG_DEFAULT: EngineVersion = EngineVersion::new(0, 5, 23);
@@ -166,8 +166,8 @@ pub fn size_with(
             let base = size_without_advice(request)?;
             let mut input = SglangInput::new(
                 version,
-                gib_to_bytes(base.memory_gib_per_gpu.total),
-                gib_to_bytes(base.weights_gib_per_gpu),
+                Gib(base.memory_gib_per_gpu.total).bytes_nearest(),
+                Gib(base.weights_gib_per_gpu).bytes_nearest(),
                 base.kv_bytes_per_token_per_gpu,
                 base.gpus,
             );
@@ -203,8 +203,8 @@ pub fn size_with(
             let input = TrtllmInput::new(
                 version,
                 backend,
-                gib_to_bytes(base.memory_gib_per_gpu.total),
-                gib_to_bytes(base.weights_gib_per_gpu),
+                Gib(base.memory_gib_per_gpu.total).bytes_nearest(),
+                Gib(base.weights_gib_per_gpu).bytes_nearest(),
                 base.kv_bytes_per_token_per_gpu,
                 base.gpus,
             );
@@ -352,8 +352,4 @@ fn rule_line(rule: &sglang::Rule) -> String {
         "{} ({} {} {})",
         rule.decided, rule.citation.repo, rule.citation.release, rule.citation.location
     )
-}
-
-fn gib_to_bytes(gib: f64) -> Bytes {
-    Bytes((gib * (1u64 << 30) as f64).round() as u64)
 }
