@@ -804,3 +804,74 @@ fn size_answers_for_every_engine_with_the_same_fields() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("sglang"), "{}", stderr(&o));
 }
+
+/// `--total-memory-gib` replaces the catalogue's total in the budget; a total no GPU has is
+/// refused; `--engine` and `--vllm-version` that disagree are refused; the simulator refuses an
+/// engine it does not simulate.
+#[test]
+fn engine_and_memory_flags_are_checked() {
+    let base = [
+        "size",
+        "--catalog-model",
+        "mistral-7b-v0.3",
+        "--gpu",
+        "rtx-4090",
+    ];
+    let o = jauge(&[&base[..], &["--total-memory-gib", "22.5", "--json"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["memory_gib_per_gpu"]["total"], 22.5);
+    assert!((v["memory_gib_per_gpu"]["budget"].as_f64().unwrap() - 20.25).abs() < 1e-9);
+    for bad in [
+        &["--total-memory-gib", "0"][..],
+        &["--engine", "vllm@0.4.2", "--vllm-version", "0.5.4"],
+    ] {
+        let o = jauge(&[&base[..], bad].concat());
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{bad:?}: {}", stderr(&o));
+    }
+    let o = jauge(&[
+        "simulate",
+        "--catalog-model",
+        "llama-3-8b",
+        "--gpu",
+        "h100-80gb",
+        "--engine",
+        "sglang",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("jauge simulates vLLM"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// The study's comparisons under its 2024 release, in a folder of their own: deployments that
+/// today's rules start and 0.4.2's accounting does not are said to be unable to run.
+#[test]
+fn the_seed_preset_deploys_under_an_older_vllm_release() {
+    let out = temp_dir("seed-0.4.2");
+    let o = jauge(&[
+        "study",
+        "--predict",
+        "--preset",
+        "seed",
+        "--engine",
+        "vllm@0.4.2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let printed = stdout(&o);
+    assert!(
+        printed.contains("mistral-7b-v0.1 on 1 × v100-16gb, fp16: cannot run"),
+        "{printed}"
+    );
+    assert!(out.join("report.md").is_file());
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("vLLM 0.4.2"),
+        "the report names the release"
+    );
+}
