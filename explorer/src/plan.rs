@@ -4,6 +4,8 @@
 
 use jauge::catalogue::{Catalogue, ModelSpec};
 use jauge::deployment::DeploymentSpec;
+use jauge::sizing::engines::{self, Engine, EngineSizing};
+use jauge::sizing::llamacpp::{self, LlamaCppSettings};
 use jauge::sizing::{size, Sizing, SizingRequest};
 
 use crate::url::{decode, encode};
@@ -44,6 +46,8 @@ pub struct Selection {
     pub slo_tpot_ms: f64,
     /// The vLLM release whose memory rules size it.
     pub vllm_version: String,
+    /// The serving engine (an id of [`ENGINES`]).
+    pub engine: String,
 }
 
 impl Default for Selection {
@@ -61,6 +65,7 @@ impl Default for Selection {
             slo_ttft_ms: DEFAULT_SLO_TTFT_MS,
             slo_tpot_ms: DEFAULT_SLO_TPOT_MS,
             vllm_version: jauge::sizing::VllmVersion::DEFAULT.to_string(),
+            engine: "vllm".to_string(),
         }
     }
 }
@@ -83,6 +88,15 @@ pub const PREDICTION_MIN_REQUESTS: u32 = 40;
 /// [`jauge::sizing::RULES`] and the study's 2024 releases.
 pub const VLLM_RELEASES: [&str; 10] = [
     "0.19.0", "0.9.1", "0.8.5", "0.6.5", "0.6.4", "0.6.3", "0.5.4", "0.4.2", "0.3.1", "0.2.7",
+];
+
+/// Engines the planner sizes, as `jauge size --engine` names them: vLLM at the release chosen,
+/// SGLang and TensorRT-LLM at the newest releases jauge read, llama.cpp for GGUF formats.
+pub const ENGINES: [(&str, &str); 4] = [
+    ("vllm", "vLLM"),
+    ("sglang", "SGLang"),
+    ("trtllm", "TensorRT-LLM"),
+    ("llama.cpp", "llama.cpp (GGUF formats)"),
 ];
 
 /// A field of the selection, as the URL's query and the page's inputs name it.
@@ -112,11 +126,13 @@ pub enum Field {
     Tpot,
     /// `vllm` (the release whose memory rules apply)
     Vllm,
+    /// `engine`
+    Engine,
 }
 
 impl Field {
     /// Every field, in the order the query writes them.
-    pub const ALL: [Field; 12] = [
+    pub const ALL: [Field; 13] = [
         Field::Model,
         Field::Gpu,
         Field::Gpus,
@@ -129,6 +145,7 @@ impl Field {
         Field::Ttft,
         Field::Tpot,
         Field::Vllm,
+        Field::Engine,
     ];
 
     /// Its query key, also the id of its input on the page.
@@ -146,6 +163,7 @@ impl Field {
             Field::Ttft => "ttft",
             Field::Tpot => "tpot",
             Field::Vllm => "vllm",
+            Field::Engine => "engine",
         }
     }
 
@@ -171,6 +189,7 @@ impl Selection {
             Field::Ttft => self.slo_ttft_ms.to_string(),
             Field::Tpot => self.slo_tpot_ms.to_string(),
             Field::Vllm => self.vllm_version.clone(),
+            Field::Engine => self.engine.clone(),
         }
     }
 
@@ -186,6 +205,9 @@ impl Selection {
             Field::Vllm if value.parse::<jauge::sizing::VllmVersion>().is_ok() => {
                 self.vllm_version = value.to_string()
             }
+            Field::Engine if ENGINES.iter().any(|(id, _)| *id == value) => {
+                self.engine = value.to_string()
+            }
             Field::Gpus => self.gpus = positive(value).unwrap_or(self.gpus),
             Field::Quant => {
                 self.quant = (!value.is_empty() && value != "auto").then(|| value.to_string())
@@ -198,7 +220,7 @@ impl Selection {
             Field::Output => self.output_tokens = positive(value).unwrap_or(self.output_tokens),
             Field::Ttft => self.slo_ttft_ms = positive(value).unwrap_or(self.slo_ttft_ms),
             Field::Tpot => self.slo_tpot_ms = positive(value).unwrap_or(self.slo_tpot_ms),
-            Field::Model | Field::Gpu | Field::Kv | Field::Vllm => {}
+            Field::Model | Field::Gpu | Field::Kv | Field::Vllm | Field::Engine => {}
         }
     }
 
@@ -242,6 +264,45 @@ impl Selection {
     /// The message `jauge size` would print (unknown GPU, unsupported format, bad settings).
     pub fn size_with(&self, model: &ModelSpec) -> Result<Sizing, String> {
         self.size_on(model, &self.gpu, self.gpus)
+    }
+
+    /// Sizes the selection under an engine other than vLLM, as `jauge size --engine ENGINE`
+    /// does; `None` for vLLM, whose own sizing the planner shows in full.
+    pub fn engine_sizing(&self, model: &ModelSpec) -> Option<Result<EngineSizing, String>> {
+        let sized = match self.engine.as_str() {
+            "vllm" => return None,
+            "llama.cpp" => self.size_llamacpp(model),
+            other => other
+                .parse::<Engine>()
+                .map_err(|e| e.to_string())
+                .and_then(|engine| {
+                    let request = self.request(model, &self.gpu, self.gpus)?;
+                    engines::size_with(&request, &engine).map_err(|e| e.to_string())
+                }),
+        };
+        Some(sized)
+    }
+
+    /// llama.cpp's buffers for a catalogue model in a GGUF format, every layer on one GPU.
+    fn size_llamacpp(&self, model: &ModelSpec) -> Result<EngineSizing, String> {
+        let cat = Catalogue::builtin();
+        let quant = match &self.quant {
+            Some(q) if q.starts_with("gguf-") => cat.quant(q).map_err(|e| e.to_string())?,
+            _ => return Err("llama.cpp serves GGUF formats: choose a gguf-… quantisation".into()),
+        };
+        if self.gpus > 1 {
+            return Err("jauge sizes llama.cpp on one GPU: choose 1 GPU".into());
+        }
+        let gpu = cat.gpu(&self.gpu).map_err(|e| e.to_string())?;
+        let mut settings = LlamaCppSettings::new(self.context_for(model));
+        settings.gpu_device = Some("CUDA0".into());
+        let sized = llamacpp::size_catalogue(model, quant, &settings).map_err(|e| e.to_string())?;
+        Ok(engines::from_llamacpp(
+            &sized,
+            &model.id,
+            &quant.id,
+            Some((&gpu.id, gpu.memory_gib)),
+        ))
     }
 
     /// Sizes the selection with another GPU kind and count (for the ranking).
@@ -301,6 +362,15 @@ impl Selection {
     /// # Errors
     /// The sizing's message, or "does not fit".
     pub fn predict(&self, model: &ModelSpec) -> Result<Prediction, String> {
+        if self.engine != "vllm" {
+            let name = ENGINES
+                .iter()
+                .find(|(id, _)| *id == self.engine)
+                .map_or(self.engine.as_str(), |(_, name)| name);
+            return Err(format!(
+                "The prediction under load simulates vLLM's scheduler: jauge does not predict users for {name}."
+            ));
+        }
         let request = self.request(model, &self.gpu, self.gpus)?;
         let context = self.context_for(model);
         if self.prompt_tokens + self.output_tokens > context {
@@ -469,6 +539,44 @@ mod tests {
         Catalogue::builtin().model(id).unwrap()
     }
 
+    /// The other engines' numbers are `jauge size --engine ENGINE`'s, and vLLM keeps its own.
+    #[test]
+    fn each_engine_is_sized_as_jauge_size_sizes_it() {
+        let m = model("llama-3-8b");
+        let mut s = Selection {
+            model: "llama-3-8b".into(),
+            gpu: "h100-80gb".into(),
+            ..Selection::default()
+        };
+        assert!(s.engine_sizing(m).is_none());
+        s.set(Field::Engine, "sglang");
+        let request = s.request(m, "h100-80gb", 1).unwrap();
+        let expected = engines::size_with(&request, &"sglang".parse().unwrap()).unwrap();
+        let got = s.engine_sizing(m).unwrap().unwrap();
+        assert_eq!(
+            (got.engine.as_str(), got.kv_cache_tokens),
+            ("sglang", expected.kv_cache_tokens)
+        );
+        assert!(s.predict(m).unwrap_err().contains("SGLang"));
+
+        s.set(Field::Engine, "llama.cpp");
+        assert!(s.engine_sizing(m).unwrap().unwrap_err().contains("GGUF"));
+        s.set(Field::Quant, "gguf-q4_k_m");
+        let settings = {
+            let mut l = LlamaCppSettings::new(s.context_for(m));
+            l.gpu_device = Some("CUDA0".into());
+            l
+        };
+        let cat = Catalogue::builtin();
+        let direct =
+            llamacpp::size_catalogue(m, cat.quant("gguf-q4_k_m").unwrap(), &settings).unwrap();
+        let got = s.engine_sizing(m).unwrap().unwrap();
+        assert_eq!(
+            (got.engine.as_str(), got.kv_cache_tokens),
+            ("llama.cpp", direct.kv_tokens)
+        );
+    }
+
     #[test]
     fn the_query_round_trips() {
         let s = Selection {
@@ -484,8 +592,11 @@ mod tests {
             slo_ttft_ms: 500.0,
             slo_tpot_ms: 50.0,
             vllm_version: "0.4.2".into(),
+            engine: "sglang".into(),
         };
         assert_eq!(Selection::from_query(&s.to_query()), s);
+        // An engine jauge does not size leaves vLLM.
+        assert_eq!(Selection::from_query("?engine=tgi").engine, "vllm");
         // A release jauge does not model leaves the default.
         assert_eq!(Selection::from_query("?vllm=0.1.0").vllm_version, "0.19.0");
         assert_eq!(Selection::from_query(""), Selection::default());

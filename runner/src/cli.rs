@@ -219,7 +219,9 @@ pub struct DeploymentArgs {
     /// `jauge size --list models`.
     #[arg(long, value_name = "ID")]
     pub catalog_model: Option<String>,
-    /// The GPU kind: a catalogue id (a100-40gb, h100-80gb, l40s, …; see --list gpus).
+    /// The GPU kind: a catalogue id (a100-40gb, h100-80gb, l40s, …; see --list gpus). With
+    /// `jauge size --engine llama.cpp`, also an Apple Silicon Mac, chip and RAM (m2-max-96gb;
+    /// see --list devices): the Metal buffers must fit its GPU working-set limit.
     #[arg(long, value_name = "ID")]
     pub gpu: Option<String>,
     /// GPUs serving one copy of the model (tensor parallelism). Default: 1 (for a real
@@ -261,7 +263,8 @@ pub struct DeploymentArgs {
     /// Each GPU's total memory as CUDA reports it, GiB (`torch.cuda.mem_get_info()[1] / 2**30`;
     /// nvidia-smi's total is higher, by ~0.46 GiB on an H100), when it is not the catalogue's:
     /// a card that drives a display, a cloud variant (A10G is not A10). Default: the
-    /// catalogue's figure for the GPU.
+    /// catalogue's figure for the GPU. On an Apple Silicon Mac (llama.cpp), it replaces the GPU
+    /// working-set limit (e.g. after `sudo sysctl iogpu.wired_limit_mb=N`: N / 1024).
     #[arg(long, value_name = "GIB")]
     pub total_memory_gib: Option<f64>,
     /// Renamed --gpus.
@@ -287,6 +290,8 @@ pub enum ListWhat {
     Gpus,
     /// Quantisations and where they run.
     Quants,
+    /// Apple Silicon Macs (llama.cpp on Metal): GPU working-set limit, bandwidth, GPU cores.
+    Devices,
 }
 
 /// `jauge size`.

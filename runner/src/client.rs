@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use jauge::dataset::{Endpoint, ErrorKind};
 
+use crate::h1::{self, Connection};
 use crate::limits::{self, ReadLimits, ShowBytes};
 use crate::openai;
 use crate::record::RequestRecord;
@@ -98,9 +99,23 @@ pub struct RequestSlot {
     pub intended: Instant,
 }
 
-/// Sends a request (`body`, from [`openai::encode_body`]) and records what happened; never
-/// fails, errors are recorded. `--timeout` bounds the whole of it.
+/// Sends a request (`body`, from [`openai::encode_body`]) on a connection of its own and
+/// records what happened; never fails, errors are recorded. `--timeout` bounds the whole of it.
 pub async fn send(
+    http: &reqwest::Client,
+    target: &Target,
+    body: &Bytes,
+    slot: RequestSlot,
+    clock: Instant,
+) -> RequestRecord {
+    send_on(&mut Connection::new(), http, target, body, slot, clock).await
+}
+
+/// [`send`] on `connection`, kept open for the caller's next request when the server allows.
+/// A plain `http://` base URL is served by jauge's own HTTP/1.1 client ([`crate::h1`]); any
+/// other (credentials in it) by `http`.
+pub async fn send_on(
+    connection: &mut Connection,
     http: &reqwest::Client,
     target: &Target,
     body: &Bytes,
@@ -126,22 +141,54 @@ pub async fn send(
         error_message: None,
         interrupted: false,
     };
-    let outcome = tokio::time::timeout(
-        target.timeout,
-        stream(http, target, body, slot, &mut record, clock),
-    )
-    .await;
-    record.end_ms = ms(Instant::now());
-    let failure = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(failure)) => Some(failure),
-        Err(_) => Some((
+    let timed_out = || {
+        (
             ErrorKind::Timeout,
             format!(
                 "no complete answer within {}",
                 humantime::format_duration(target.timeout)
             ),
-        )),
+        )
+    };
+    let failure = match h1::Origin::parse(&target.base_url) {
+        Some(origin) => {
+            let mut deadline = h1::Deadline::new(sent + target.timeout);
+            let outcome = stream_h1(
+                connection,
+                &origin,
+                target,
+                body,
+                slot,
+                &mut record,
+                clock,
+                &mut deadline,
+            )
+            .await;
+            record.end_ms = ms(Instant::now());
+            match outcome {
+                Ok(()) => {
+                    connection.finish().await;
+                    None
+                }
+                Err(failure) => {
+                    connection.close();
+                    Some(failure.unwrap_or_else(timed_out))
+                }
+            }
+        }
+        None => {
+            let outcome = tokio::time::timeout(
+                target.timeout,
+                stream(http, target, body, slot, &mut record, clock),
+            )
+            .await;
+            record.end_ms = ms(Instant::now());
+            match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(failure)) => Some(failure),
+                Err(_) => Some(timed_out()),
+            }
+        }
     };
     if let Some((kind, message)) = failure {
         record.error = Some(kind);
@@ -154,6 +201,79 @@ type Failure = (ErrorKind, String);
 
 /// The longest error message kept in a request record: one line a person reads.
 const MESSAGE_CHARS: usize = 300;
+
+/// The exchange on jauge's own client; `Err(None)` when the deadline passed.
+#[allow(clippy::too_many_arguments)]
+async fn stream_h1(
+    connection: &mut Connection,
+    origin: &h1::Origin,
+    target: &Target,
+    body: &Bytes,
+    slot: RequestSlot,
+    record: &mut RequestRecord,
+    clock: Instant,
+    deadline: &mut h1::Deadline,
+) -> Result<(), Option<Failure>> {
+    let path = match target.endpoint {
+        Endpoint::Completions => "/v1/completions",
+        Endpoint::Chat => "/v1/chat/completions",
+    };
+    let bearer = target.api_key.as_ref().map(ApiKey::expose);
+    let before = |e: h1::Error| match e {
+        h1::Error::Timeout => None,
+        h1::Error::ConnectTimeout => Some((
+            ErrorKind::Timeout,
+            format!("{}: {e}", target.endpoint(&reqwest::Method::POST, path)),
+        )),
+        h1::Error::HeadTooLarge => Some((
+            ErrorKind::ResponseTooLarge,
+            format!("{}: {e}", target.endpoint(&reqwest::Method::POST, path)),
+        )),
+        _ => Some((
+            ErrorKind::Connection,
+            format!("{}: {e}", target.endpoint(&reqwest::Method::POST, path)),
+        )),
+    };
+    let mut status = None;
+    for _attempt in 0..STALE_CONNECTION_RETRIES {
+        match connection.post(origin, path, bearer, body, deadline).await {
+            Ok(s) => {
+                status = Some(s);
+                break;
+            }
+            // As in `stream`: closed before any byte of an answer, the request goes again.
+            Err(h1::Error::Stale) => continue,
+            Err(e) => return Err(before(e)),
+        }
+    }
+    let Some(status) = status else {
+        return Err(Some(stale_failure()));
+    };
+    if !(200..300).contains(&status) {
+        let (head, truncated) = connection
+            .body_head(target.limits.error_body, deadline)
+            .await
+            .map_err(|_| None)?;
+        return Err(Some(openai::classify_http_error(
+            status,
+            &String::from_utf8_lossy(&head),
+            truncated,
+        )));
+    }
+    let mut reading = Reading::new(target, slot, record);
+    loop {
+        let (now, bytes) = match connection.next(deadline).await {
+            Ok(Some(piece)) => piece,
+            Ok(None) => break,
+            Err(h1::Error::Timeout) => return Err(None),
+            Err(e) => return Err(Some((ErrorKind::Truncated, format!("stream cut: {e}")))),
+        };
+        if reading.feed(bytes, now, record, clock)? {
+            return Ok(());
+        }
+    }
+    Err(Some(reading.cut(record)))
+}
 
 async fn stream(
     http: &reqwest::Client,
@@ -188,12 +308,7 @@ async fn stream(
         }
     }
     let Some(mut response) = response else {
-        return Err((
-            ErrorKind::Connection,
-            format!(
-                "the server closed {STALE_CONNECTION_RETRIES} connections in a row before answering"
-            ),
-        ));
+        return Err(stale_failure());
     };
     let status = response.status();
     if !status.is_success() {
@@ -205,18 +320,65 @@ async fn stream(
             truncated,
         ));
     }
-    let mut parser = sse::Parser::with_limit(target.limits.event);
-    let max_events = limits::max_events(slot.output_tokens);
-    let mut events_seen: u32 = 0;
-    let mut last_text: Option<Instant> = None;
+    let mut reading = Reading::new(target, slot, record);
     loop {
         let bytes = match response.chunk().await {
             Ok(Some(bytes)) => bytes,
             Ok(None) => break,
             Err(e) => return Err(transport_failure(&e, true)),
         };
-        let now = Instant::now();
-        let events = parser.feed(&bytes).map_err(|e| {
+        if reading.feed(&bytes, Instant::now(), record, clock)? {
+            return Ok(());
+        }
+    }
+    Err(reading.cut(record))
+}
+
+fn stale_failure() -> Failure {
+    (
+        ErrorKind::Connection,
+        format!(
+            "the server closed {STALE_CONNECTION_RETRIES} connections in a row before answering"
+        ),
+    )
+}
+
+/// A stream's events as they come, whichever client read them: the record's timings and
+/// counts, and the limits on what a stream may hold.
+struct Reading {
+    parser: sse::Parser,
+    events: sse::Events,
+    output_tokens: u32,
+    max_events: u32,
+    events_seen: u32,
+    last_text: Option<Instant>,
+}
+
+impl Reading {
+    fn new(target: &Target, slot: RequestSlot, record: &mut RequestRecord) -> Reading {
+        // One gap per token: room for them all up front, not a regrowth in the stream.
+        record
+            .gaps_ms
+            .reserve(slot.output_tokens.min(8192) as usize);
+        Reading {
+            parser: sse::Parser::with_limit(target.limits.event),
+            events: sse::Events::default(),
+            output_tokens: slot.output_tokens,
+            max_events: limits::max_events(slot.output_tokens),
+            events_seen: 0,
+            last_text: None,
+        }
+    }
+
+    /// Feeds bytes read at `now`; `true` once `[DONE]` came.
+    fn feed(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        record: &mut RequestRecord,
+        clock: Instant,
+    ) -> Result<bool, Failure> {
+        self.parser.feed_into(bytes, &mut self.events).map_err(|e| {
             (
                 ErrorKind::ResponseTooLarge,
                 format!(
@@ -225,17 +387,17 @@ async fn stream(
                 ),
             )
         })?;
-        for event in events {
+        for event in self.events.iter() {
             if event.data.trim() == "[DONE]" {
-                return Ok(());
+                return Ok(true);
             }
-            events_seen += 1;
-            if events_seen > max_events {
+            self.events_seen += 1;
+            if self.events_seen > self.max_events {
                 return Err((
                     ErrorKind::OverlongStream,
                     format!(
-                        "the stream went on past {max_events} events for {} output tokens ({} with text) without ending",
-                        slot.output_tokens, record.chunks
+                        "the stream went on past {} events for {} output tokens ({} with text) without ending",
+                        self.max_events, self.output_tokens, record.chunks
                     ),
                 ));
             }
@@ -252,13 +414,13 @@ async fn stream(
             if chunk.has_content {
                 record.chunks += 1;
                 let at = now.saturating_duration_since(clock).as_secs_f64() * 1000.0;
-                match last_text {
+                match self.last_text {
                     None => record.first_token_ms = Some(at),
                     Some(previous) => record
                         .gaps_ms
                         .push(now.saturating_duration_since(previous).as_secs_f64() * 1000.0),
                 }
-                last_text = Some(now);
+                self.last_text = Some(now);
             }
             if chunk.prompt_tokens.is_some() {
                 record.usage_prompt_tokens = chunk.prompt_tokens;
@@ -267,14 +429,19 @@ async fn stream(
                 record.usage_output_tokens = chunk.completion_tokens;
             }
         }
+        Ok(false)
     }
-    Err((
-        ErrorKind::Truncated,
-        format!(
-            "stream ended without [DONE] after {} chunks of text",
-            record.chunks
-        ),
-    ))
+
+    /// The failure of a stream that ended without `[DONE]`.
+    fn cut(&self, record: &RequestRecord) -> Failure {
+        (
+            ErrorKind::Truncated,
+            format!(
+                "stream ended without [DONE] after {} chunks of text",
+                record.chunks
+            ),
+        )
+    }
 }
 
 /// Attempts of one request when the server closes the connection before answering.

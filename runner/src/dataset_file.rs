@@ -249,6 +249,7 @@ pub fn header(plan: &MeasurePlan, server: &Server) -> Dataset {
                 catalogue_id: gpu.map(|g| g.id.clone()),
                 count: gpus,
                 memory_mib: gpu.map(|g| (g.memory_gib * 1024.0).round() as u64),
+                cuda_memory_mib: None,
                 driver_version: None,
                 cuda_version: None,
             },

@@ -35,11 +35,28 @@ pub struct GpuSample {
     pub temperature_c: Option<u32>,
 }
 
+/// One GPU as NVML describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gpu {
+    /// Device index.
+    pub index: u32,
+    /// The driver's UUID.
+    pub uuid: String,
+    /// The driver's name (`NVIDIA H100 80GB HBM3`).
+    pub name: String,
+    /// Installed memory, MiB: what `nvidia-smi` prints as the total.
+    pub memory_mib: u64,
+    /// What CUDA sees as the total, MiB: installed memory less what the driver and firmware
+    /// reserve (NVML's `nvmlMemory_v2_t.reserved`), the figure vLLM multiplies by
+    /// `--gpu-memory-utilization`; `None` when the driver does not say.
+    pub cuda_memory_mib: Option<u64>,
+}
+
 /// What NVML says about the machine.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Devices {
-    /// (index, UUID, name, memory MiB) of each sampled GPU.
-    pub gpus: Vec<(u32, String, String, u64)>,
+    /// Each sampled GPU.
+    pub gpus: Vec<Gpu>,
     /// The driver's version.
     pub driver_version: Option<String>,
     /// The CUDA version the driver supports (`12.4`).
@@ -88,16 +105,17 @@ impl Sampler {
             let d = nvml
                 .device_by_index(i)
                 .map_err(|e| format!("NVML cannot open GPU {i} ({e})"))?;
-            let memory = d
-                .memory_info()
-                .map(|m| m.total / (1024 * 1024))
-                .unwrap_or(0);
-            gpus.push((
-                i,
-                d.uuid().unwrap_or_default(),
-                d.name().unwrap_or_else(|_| "NVIDIA GPU".into()),
-                memory,
-            ));
+            let memory = d.memory_info().ok();
+            const BYTES_PER_MIB: u64 = 1024 * 1024;
+            gpus.push(Gpu {
+                index: i,
+                uuid: d.uuid().unwrap_or_default(),
+                name: d.name().unwrap_or_else(|_| "NVIDIA GPU".into()),
+                memory_mib: memory.as_ref().map_or(0, |m| m.total / BYTES_PER_MIB),
+                cuda_memory_mib: memory
+                    .filter(|m| m.reserved > 0 && m.reserved < m.total)
+                    .map(|m| (m.total - m.reserved) / BYTES_PER_MIB),
+            });
         }
         let devices = Devices {
             gpus,

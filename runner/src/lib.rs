@@ -16,6 +16,7 @@ pub mod exit;
 pub mod fetch;
 pub mod files;
 pub mod gpu;
+pub mod h1;
 pub mod import;
 pub mod index;
 pub mod limit;
@@ -41,6 +42,7 @@ pub mod study;
 pub mod summary;
 pub mod table;
 pub mod telemetry;
+pub mod tick_server;
 pub mod validate;
 
 use std::process::ExitCode;

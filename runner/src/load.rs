@@ -3,7 +3,7 @@
 //! owns the step's results; the progress bar only reads counts.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::client::{self, RequestSlot, Target};
+use crate::h1::Connection;
 use crate::record::RequestRecord;
 
 /// How many requests a step sends, or for how long.
@@ -101,19 +102,28 @@ pub async fn run_step(
                     issued.clone(),
                 );
                 tasks.spawn(async move {
+                    // The user's own connection, kept across its requests.
+                    let mut connection = take_idle();
                     loop {
                         let index = issued.fetch_add(1, Ordering::Relaxed);
                         if index >= limit || deadline.is_some_and(|d| Instant::now() >= d) {
                             break;
                         }
                         let body = &bodies[index as usize % bodies.len()];
-                        let record =
-                            client::send(&http, &target, body, slot(index, Instant::now()), clock)
-                                .await;
+                        let record = client::send_on(
+                            &mut connection,
+                            &http,
+                            &target,
+                            body,
+                            slot(index, Instant::now()),
+                            clock,
+                        )
+                        .await;
                         if tx.send(record).is_err() {
                             break;
                         }
                     }
+                    give_back(connection);
                 });
             }
         }
@@ -142,8 +152,17 @@ pub async fn run_step(
                     let intended = due;
                     senders.spawn(async move {
                         let body = &bodies[index as usize % bodies.len()];
-                        let record =
-                            client::send(&http, &target, body, slot(index, intended), clock).await;
+                        let mut connection = take_idle();
+                        let record = client::send_on(
+                            &mut connection,
+                            &http,
+                            &target,
+                            body,
+                            slot(index, intended),
+                            clock,
+                        )
+                        .await;
+                        give_back(connection);
                         drop(permit);
                         let _ = tx.send(record);
                     });
@@ -176,5 +195,26 @@ pub async fn run_step(
     StepRun {
         records,
         interrupted: false,
+    }
+}
+
+/// Connections between requests: a closed-loop user takes one when it starts and gives it
+/// back when it stops, an open-loop sender for each request, so the next step's users start
+/// on open connections rather than opening thousands at once (a burst past the server's
+/// listen backlog, whose dropped handshakes are retried a second later).
+static IDLE: Mutex<Vec<Connection>> = Mutex::new(Vec::new());
+
+/// An idle connection (checked before use: [`Connection::post`]), or a new one.
+fn take_idle() -> Connection {
+    // A poisoned lock only means a panic elsewhere; the list itself is still whole.
+    let taken = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    taken.unwrap_or_default()
+}
+
+fn give_back(connection: Connection) {
+    if connection.is_open() {
+        IDLE.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(connection);
     }
 }

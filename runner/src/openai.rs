@@ -119,9 +119,22 @@ pub struct Chunk {
 
 /// Parses one `data:` payload (not `[DONE]`).
 ///
+/// Every token goes through here, so the usual chunk is read in one pass into borrowed
+/// fields, without a JSON tree or a copy of its text; anything unusual (an error, a field of
+/// an unexpected type, a repeated key) is read again by the general path, whose answer is the
+/// reference.
+///
 /// # Errors
 /// A phrase when the payload is not a JSON object.
 pub fn parse_chunk(data: &str) -> Result<Chunk, String> {
+    match fast::parse(data) {
+        Some(chunk) => Ok(chunk),
+        None => parse_chunk_slowly(data),
+    }
+}
+
+/// The chunk's reading through a JSON tree: the reference for every shape.
+fn parse_chunk_slowly(data: &str) -> Result<Chunk, String> {
     let value: Value = serde_json::from_str(data).map_err(|e| {
         let shown: String = crate::secrets::redact(data).chars().take(80).collect();
         format!("malformed stream chunk `{shown}`: {e}")
@@ -165,6 +178,119 @@ pub fn parse_chunk(data: &str) -> Result<Chunk, String> {
         chunk.completion_tokens = count("completion_tokens")?;
     }
     Ok(chunk)
+}
+
+/// The usual chunk's one-pass reading (see [`parse_chunk`]).
+mod fast {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+    use serde::Deserialize;
+
+    use super::Chunk;
+
+    /// The chunk when it is an ordinary one; `None` sends it to the general path.
+    pub(super) fn parse(data: &str) -> Option<Chunk> {
+        let wire: Wire<'_> = serde_json::from_str(data).ok()?;
+        if wire.error.is_some() || wire.object.as_deref() == Some("error") {
+            return None;
+        }
+        let mut chunk = Chunk::default();
+        if let Some(FirstChoice(Some(choice))) = wire.choices {
+            chunk.has_content = match choice.text {
+                Some(NonEmpty(text)) => text,
+                None => choice
+                    .delta
+                    .and_then(|d| d.content)
+                    .is_some_and(|NonEmpty(c)| c),
+            };
+            chunk.finish_reason = choice.finish_reason.map(Cow::into_owned);
+        }
+        if let Some(usage) = wire.usage {
+            let count = |n: Option<u64>| n.map(u32::try_from).transpose().ok();
+            // A count beyond 32 bits is the general path's error to word.
+            chunk.prompt_tokens = count(usage.prompt_tokens)?;
+            chunk.completion_tokens = count(usage.completion_tokens)?;
+        }
+        Some(chunk)
+    }
+
+    #[derive(Deserialize)]
+    struct Wire<'a> {
+        #[serde(default, borrow)]
+        object: Option<Cow<'a, str>>,
+        #[serde(default)]
+        error: Option<IgnoredAny>,
+        #[serde(default, borrow)]
+        choices: Option<FirstChoice<'a>>,
+        #[serde(default)]
+        usage: Option<Usage>,
+    }
+
+    #[derive(Deserialize)]
+    struct Choice<'a> {
+        #[serde(default)]
+        text: Option<NonEmpty>,
+        #[serde(default)]
+        delta: Option<Delta>,
+        #[serde(default, borrow)]
+        finish_reason: Option<Cow<'a, str>>,
+    }
+
+    #[derive(Deserialize)]
+    struct Delta {
+        #[serde(default)]
+        content: Option<NonEmpty>,
+    }
+
+    #[derive(Deserialize)]
+    struct Usage {
+        #[serde(default)]
+        prompt_tokens: Option<u64>,
+        #[serde(default)]
+        completion_tokens: Option<u64>,
+    }
+
+    /// Whether a string is non-empty, read without keeping it.
+    struct NonEmpty(bool);
+
+    impl<'de> Deserialize<'de> for NonEmpty {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Length;
+            impl Visitor<'_> for Length {
+                type Value = NonEmpty;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<NonEmpty, E> {
+                    Ok(NonEmpty(!v.is_empty()))
+                }
+            }
+            d.deserialize_str(Length)
+        }
+    }
+
+    /// The first element of `choices`, the others skipped unread.
+    struct FirstChoice<'a>(Option<Choice<'a>>);
+
+    impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct First<'a>(std::marker::PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for First<'a> {
+                type Value = FirstChoice<'a>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an array of choices")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    let first = seq.next_element::<Choice<'a>>()?;
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(FirstChoice(first))
+                }
+            }
+            d.deserialize_seq(First(std::marker::PhantomData))
+        }
+    }
 }
 
 /// The message of an error body in vLLM's, OpenAI's or llama.cpp's shape.
@@ -246,7 +372,84 @@ pub fn is_context_length_message(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// Pieces of chunks as servers send them, and as hostile ones might.
+    fn chunk_json() -> impl Strategy<Value = String> {
+        let text = prop_oneof![
+            Just(r#""""#.to_string()),
+            Just(r#"" tok""#.to_string()),
+            Just(r#""\n\u00e9""#.to_string()),
+            Just("null".to_string()),
+            Just("3".to_string()),
+        ];
+        let count = prop_oneof![
+            Just("7".to_string()),
+            Just("4294967297".to_string()),
+            Just("-1".to_string()),
+            Just("1.5".to_string()),
+            Just("null".to_string()),
+        ];
+        let choice = (text.clone(), text, prop::bool::ANY, prop::bool::ANY).prop_map(
+            |(t, c, finished, delta)| {
+                let finish = if finished { r#""length""# } else { "null" };
+                if delta {
+                    format!(r#"{{"index":0,"delta":{{"content":{c}}},"finish_reason":{finish}}}"#)
+                } else {
+                    format!(r#"{{"index":0,"text":{t},"finish_reason":{finish}}}"#)
+                }
+            },
+        );
+        let choices = prop_oneof![
+            prop::collection::vec(choice, 0..3).prop_map(|c| format!("[{}]", c.join(","))),
+            Just("null".to_string()),
+            Just("{}".to_string()),
+        ];
+        let usage = prop_oneof![
+            (count.clone(), count)
+                .prop_map(|(p, c)| format!(r#"{{"prompt_tokens":{p},"completion_tokens":{c}}}"#)),
+            Just("null".to_string()),
+            Just("5".to_string()),
+        ];
+        let error = prop_oneof![
+            Just(String::new()),
+            Just(r#","error":"boom""#.to_string()),
+            Just(r#","error":{"message":"bad"}"#.to_string()),
+            Just(r#","error":null"#.to_string()),
+            Just(r#","object":"error","message":"m""#.to_string()),
+        ];
+        (choices, usage, error, prop::bool::ANY).prop_map(|(c, u, e, twice)| {
+            let repeat = if twice { r#","choices":[]"# } else { "" };
+            format!(r#"{{"id":"x","choices":{c},"usage":{u}{e}{repeat}}}"#)
+        })
+    }
+
+    /// The chunks of vLLM, llama.cpp and the chat endpoint take the one-pass reading.
+    #[test]
+    fn ordinary_chunks_take_the_fast_path() {
+        for data in [
+            r#"{"id":"cmpl-1","object":"text_completion","created":1,"model":"m","choices":[{"index":0,"text":" Hello","logprobs":null,"finish_reason":null,"stop_reason":null}],"usage":null}"#,
+            r#"{"choices":[{"finish_reason":null,"index":0,"delta":{"content":"\n"}}],"created":1,"id":"c","model":"m","object":"chat.completion.chunk"}"#,
+            r#"{"id":"c","object":"text_completion","choices":[],"usage":{"prompt_tokens":5,"total_tokens":7,"completion_tokens":2}}"#,
+        ] {
+            let fast = fast::parse(data).expect("an ordinary chunk");
+            assert_eq!(Ok(fast), parse_chunk_slowly(data), "{data}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        /// The one-pass reading gives what the general path gives, for every shape.
+        #[test]
+        fn the_fast_path_agrees_with_the_general_one(data in chunk_json()) {
+            let expected = parse_chunk_slowly(&data);
+            if let Some(fast) = fast::parse(&data) {
+                prop_assert_eq!(Ok(fast), expected, "{}", data);
+            }
+            prop_assert_eq!(parse_chunk(&data), parse_chunk_slowly(&data));
+        }
+    }
 
     /// vLLM's 400 for a prompt over `max_model_len` (serving_engine.py's message).
     const VLLM_CONTEXT_ERROR: &str = r#"{"object":"error","message":"This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4744 in the messages, 256 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}"#;

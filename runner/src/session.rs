@@ -490,18 +490,19 @@ fn start_gpu_telemetry(
 /// (what the plan names wins).
 fn describe_gpus(file: &mut DatasetFile, sampler: &Sampler, plan: &MeasurePlan) {
     let devices = &sampler.devices;
-    let Some((_, _, name, memory_mib)) = devices.gpus.first() else {
+    let Some(first) = devices.gpus.first() else {
         return;
     };
     let gpus = &mut file.dataset.deployment.gpus;
-    gpus.name = name.clone();
-    gpus.memory_mib = Some(*memory_mib);
+    gpus.name = first.name.clone();
+    gpus.memory_mib = Some(first.memory_mib);
+    gpus.cuda_memory_mib = first.cuda_memory_mib;
     gpus.driver_version = devices.driver_version.clone();
     gpus.cuda_version = devices.cuda_version.clone();
     if plan.deployment.gpu_count().is_none() {
         gpus.count = devices.gpus.len() as u32;
     }
     if plan.deployment.gpu.is_none() {
-        gpus.catalogue_id = crate::telemetry::catalogue_gpu_id(name).map(str::to_string);
+        gpus.catalogue_id = crate::telemetry::catalogue_gpu_id(&first.name).map(str::to_string);
     }
 }

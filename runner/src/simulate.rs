@@ -449,6 +449,9 @@ pub fn simulated_dataset(
                 catalogue_id: Some(request.gpu.id.clone()),
                 count: request.gpu_count,
                 memory_mib: Some((request.gpu.memory_gib * 1024.0).round() as u64),
+                cuda_memory_mib: request
+                    .total_memory_gib
+                    .map(|gib| (gib * 1024.0).round() as u64),
                 driver_version: None,
                 cuda_version: None,
             },

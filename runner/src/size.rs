@@ -4,9 +4,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use jauge::catalogue::{Catalogue, InterconnectKind, ModelSpec};
-use jauge::sizing::engines::{from_llamacpp, size_with, Engine, EngineSizing, MemoryTerms};
-use jauge::sizing::llamacpp::{size_catalogue, size_gguf, LlamaCppSettings};
+use jauge::sizing::engines::{
+    from_llamacpp, from_llamacpp_on_mac, size_with, Engine, EngineSizing,
+};
+use jauge::sizing::llamacpp::{
+    fit_metal, size_catalogue, size_gguf, LlamaCppSettings, MetalFit, METAL_DEVICE,
+};
 use jauge::sizing::{size, Sizing, SizingRequest};
+use jauge::units::{Bytes, Gib};
 
 use crate::cli::{DeploymentArgs, ListWhat, SizeArgs};
 use crate::exit::bad_input;
@@ -24,6 +29,17 @@ pub fn run(args: &SizeArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e: jauge::SizingError| bad_input(e.to_string()))?,
         None => Engine::Vllm(jauge::sizing::VllmVersion::DEFAULT),
     };
+    if let Some(id) = &args.deployment.gpu {
+        let cat = Catalogue::builtin();
+        if !matches!(engine, Engine::LlamaCpp)
+            && cat.gpu(id).is_err()
+            && cat.apple().device(id).is_some()
+        {
+            return Err(bad_input(format!(
+                "--gpu {id}: an Apple Silicon Mac is sized for --engine llama.cpp (Metal) only"
+            )));
+        }
+    }
     if !matches!(engine, Engine::Vllm(_)) {
         let sizing = match engine {
             Engine::LlamaCpp => size_llamacpp(args)?,
@@ -160,10 +176,13 @@ fn size_llamacpp(args: &SizeArgs) -> anyhow::Result<EngineSizing> {
     let cat = Catalogue::builtin();
     let gpu = match &d.gpu {
         Some(id) => {
-            let g = cat.gpu(id).map_err(|e| bad_input(e.to_string()))?;
-            settings.gpu_device = Some("CUDA0".into());
+            let target = gpu_target(cat, id)?;
+            settings.gpu_device = Some(match target {
+                GpuTarget::Cuda { .. } => "CUDA0".into(),
+                GpuTarget::Mac(_) => METAL_DEVICE.into(),
+            });
             settings.n_gpu_layers = args.n_gpu_layers;
-            Some((g.id.clone(), d.total_memory_gib.unwrap_or(g.memory_gib)))
+            Some(target)
         }
         None => {
             if args.n_gpu_layers.is_some_and(|n| n > 0) {
@@ -193,12 +212,50 @@ fn size_llamacpp(args: &SizeArgs) -> anyhow::Result<EngineSizing> {
         let s = size_catalogue(model, quant, &settings).map_err(|e| bad_input(e.to_string()))?;
         (s, model.id.clone(), quant.id.clone())
     };
-    Ok(from_llamacpp(
-        &sizing,
-        &model,
-        &quant,
-        gpu.as_ref().map(|(id, gib)| (id.as_str(), *gib)),
-    ))
+    Ok(match gpu {
+        Some(GpuTarget::Mac(device)) => {
+            // --total-memory-gib replaces the working-set limit (an `iogpu.wired_limit_mb` set
+            // on that Mac, or a newer macOS's figure).
+            let limit = d.total_memory_gib.map(|g| Gib(g).bytes_floor());
+            let fit = fit_metal(&sizing, &device, limit);
+            from_llamacpp_on_mac(&sizing, &model, &quant, fit)
+        }
+        Some(GpuTarget::Cuda { id, memory_gib }) => {
+            from_llamacpp(&sizing, &model, &quant, Some((id.as_str(), memory_gib)))
+        }
+        None => from_llamacpp(&sizing, &model, &quant, None),
+    })
+}
+
+/// Where llama.cpp's offloaded layers go.
+enum GpuTarget {
+    /// A catalogue GPU (`CUDA0`) and its memory, GiB.
+    Cuda { id: String, memory_gib: f64 },
+    /// An Apple Silicon Mac (`MTL0`).
+    Mac(Box<jauge::catalogue::AppleDevice>),
+}
+
+/// `--gpu ID` for llama.cpp: a catalogue GPU, else an Apple Silicon Mac (`m2-max-96gb`).
+fn gpu_target(cat: &Catalogue, id: &str) -> anyhow::Result<GpuTarget> {
+    let cuda = match cat.gpu(id) {
+        Ok(g) => {
+            return Ok(GpuTarget::Cuda {
+                id: g.id.clone(),
+                memory_gib: g.memory_gib,
+            })
+        }
+        Err(e) => e,
+    };
+    match cat.apple_device(id) {
+        Ok(device) => Ok(GpuTarget::Mac(Box::new(device))),
+        // `m…` names a Mac: its error lists the valid sizes.
+        Err(mac) if id.trim().to_ascii_lowercase().starts_with('m') => Err(bad_input(format!(
+            "{mac}; Apple Silicon Macs: `jauge size --list devices`"
+        ))),
+        Err(_) => Err(bad_input(format!(
+            "{cuda}; Apple Silicon Macs (llama.cpp): `jauge size --list devices`"
+        ))),
+    }
 }
 
 /// The first `limit` bytes of a file.
@@ -236,32 +293,17 @@ pub fn engine_report(s: &EngineSizing) -> String {
         s.max_concurrency,
         thousands(u64::from(s.context_tokens))
     ));
-    let rows: Vec<Vec<String>> = match &s.memory_gib_per_gpu {
-        MemoryTerms::LlamaCpp(devices) => devices
-            .iter()
-            .map(|d| {
-                vec![
-                    d.device.clone(),
-                    format!(
-                        "model {:.2} · KV {:.2} · compute {:.2} · output {:.2} MiB",
-                        d.model_bytes as f64 / 1048576.0,
-                        d.kv_bytes as f64 / 1048576.0,
-                        d.compute_bytes as f64 / 1048576.0,
-                        d.output_bytes as f64 / 1048576.0
-                    ),
-                ]
-            })
-            .collect(),
-        terms => serde_json::to_value(terms)
-            .ok()
-            .and_then(|v| v.as_object().cloned())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(k, v)| Some(vec![k, format!("{:.2} GiB", v.as_f64()?)]))
-            .collect(),
-    };
+    let rows: Vec<Vec<String>> = s
+        .memory_gib_per_gpu
+        .rows()
+        .into_iter()
+        .map(|(term, value)| vec![term, value])
+        .collect();
     out.push_str("  Memory\n");
     out.push_str(&indent(&render(&["", ""], &rows)));
+    if let Some(fit) = &s.metal {
+        out.push_str(&metal_report(fit));
+    }
     for (title, lines) in [("Notes", &s.notes), ("Rules applied", &s.rules)] {
         if !lines.is_empty() {
             out.push_str(&format!("\n  {title}\n"));
@@ -274,6 +316,60 @@ pub fn engine_report(s: &EngineSizing) -> String {
         out.push_str(
             "\n  Some terms are estimates, not the engine's exact rule (see the notes).\n",
         );
+    }
+    out
+}
+
+/// llama.cpp on a Mac: the Metal buffers against the working-set limit, where the limit comes
+/// from, and the `sysctl` that would raise it.
+fn metal_report(fit: &MetalFit) -> String {
+    let gib = |b: u64| Bytes(b).gib().0;
+    let headroom = fit.headroom_bytes as f64 / 1_073_741_824.0;
+    let rows = vec![
+        vec![
+            format!("{METAL_DEVICE} buffers (model + KV + compute)"),
+            format!("{:.2} GiB", gib(fit.metal_bytes)),
+        ],
+        vec![
+            "GPU working-set limit".into(),
+            format!("{:.2} GiB", gib(fit.working_set_bytes)),
+        ],
+        vec![
+            if headroom >= 0.0 {
+                "headroom"
+            } else {
+                "short by"
+            }
+            .into(),
+            format!("{:.2} GiB", headroom.abs()),
+        ],
+        vec![
+            "unified memory (host buffers outside the limit)".into(),
+            format!(
+                "{:.2} GiB ({:.2} GiB)",
+                gib(fit.unified_memory_bytes),
+                gib(fit.host_bytes)
+            ),
+        ],
+    ];
+    let mut out = format!(
+        "\n  Metal on {}: {}\n",
+        fit.name,
+        if fit.fits {
+            "FITS the GPU working set"
+        } else {
+            "DOES NOT FIT the GPU working set"
+        }
+    );
+    out.push_str(&indent(&render(&["", ""], &rows)));
+    out.push_str(&format!(
+        "    limit: {}\n",
+        fit.working_set_source.describe()
+    ));
+    if let Some(hint) = &fit.sysctl_hint {
+        out.push_str(&format!("    would fit with: {hint}\n"));
+    } else if !fit.fits {
+        out.push_str("    the buffers and the host's do not fit this Mac's RAM: no sysctl helps\n");
     }
     out
 }
@@ -447,6 +543,7 @@ pub fn list(what: ListWhat, json: bool) -> String {
             ListWhat::Models => serde_json::to_value(&cat.models),
             ListWhat::Gpus => serde_json::to_value(&cat.gpus),
             ListWhat::Quants => serde_json::to_value(&cat.quants),
+            ListWhat::Devices => serde_json::to_value(cat.apple().devices()),
         }
         .expect("catalogue entries serialise");
         return format!(
@@ -545,6 +642,50 @@ pub fn list(what: ListWhat, json: bool) -> String {
                 &["id", "name", " bits/weight", "applies to", " vLLM cc"],
                 &rows,
             )
+        }
+        ListWhat::Devices => {
+            let rows: Vec<Vec<String>> = cat
+                .apple()
+                .devices()
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.id.clone(),
+                        d.name.clone(),
+                        format!("{:.2}", d.working_set.gib().0),
+                        match &d.working_set_source {
+                            jauge::catalogue::WorkingSetSource::Logged { .. } => "logged",
+                            jauge::catalogue::WorkingSetSource::Rule { fraction, .. } => fraction,
+                            jauge::catalogue::WorkingSetSource::Given => "given",
+                        }
+                        .into(),
+                        d.bandwidth_label(),
+                        d.gpu_cores()
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" or "),
+                    ]
+                })
+                .collect();
+            let mut out = render(
+                &[
+                    "id",
+                    "name",
+                    " GPU limit GiB",
+                    "limit from",
+                    "bandwidth",
+                    "GPU cores",
+                ],
+                &rows,
+            );
+            out.push_str(
+                "\nApple Silicon Macs for `--engine llama.cpp --gpu ID` (Metal). The GPU limit is \
+                 recommendedMaxWorkingSetSize: `logged` on that chip and RAM (its URL: --json), else \
+                 macOS's default rule (2/3 of the RAM up to 32 GB, 3/4 from 36 GB; newer macOS may \
+                 give more).\n",
+            );
+            out
         }
     }
 }

@@ -21,11 +21,48 @@ pub struct TooLarge {
     pub limit: u64,
 }
 
+/// The events one feed completed, in a buffer that keeps its memory from one feed to the next:
+/// a stream of thousands of tokens allocates for its first events only.
+#[derive(Debug, Default)]
+pub struct Events {
+    items: Vec<Event>,
+    len: usize,
+}
+
+impl Events {
+    /// The events of the last feed, in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Event> {
+        self.items[..self.len].iter()
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn push(&mut self, data: &str, event: Option<String>) {
+        match self.items.get_mut(self.len) {
+            Some(reused) => {
+                reused.data.clear();
+                reused.data.push_str(data);
+                reused.event = event;
+            }
+            None => self.items.push(Event {
+                event,
+                data: data.to_string(),
+            }),
+        }
+        self.len += 1;
+    }
+}
+
 /// Accumulates bytes and yields complete events.
 #[derive(Debug)]
 pub struct Parser {
+    /// The unfinished line, when a chunk ended inside one.
     buffer: Vec<u8>,
-    data: Vec<String>,
+    /// The event's `data:` lines so far, joined by `\n`.
+    data: String,
+    has_data: bool,
     event: Option<String>,
     /// Bytes of the lines of the event being read (without the line in `buffer`).
     event_bytes: u64,
@@ -50,7 +87,8 @@ impl Parser {
     pub fn with_limit(limit: u64) -> Parser {
         Parser {
             buffer: Vec::new(),
-            data: Vec::new(),
+            data: String::new(),
+            has_data: false,
             event: None,
             event_bytes: 0,
             limit,
@@ -64,7 +102,17 @@ impl Parser {
     /// [`TooLarge`] once the event being read holds more than the limit; the parser should
     /// then be dropped.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Event>, TooLarge> {
-        let mut events = Vec::new();
+        let mut events = Events::default();
+        self.feed_into(bytes, &mut events)?;
+        Ok(events.iter().cloned().collect())
+    }
+
+    /// Feeds bytes; `out` holds the events they complete, in order (and only those).
+    ///
+    /// # Errors
+    /// As [`Parser::feed`].
+    pub fn feed_into(&mut self, bytes: &[u8], out: &mut Events) -> Result<(), TooLarge> {
+        out.clear();
         let mut bytes = bytes;
         if self.skip_lf && !bytes.is_empty() {
             if let Some(rest) = bytes.strip_prefix(b"\n") {
@@ -77,10 +125,16 @@ impl Parser {
         while i < bytes.len() {
             let b = bytes[i];
             if b == b'\n' || b == b'\r' {
-                self.hold(&bytes[start..i])?;
-                let line = std::mem::take(&mut self.buffer);
-                if let Some(event) = self.line(&line) {
-                    events.push(event);
+                if self.buffer.is_empty() {
+                    // The whole line is in this chunk: read it where it lies.
+                    self.check(i - start)?;
+                    self.line(&bytes[start..i], out);
+                } else {
+                    self.hold(&bytes[start..i])?;
+                    let line = std::mem::take(&mut self.buffer);
+                    self.line(&line, out);
+                    self.buffer = line;
+                    self.buffer.clear();
                 }
                 if b == b'\r' {
                     if i + 1 < bytes.len() {
@@ -95,39 +149,44 @@ impl Parser {
             }
             i += 1;
         }
-        self.hold(&bytes[start..])?;
-        Ok(events)
+        self.hold(&bytes[start..])
+    }
+
+    /// Whether `more` bytes of a line would take the event past the limit.
+    fn check(&self, more: usize) -> Result<(), TooLarge> {
+        let held = self.event_bytes + self.buffer.len() as u64 + more as u64;
+        if held > self.limit {
+            return Err(TooLarge { limit: self.limit });
+        }
+        Ok(())
     }
 
     /// Adds bytes of an unfinished line, unless they take the event past the limit.
     fn hold(&mut self, bytes: &[u8]) -> Result<(), TooLarge> {
-        let held = self.event_bytes + self.buffer.len() as u64 + bytes.len() as u64;
-        if held > self.limit {
-            return Err(TooLarge { limit: self.limit });
-        }
+        self.check(bytes.len())?;
         self.buffer.extend_from_slice(bytes);
         Ok(())
     }
 
     /// Whether bytes of an unfinished event are still held (a stream that ends here was cut).
     pub fn has_partial_event(&self) -> bool {
-        !self.buffer.is_empty() || !self.data.is_empty()
+        !self.buffer.is_empty() || self.has_data
     }
 
-    fn line(&mut self, line: &[u8]) -> Option<Event> {
+    fn line(&mut self, line: &[u8], out: &mut Events) {
         if line.is_empty() {
             self.event_bytes = 0;
-            if self.data.is_empty() && self.event.is_none() {
-                return None;
+            if !self.has_data && self.event.is_none() {
+                return;
             }
-            return Some(Event {
-                event: self.event.take(),
-                data: std::mem::take(&mut self.data).join("\n"),
-            });
+            out.push(&self.data, self.event.take());
+            self.data.clear();
+            self.has_data = false;
+            return;
         }
         let line = String::from_utf8_lossy(line);
         if line.starts_with(':') {
-            return None; // a comment, used by servers as keep-alive
+            return; // a comment, used by servers as keep-alive
         }
         let (field, value) = match line.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
@@ -136,7 +195,11 @@ impl Parser {
         match field {
             "data" => {
                 self.event_bytes += line.len() as u64 + 1;
-                self.data.push(value.to_string());
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
             }
             "event" => {
                 self.event_bytes += line.len() as u64 + 1;
@@ -144,7 +207,6 @@ impl Parser {
             }
             _ => {} // id, retry and unknown fields do not matter here
         }
-        None
     }
 }
 

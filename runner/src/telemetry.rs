@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use jauge::dataset::{ClientAudit, Step};
+use jauge::stats::Histogram;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -30,6 +31,30 @@ pub struct StepProbe {
     cpu_before_s: Option<f64>,
     server_before: Option<Snapshot>,
     scraper: Option<(watch::Sender<bool>, JoinHandle<Vec<Snapshot>>)>,
+    lag: (watch::Sender<bool>, JoinHandle<Histogram>),
+}
+
+/// How often the lag probe asks to be woken.
+const LAG_PERIOD: Duration = Duration::from_millis(5);
+
+/// A token read later than this by the client's own event loop breaks the budget a load
+/// generator may add to a 10 ms inter-token latency.
+const LAG_BOUND_MS: f64 = 5.0;
+
+/// Asks to be woken every [`LAG_PERIOD`] until told to stop, and records how late each wake
+/// came: a busy event loop reads every stream that late.
+async fn loop_lag(mut stop: watch::Receiver<bool>) -> Histogram {
+    let mut lateness = Histogram::new();
+    loop {
+        let due = tokio::time::Instant::now() + LAG_PERIOD;
+        tokio::select! {
+            _ = tokio::time::sleep_until(due) => {
+                let late = tokio::time::Instant::now().saturating_duration_since(due);
+                lateness.record(late.as_secs_f64() * 1000.0);
+            }
+            _ = stop.changed() => return lateness,
+        }
+    }
 }
 
 impl Telemetry {
@@ -84,11 +109,13 @@ impl Telemetry {
             }
             None => (None, None),
         };
+        let (stop_lag, lag_stopped) = watch::channel(false);
         StepProbe {
             started_s: self.now_s(),
             cpu_before_s: process_cpu_s(),
             server_before,
             scraper,
+            lag: (stop_lag, tokio::spawn(loop_lag(lag_stopped))),
         }
     }
 
@@ -100,7 +127,7 @@ impl Telemetry {
                 .devices
                 .gpus
                 .iter()
-                .map(|(i, u, _, _)| (*i, u.clone()))
+                .map(|g| (g.index, g.uuid.clone()))
                 .collect();
             let gpus = gpu::summarise(&sampler.window(probe.started_s, ended_s), &uuids);
             let energy: Option<f64> = gpus.iter().map(|g| g.energy_j).sum();
@@ -114,10 +141,14 @@ impl Telemetry {
             let snapshots = task.await.unwrap_or_default();
             step.server = metrics::summarise(probe.server_before.as_ref(), &snapshots);
         }
+        let (stop_lag, lag) = probe.lag;
+        let _ = stop_lag.send(true);
+        let lag_ms_p99 = lag.await.ok().and_then(|h| h.quantile(0.99));
         step.client = Some(audit(
             probe.cpu_before_s,
             process_cpu_s(),
             ended_s - probe.started_s,
+            lag_ms_p99,
             records,
         ));
     }
@@ -128,6 +159,7 @@ fn audit(
     cpu_before: Option<f64>,
     cpu_after: Option<f64>,
     wall_s: f64,
+    loop_lag_ms_p99: Option<f64>,
     records: &[RequestRecord],
 ) -> ClientAudit {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
@@ -146,14 +178,17 @@ fn audit(
         lags.iter().sum::<f64>() / lags.len() as f64
     };
     let send_lag_ms_max = lags.iter().copied().fold(0.0, f64::max);
-    // Above 85 % of every core, or sends 50 ms late on average: the client's numbers are suspect.
+    // Above 85 % of every core, sends 50 ms late on average, or reads late: the client's
+    // numbers are suspect.
     let cpu_bound = cpu_pct.is_some_and(|p| p > 85.0 * f64::from(cores));
+    let reads_late = loop_lag_ms_p99.is_some_and(|l| l > LAG_BOUND_MS);
     ClientAudit {
         cpu_pct,
         cores,
         send_lag_ms_mean,
         send_lag_ms_max,
-        client_bound: cpu_bound || send_lag_ms_mean > 50.0,
+        loop_lag_ms_p99,
+        client_bound: cpu_bound || send_lag_ms_mean > 50.0 || reads_late,
     }
 }
 
@@ -174,7 +209,10 @@ pub fn catalogue_gpu_id(nvml_name: &str) -> Option<&'static str> {
     let has = |s: &str| n.contains(s);
     Some(if has("h200") {
         "h200"
-    } else if has("h100") && (has("pcie") || has("nvl")) {
+    } else if has("h100") && has("nvl") {
+        // 94 GB, not the 80 GB PCIe part.
+        return None;
+    } else if has("h100") && has("pcie") {
         "h100-pcie"
     } else if has("h100") {
         "h100-80gb"
@@ -190,8 +228,13 @@ pub fn catalogue_gpu_id(nvml_name: &str) -> Option<&'static str> {
         "l40s"
     } else if has(" l4") || n.ends_with("l4") {
         "l4"
+    } else if has("a10g") {
+        // AWS's variant: the A10's memory, not its tensor throughput.
+        "a10g"
     } else if has("a10") && !has("a100") {
         "a10"
+    } else if has(" t4") || n.ends_with("t4") {
+        "t4"
     } else if has("4090") {
         "rtx-4090"
     } else if has("3090") {
@@ -218,6 +261,9 @@ mod tests {
             ("NVIDIA L40S", Some("l40s")),
             ("NVIDIA L4", Some("l4")),
             ("NVIDIA A10", Some("a10")),
+            ("NVIDIA A10G", Some("a10g")),
+            ("Tesla T4", Some("t4")),
+            ("NVIDIA H100 NVL", None),
             ("NVIDIA GeForce RTX 4090", Some("rtx-4090")),
             ("NVIDIA B200", None),
         ] {
@@ -244,11 +290,28 @@ mod tests {
             error_message: None,
             interrupted: false,
         };
-        let a = audit(Some(1.0), Some(1.5), 1.0, std::slice::from_ref(&r));
+        let a = audit(
+            Some(1.0),
+            Some(1.5),
+            1.0,
+            Some(0.5),
+            std::slice::from_ref(&r),
+        );
         assert_eq!(a.cpu_pct, Some(50.0));
         assert_eq!((a.send_lag_ms_mean, a.client_bound), (120.0, true));
         r.sent_ms = 1.0;
-        assert!(!audit(Some(1.0), Some(1.1), 1.0, &[r]).client_bound);
+        assert!(
+            !audit(
+                Some(1.0),
+                Some(1.1),
+                1.0,
+                Some(0.5),
+                std::slice::from_ref(&r)
+            )
+            .client_bound
+        );
+        // An event loop waking 8 ms late reads every token that late.
+        assert!(audit(Some(1.0), Some(1.1), 1.0, Some(8.0), &[r]).client_bound);
     }
 
     #[test]

@@ -532,8 +532,9 @@ fn a_local_tokenizer_makes_exact_prompts() {
 
 #[test]
 fn a_full_kv_cache_stops_the_row_when_asked() {
-    // Llama-3-8B on an L4 holds about 37,000 KV tokens: 64 users of 1,024 + 32 tokens overflow
-    // it, and the simulated server preempts.
+    // Llama-3-8B on an L4 holds about 35,000 KV tokens: 64 users of 1,024 + 128 tokens overflow
+    // it, and the simulated server preempts (answers long enough that the users' requests
+    // overlap, whatever the /metrics scrapes catch).
     let out = dir("preempt").join("p.json");
     let o = Command::new(JAUGE)
         .args([
@@ -551,13 +552,13 @@ fn a_full_kv_cache_stops_the_row_when_asked() {
             "--prompt-tokens",
             "1024",
             "--output-tokens",
-            "32",
+            "128",
             "--requests-per-step",
             "64",
         ])
         .args([
             "--time-scale",
-            "50",
+            "100",
             "--warmup",
             "0",
             "--stop-on-preemption",

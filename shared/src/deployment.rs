@@ -150,7 +150,9 @@ impl DeploymentSpec {
         })
     }
 
-    /// The deployment a dataset records, when its model and GPU have catalogue ids.
+    /// The deployment a dataset records, when its model and GPU have catalogue ids: with the
+    /// vLLM release it ran (its memory rules) and each GPU's memory as CUDA saw it, when the
+    /// dataset records them (a run on the GPU node reads it from NVML).
     ///
     /// ```
     /// let d = jauge::deployment::DeploymentSpec::of_dataset(&jauge::dataset::example()).unwrap();
@@ -171,8 +173,8 @@ impl DeploymentSpec {
             block_size: s.block_size,
             max_num_seqs: s.max_num_seqs,
             max_num_batched_tokens: s.max_num_batched_tokens,
-            vllm_version: None,
-            total_memory_gib: None,
+            vllm_version: recorded_vllm_release(&d.engine),
+            total_memory_gib: d.gpus.cuda_memory_mib.map(|mib| mib as f64 / 1024.0),
         })
     }
 
@@ -299,6 +301,25 @@ pub fn request_of(dataset: &Dataset) -> Option<SizingRequest<'static>> {
         .ok()
 }
 
+/// The vLLM release a dataset's engine records, when it is vLLM and the release is one whose
+/// memory rules jauge knows (a development build such as `0.6.4.dev12+g…` counts as its
+/// release); `None` leaves the default release.
+///
+/// ```
+/// use jauge::dataset::Engine;
+/// let engine = |name: &str, version: &str| Engine { name: name.into(), version: Some(version.into()), settings: Default::default() };
+/// assert_eq!(jauge::deployment::recorded_vllm_release(&engine("vllm", "0.4.2")).as_deref(), Some("0.4.2"));
+/// assert_eq!(jauge::deployment::recorded_vllm_release(&engine("vllm", "0.1.7")), None);
+/// assert_eq!(jauge::deployment::recorded_vllm_release(&engine("sglang", "0.4.2")), None);
+/// ```
+pub fn recorded_vllm_release(engine: &crate::dataset::Engine) -> Option<String> {
+    if !engine.name.eq_ignore_ascii_case("vllm") {
+        return None;
+    }
+    let version: VllmVersion = engine.version.as_deref()?.parse().ok()?;
+    Some(version.to_string())
+}
+
 /// The engine settings a sizing stands for, as a dataset records them: what vLLM would run
 /// with (`max_model_len`, batch limits and block size resolved to the release's defaults).
 ///
@@ -320,5 +341,35 @@ pub fn engine_settings(request: &SizingRequest<'_>, sizing: &Sizing) -> EngineSe
         max_num_batched_tokens: Some(sizing.max_num_batched_tokens),
         block_size: Some(sizing.block_size),
         ..EngineSettings::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run on the GPU node records the release and the memory CUDA saw; the sizing of that
+    /// deployment follows both, not the catalogue's defaults.
+    #[test]
+    fn a_measured_deployment_is_sized_with_its_release_and_cuda_memory() {
+        let mut dataset = crate::dataset::example();
+        dataset.deployment.engine.name = "vllm".into();
+        dataset.deployment.engine.version = Some("0.4.2".into());
+        dataset.deployment.gpus.cuda_memory_mib = Some(40_000);
+        let spec = DeploymentSpec::of_dataset(&dataset).unwrap();
+        assert_eq!(spec.vllm_version.as_deref(), Some("0.4.2"));
+        assert_eq!(spec.total_memory_gib, Some(40_000.0 / 1024.0));
+
+        let recorded = size(&request_of(&dataset).unwrap()).unwrap();
+        let catalogue = {
+            let plain = DeploymentSpec {
+                vllm_version: None,
+                total_memory_gib: None,
+                ..spec.clone()
+            };
+            size(&plain.request(Catalogue::builtin()).unwrap()).unwrap()
+        };
+        assert_eq!(recorded.engine_version, "0.4.2");
+        assert_ne!(recorded.kv_cache_tokens, catalogue.kv_cache_tokens);
     }
 }

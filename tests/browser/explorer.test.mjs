@@ -65,6 +65,29 @@ test('the vLLM release selector sizes with that release\'s rules, as jauge size 
   assertSameNumbers(today, jaugeSize(args));
 });
 
+test('the engine selector sizes SGLang, TensorRT-LLM and llama.cpp as jauge size --engine does', async () => {
+  await page.goto(`${site.base}/?model=llama-3-8b&gpu=h100-80gb&context=8192`);
+  await page.waitForSelector('[data-metric="kv_cache_tokens"]');
+  const args = ['--catalog-model', 'llama-3-8b', '--gpu', 'h100-80gb', '--max-model-len', '8192', '--context', '8192'];
+  for (const [engine, extra] of [['sglang', []], ['trtllm', []], ['llama.cpp', ['--quant', 'gguf-q4_k_m']]]) {
+    const old = (await readMetrics(page)).kv_cache_tokens;
+    if (extra.length) await page.selectOption('#quant', extra[1]);
+    await page.selectOption('#engine', engine);
+    await page.waitForFunction((e) => location.search.includes(`engine=${e}`), engine);
+    await page.waitForFunction((old) => {
+      const shown = document.querySelector('[data-metric="kv_cache_tokens"]');
+      return shown && shown.dataset.value !== old;
+    }, old);
+    const shown = await readMetrics(page);
+    const cli = jaugeSize([...args, ...extra, '--engine', engine]);
+    for (const field of ['fits', 'max_concurrency', 'kv_cache_tokens', 'weights_gib_per_gpu']) {
+      // As numbers: the page writes 1.0 where JSON.stringify writes 1.
+      assert.equal(JSON.stringify(JSON.parse(shown[field])), JSON.stringify(cli[field]), `${engine} ${field}`);
+    }
+  }
+  assert.match(await page.textContent('.prediction'), /does not predict users for llama\.cpp/);
+});
+
 test('a deployment that does not fit says by how much and what would fit', async () => {
   await page.goto(`${site.base}/?model=llama-3-70b&gpu=a100-40gb`);
   await page.waitForSelector('[data-metric="fits"]');

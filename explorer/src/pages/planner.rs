@@ -3,6 +3,7 @@
 
 use jauge::catalogue::{Catalogue, ModelSpec};
 use jauge::dataset::Index;
+use jauge::sizing::engines::EngineSizing;
 use jauge::sizing::Sizing;
 use jauge::units::thousands;
 use leptos::prelude::*;
@@ -40,6 +41,11 @@ pub fn Planner(
         let m = model.get()?;
         selection.with(|s| s.size_with(&m))
     });
+    // Another engine's sizing, shown in place of vLLM's (read once per draw: a closure).
+    let engine_sizing = move || {
+        let m = model.get().ok()?;
+        selection.with(|s| s.engine_sizing(&m))
+    };
     // The simulator's answer under load, handed to its section: redrawn only when it changes.
     let prediction = Memo::new(move |_| {
         let m = model.get()?;
@@ -99,6 +105,7 @@ pub fn Planner(
                 <Choice label="GPUs" id=Field::Gpus.key() options=plain(plan::GPU_COUNTS) value=value(Field::Gpus) on_choose=set(Field::Gpus)/>
                 <Choice label="Quantisation" id=Field::Quant.key() options=quants.collect() value=value(Field::Quant) on_choose=set(Field::Quant)/>
                 <Choice label="KV cache" id=Field::Kv.key() options=plain(jauge::sizing::KvCacheDtype::NAMES) value=value(Field::Kv) on_choose=set(Field::Kv)/>
+                <Choice label="Engine" id=Field::Engine.key() options=plan::ENGINES.iter().map(|(id, name)| (id.to_string(), name.to_string())).collect() value=value(Field::Engine) on_choose=set(Field::Engine)/>
                 <Choice label="vLLM release (memory rules)" id=Field::Vllm.key() options=plain(plan::VLLM_RELEASES) value=value(Field::Vllm) on_choose=set(Field::Vllm)/>
                 <NumberInput label="Context (tokens)" id=Field::Context.key() min="1" step="1" value=context on_change=set(Field::Context)/>
                 <NumberInput label="GPU memory utilisation" id=Field::Util.key() min="0.05" max="1" step="0.01" value=value(Field::Util) on_change=set(Field::Util)/>
@@ -122,9 +129,13 @@ pub fn Planner(
                     <p class="error" role="alert" id="config-error">{move || config_error.get()}</p>
                 </details>
             </form>
-            {move || match sizing.get() {
-                Err(message) => view! { <p class="error" role="alert" data-metric="error">{message}</p> }.into_any(),
-                Ok(s) => view! { <Outputs sizing=s/> }.into_any(),
+            {move || match engine_sizing() {
+                None => match sizing.get() {
+                    Err(message) => view! { <p class="error" role="alert" data-metric="error">{message}</p> }.into_any(),
+                    Ok(s) => view! { <Outputs sizing=s/> }.into_any(),
+                },
+                Some(Err(message)) => view! { <p class="error" role="alert" data-metric="error">{message}</p> }.into_any(),
+                Some(Ok(s)) => view! { <EngineOutputs sizing=s/> }.into_any(),
             }}
             <Predicted selection prediction/>
             <PublishedCheck selection sizing index/>
@@ -173,6 +184,40 @@ fn Outputs(sizing: Sizing) -> impl IntoView {
                     {s.advice.iter().map(|a| view! { <li><code>{a.flag.clone()}</code>": "{a.effect.clone()}</li> }).collect_view()}
                 </ul>
             })}
+            <ul class="notes">{s.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
+        </div>
+    }
+}
+
+/// The headline numbers, the engine's memory terms, rules and notes for an engine other than
+/// vLLM, as `jauge size --engine ENGINE` prints them.
+#[component]
+fn EngineOutputs(sizing: EngineSizing) -> impl IntoView {
+    let s = sizing;
+    let metric = |name: &'static str, value: String, shown: String| {
+        view! { <span class="value" data-metric=name data-value=value>{shown}</span> }
+    };
+    let terms = s.memory_gib_per_gpu.rows();
+    view! {
+        <div class="outputs" aria-live="polite">
+            <p class=if s.fits { "verdict fits" } else { "verdict no-fit" }>
+                <span data-metric="fits" data-value=s.fits.to_string()>{if s.fits { "Fits" } else { "Does not fit" }}</span>
+                {format!(" under {} {}", s.engine, s.engine_version)}
+                {s.estimated.then_some(" (some terms are estimates: see the notes)")}
+            </p>
+            <dl class="headline">
+                <div><dt>"Requests at once"</dt><dd>{metric("max_concurrency", raw(s.max_concurrency), format!("{:.1}", s.max_concurrency))}" at "{thousands(u64::from(s.context_tokens))}" tokens"</dd></div>
+                <div><dt>"KV-cache capacity"</dt><dd>{metric("kv_cache_tokens", s.kv_cache_tokens.to_string(), thousands(s.kv_cache_tokens))}" tokens"</dd></div>
+                <div><dt>"Weights per GPU"</dt><dd>{metric("weights_gib_per_gpu", raw(s.weights_gib_per_gpu), format!("{:.2}", s.weights_gib_per_gpu))}" GiB"</dd></div>
+                <div><dt>"KV bytes per token per GPU"</dt><dd>{metric("kv_bytes_per_token", s.kv_bytes_per_token_per_gpu.to_string(), thousands(s.kv_bytes_per_token_per_gpu))}</dd></div>
+            </dl>
+            <table class="terms">
+                <thead><tr><th>"memory term"</th><th>"per GPU"</th></tr></thead>
+                <tbody>{terms.into_iter().map(|(term, value)| view! { <tr><td>{term}</td><td>{value}</td></tr> }).collect_view()}</tbody>
+            </table>
+            <details class="rules"><summary>"Rules applied"</summary>
+                <ul>{s.rules.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}</ul>
+            </details>
             <ul class="notes">{s.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul>
         </div>
     }

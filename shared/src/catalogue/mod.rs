@@ -14,6 +14,7 @@
 //! # Ok::<(), jauge::CatalogueError>(())
 //! ```
 
+mod apple;
 mod gpu;
 mod model;
 mod quant;
@@ -23,6 +24,10 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+pub use apple::{
+    AppleCatalogue, AppleChip, AppleDevice, ChipSources, GpuVariant, WorkingSetLog, WorkingSetRule,
+    WorkingSetSource,
+};
 pub use gpu::{ComputeCapability, GpuSpec, Interconnect, InterconnectKind};
 pub use model::{Architecture, ModelSpec, ParamCounts, SlidingWindowLayers, FIELD_LIMITS};
 pub use quant::{QuantKind, QuantScope, QuantSpec};
@@ -130,6 +135,74 @@ impl Catalogue {
             })
     }
 
+    /// Apple Silicon chips and their GPU working sets (llama.cpp on Metal), read on first use:
+    /// a program that never asks (the explorer) carries neither the data nor its parser.
+    ///
+    /// ```
+    /// assert!(!jauge::catalogue::Catalogue::builtin().apple().chips.is_empty());
+    /// ```
+    pub fn apple(&self) -> &'static AppleCatalogue {
+        static APPLE: OnceLock<AppleCatalogue> = OnceLock::new();
+        APPLE.get_or_init(|| {
+            serde_json::from_str(include_str!("../../data/apple.json"))
+                .expect("shared/data/apple.json is valid")
+        })
+    }
+
+    /// An Apple Silicon Mac by device id (chip and RAM: `m2-max-96gb`), ignoring case, with its
+    /// GPU working-set limit resolved (logged, or macOS's default rule).
+    ///
+    /// # Errors
+    ///
+    /// [`CatalogueError::UnknownGpu`] with the valid ids: the chip's sizes when the chip is
+    /// known, else the closest ids.
+    ///
+    /// ```
+    /// let cat = jauge::catalogue::Catalogue::builtin();
+    /// assert_eq!(cat.apple_device("m2-max-96gb")?.memory_gb, 96);
+    /// assert!(cat.apple_device("m1-32gb").unwrap_err().to_string().contains("`m1-16gb`"));
+    /// # Ok::<(), jauge::CatalogueError>(())
+    /// ```
+    pub fn apple_device(&self, id: &str) -> Result<AppleDevice, CatalogueError> {
+        let wanted = id.trim().to_ascii_lowercase();
+        if let Some(device) = self.apple().device(&wanted) {
+            return Ok(device);
+        }
+        let ids = self.apple().device_ids();
+        // The longest chip id the input starts with (`m2-max-…`, not `m2-…`): its sizes.
+        let chip = self
+            .apple()
+            .chips
+            .iter()
+            .filter(|c| wanted.starts_with(&format!("{}-", c.id)))
+            .max_by_key(|c| c.id.len());
+        let suggestions = match chip {
+            Some(c) => ids
+                .iter()
+                .filter(|i| {
+                    i.strip_prefix(&format!("{}-", c.id)).is_some_and(|rest| {
+                        rest.trim_end_matches("gb")
+                            .chars()
+                            .all(|ch| ch.is_ascii_digit())
+                    })
+                })
+                .cloned()
+                .collect(),
+            None => {
+                let close = suggest::closest(&wanted, ids.iter().map(String::as_str));
+                if close.is_empty() {
+                    ids
+                } else {
+                    close
+                }
+            }
+        };
+        Err(CatalogueError::UnknownGpu {
+            id: id.to_string(),
+            suggestions,
+        })
+    }
+
     /// A quantisation by catalogue id, ignoring case.
     ///
     /// # Errors
@@ -208,6 +281,8 @@ mod tests {
             "l4",
             "l40s",
             "a10",
+            "a10g",
+            "t4",
             "rtx-4090",
             "rtx-3090",
         ] {

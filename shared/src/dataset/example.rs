@@ -94,6 +94,7 @@ pub fn example() -> Dataset {
                 catalogue_id: Some("a100-40gb".to_string()),
                 count: 1,
                 memory_mib: Some(40960),
+                cuda_memory_mib: None,
                 driver_version: None,
                 cuda_version: None,
             },

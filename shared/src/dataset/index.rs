@@ -108,11 +108,7 @@ impl Index {
     /// ```
     pub fn from_json(text: &str) -> Result<Index, DatasetError> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let index: Index = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            DatasetError::Json(Violation::new(path, e.into_inner().to_string()))
-        })?;
+        let index: Index = super::deserialize_at_path(&mut de).map_err(DatasetError::Json)?;
         let mut problems = Vec::new();
         if index.schema != INDEX_SCHEMA {
             problems.push(Violation::new(

@@ -34,6 +34,28 @@ pub use version::{SCHEMA, SCHEMA_V1, SUPPORTED_SCHEMAS};
 
 use crate::error::DatasetError;
 
+/// Deserialises a `T`, naming the JSON path of the field that fails (`steps[3].requests.sent`).
+/// In the browser the path is left out: naming it doubles the deserialising code, which every
+/// reader of the site downloads (the validator's rules still name their paths there).
+pub(crate) fn deserialize_at_path<'de, T, D>(de: D) -> Result<T, Violation>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            Violation::new(path, e.into_inner().to_string())
+        })
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        T::deserialize(de).map_err(|e| Violation::new("", e.to_string()))
+    }
+}
+
 impl Dataset {
     /// Parses, migrates and validates a dataset.
     ///
@@ -55,11 +77,7 @@ impl Dataset {
     pub fn from_json(text: &str) -> Result<Dataset, DatasetError> {
         let value = strict::parse(text).map_err(DatasetError::Json)?;
         let value = version::migrate_to_current(value)?;
-        let dataset: Dataset = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { String::new() } else { path };
-            DatasetError::Json(Violation::new(path, e.into_inner().to_string()))
-        })?;
+        let dataset: Dataset = deserialize_at_path(value).map_err(DatasetError::Json)?;
         let violations = dataset.violations();
         if violations.is_empty() {
             Ok(dataset)

@@ -49,6 +49,18 @@ fn every_problem_is_reported_not_just_the_first() {
 }
 
 #[test]
+fn cuda_memory_cannot_exceed_the_installed_memory() {
+    let found = messages(with(|v| {
+        v["deployment"]["gpus"]["cuda_memory_mib"] = 41_000.into()
+    }));
+    assert_eq!(
+        found,
+        ["deployment.gpus.cuda_memory_mib: 41000 MiB is more than the 40960 MiB installed (memory_mib)"]
+    );
+    assert!(with(|v| v["deployment"]["gpus"]["cuda_memory_mib"] = 40_330.into()).is_ok());
+}
+
+#[test]
 fn a_step_off_the_grid_is_refused() {
     let found = messages(with(|v| v["steps"][1]["concurrency"] = 3.into()));
     assert_eq!(

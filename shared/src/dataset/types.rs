@@ -335,9 +335,14 @@ pub struct GpuInfo {
     pub catalogue_id: Option<String>,
     /// How many GPUs served the model.
     pub count: u32,
-    /// Memory of each GPU, MiB.
+    /// Memory of each GPU, MiB: the installed total, as `nvidia-smi` prints it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_mib: Option<u64>,
+    /// Memory of each GPU as CUDA sees it, MiB: the installed total less what the driver and
+    /// firmware reserve (NVML reports both). vLLM sizes its cache from this figure, so the
+    /// sizing of a measured deployment uses it in place of the catalogue's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cuda_memory_mib: Option<u64>,
     /// The driver version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver_version: Option<String>,
@@ -483,7 +488,12 @@ pub struct ClientAudit {
     pub send_lag_ms_mean: f64,
     /// Largest such delay, ms.
     pub send_lag_ms_max: f64,
-    /// The client, not the server, was the bottleneck (CPU nearly saturated, or sends late).
+    /// How late the client's event loop woke for a timer, 99th percentile, ms: the most the
+    /// client itself adds to what it times (a token read that late is timed that late).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_lag_ms_p99: Option<f64>,
+    /// The client, not the server, was the bottleneck (CPU nearly saturated, sends late, or
+    /// its event loop waking late).
     pub client_bound: bool,
 }
 

@@ -241,6 +241,14 @@ fn deployment(c: &mut Checker, d: &Deployment) {
     if d.gpus.memory_mib == Some(0) {
         c.fail("deployment.gpus.memory_mib", "must be above 0");
     }
+    match (d.gpus.cuda_memory_mib, d.gpus.memory_mib) {
+        (Some(0), _) => c.fail("deployment.gpus.cuda_memory_mib", "must be above 0"),
+        (Some(cuda), Some(installed)) if cuda > installed => c.fail(
+            "deployment.gpus.cuda_memory_mib",
+            format!("{cuda} MiB is more than the {installed} MiB installed (memory_mib)"),
+        ),
+        _ => {}
+    }
 }
 
 fn workload(c: &mut Checker, w: &Workload) {
@@ -405,6 +413,10 @@ fn steps(c: &mut Checker, dataset: &Dataset) {
             c.non_negative(
                 &format!("{path}.client.send_lag_ms_max"),
                 audit.send_lag_ms_max,
+            );
+            c.opt_non_negative(
+                &format!("{path}.client.loop_lag_ms_p99"),
+                audit.loop_lag_ms_p99,
             );
         }
         if let Some(gpus) = &step.gpu {

@@ -7,10 +7,11 @@
 
 use serde::Serialize;
 
-use super::llamacpp::{DeviceBuffers, LlamaCppSizing};
+use super::llamacpp::{DeviceBuffers, LlamaCppSizing, MetalFit};
 use super::sglang::{self, EngineVersion, SglangInput, SglangMemory};
 use super::trtllm::{self, TrtllmBackend, TrtllmInput, TrtllmMemory};
 use super::{size_without_advice, MemoryBreakdown, Sizing, SizingRequest, VllmVersion};
+use crate::catalogue::WorkingSetSource;
 use crate::error::SizingError;
 use crate::units::{Bytes, Gib};
 
@@ -89,6 +90,50 @@ pub enum MemoryTerms {
     LlamaCpp(Vec<DeviceBuffers>),
 }
 
+impl MemoryTerms {
+    /// Each term as a person reads it, named as in `--json`: `("weights", "14.96 GiB")`, or for
+    /// llama.cpp one row per device with its buffers in MiB.
+    ///
+    /// ```
+    /// use jauge::catalogue::Catalogue;
+    /// use jauge::sizing::{engines::size_with, SizingRequest};
+    /// let cat = Catalogue::builtin();
+    /// let r = SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("h100-80gb")?);
+    /// let rows = size_with(&r, &"sglang".parse()?)?.memory_gib_per_gpu.rows();
+    /// assert!(rows.iter().any(|(term, value)| term == "weights" && value.ends_with(" GiB")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rows(&self) -> Vec<(String, String)> {
+        const MIB: f64 = 1024.0 * 1024.0;
+        match self {
+            MemoryTerms::LlamaCpp(devices) => devices
+                .iter()
+                .map(|d| {
+                    let mib = |b: u64| b as f64 / MIB;
+                    (
+                        d.device.clone(),
+                        format!(
+                            "model {:.2} · KV {:.2} · compute {:.2} · output {:.2} MiB",
+                            mib(d.model_bytes),
+                            mib(d.kv_bytes),
+                            mib(d.compute_bytes),
+                            mib(d.output_bytes)
+                        ),
+                    )
+                })
+                .collect(),
+            // Field names as the JSON output has them (alphabetical: serde_json sorts its maps).
+            terms => serde_json::to_value(terms)
+                .ok()
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, format!("{:.2} GiB", v.as_f64()?))))
+                .collect(),
+        }
+    }
+}
+
 /// The answer every engine gives, with the same field names as vLLM's [`Sizing`].
 #[derive(Debug, Clone, Serialize)]
 pub struct EngineSizing {
@@ -128,6 +173,9 @@ pub struct EngineSizing {
     pub estimated: bool,
     /// Remarks.
     pub notes: Vec<String>,
+    /// llama.cpp on a Mac: the Metal buffers against the GPU's working-set limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metal: Option<MetalFit>,
 }
 
 /// Sizes `request` under `engine` (not llama.cpp, whose inputs differ: [`from_llamacpp`]).
@@ -320,7 +368,59 @@ pub fn from_llamacpp(
             .collect(),
         estimated: true,
         notes: s.notes.clone(),
+        metal: None,
     }
+}
+
+/// llama.cpp's answer on a Mac: [`from_llamacpp`] with the device's id, `fits` from the Metal
+/// buffers against the working-set limit ([`MetalFit`]), and notes on where the limit comes
+/// from.
+///
+/// ```
+/// use jauge::catalogue::Catalogue;
+/// use jauge::sizing::llamacpp::{fit_metal, size_catalogue, LlamaCppSettings, METAL_DEVICE};
+/// let cat = Catalogue::builtin();
+/// let mut settings = LlamaCppSettings::new(8192);
+/// settings.gpu_device = Some(METAL_DEVICE.into());
+/// let s = size_catalogue(cat.model("llama-3-8b")?, cat.quant("gguf-q4_k_m")?, &settings)?;
+/// let fit = fit_metal(&s, &cat.apple_device("m1-16gb")?, None);
+/// let e = jauge::sizing::engines::from_llamacpp_on_mac(&s, "llama-3-8b", "gguf-q4_k_m", fit);
+/// assert!(e.fits && e.gpu == "m1-16gb" && e.metal.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn from_llamacpp_on_mac(
+    s: &LlamaCppSizing,
+    model: &str,
+    quant: &str,
+    fit: MetalFit,
+) -> EngineSizing {
+    let mut e = from_llamacpp(
+        s,
+        model,
+        quant,
+        Some((&fit.device, Bytes(fit.working_set_bytes).gib().0)),
+    );
+    e.fits = fit.fits;
+    let source = match &fit.working_set_source {
+        WorkingSetSource::Logged { .. } => "logged on this chip and RAM",
+        WorkingSetSource::Rule { .. } => {
+            "computed from macOS's default rule, not logged for this chip and RAM"
+        }
+        WorkingSetSource::Given => "given with --total-memory-gib",
+    };
+    e.notes.push(format!(
+        "Metal ({}): llama.cpp puts the offloaded model, KV and compute buffers in unified \
+         memory, held to the GPU working set (recommendedMaxWorkingSetSize) of {:.2} GiB, {source}",
+        super::llamacpp::METAL_DEVICE,
+        Bytes(fit.working_set_bytes).gib().0,
+    ));
+    e.notes.push(
+        "on Metal the buffers are sized with llama.cpp's CUDA alignment (128 bytes); no Metal \
+         start-up log has been compared with jauge"
+            .into(),
+    );
+    e.metal = Some(fit);
+    e
 }
 
 /// The fields every engine shares with vLLM's sizing of the same request.
@@ -344,6 +444,7 @@ fn common(base: &Sizing) -> EngineSizing {
         rules: Vec::new(),
         estimated: false,
         notes: Vec::new(),
+        metal: None,
     }
 }
 

@@ -29,7 +29,9 @@ use crate::gguf::{GgmlType, Gguf, GgufError};
 
 mod compute;
 mod dims;
+mod metal;
 pub use dims::{LlamaCppModel, Placement, WeightTensor};
+pub use metal::{fit_metal, MetalFit, METAL_DEVICE};
 
 /// Why llama.cpp's memory could not be sized.
 ///
@@ -77,8 +79,8 @@ pub struct LlamaCppSettings {
     pub cache_type_v: GgmlType,
     /// `-ngl`: layers on the GPU, counting the output layer as one; `None` is all.
     pub n_gpu_layers: Option<u32>,
-    /// The device offloaded layers go to (`CUDA0`); `None` for a CPU-only build, where
-    /// everything is on `CPU`.
+    /// The device offloaded layers go to (`CUDA0`, or [`METAL_DEVICE`] on a Mac); `None` for a
+    /// CPU-only build, where everything is on `CPU`.
     pub gpu_device: Option<String>,
     /// `-fa`: flash attention (`auto` turns it on for CPU and CUDA).
     pub flash_attn: bool,

@@ -406,6 +406,15 @@ fn size_without_advice(request: &SizingRequest<'_>) -> Result<Sizing, SizingErro
             r.vllm_version
         ));
     }
+    if r.gpu.may_drive_display && r.total_memory_gib.is_none() {
+        notes.push(format!(
+            "a {} that also drives a desktop holds its memory too (Xorg and gnome-shell took about \
+             0.4 GiB of an RTX 4090 in github.com/RLinf/RLinf/issues/964): that memory is not free \
+             for the engine, so lower gpu_memory_utilization by its share, or pass \
+             --total-memory-gib with what is left",
+            r.gpu.name
+        ));
+    }
     if model.sliding_window.is_some() {
         notes.push(format!(
             "{} layers of {} attend over a {}-token window: a request holds at most about window − 1 + \

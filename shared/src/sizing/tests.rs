@@ -419,3 +419,66 @@ fn formats_arrive_release_by_release() {
     assert!(quant_under("0.5.3", "gguf-q4_k_m", "a100-40gb").is_err());
     assert!(quant_under("0.6.0", "gguf-q4_k_m", "a100-40gb").is_ok());
 }
+
+/// vLLM's own start-up logs of 2023–2024 against jauge's rules for their releases: the
+/// `# GPU blocks` line, verbatim, with the settings the source states (others are vLLM's
+/// defaults, marked). Within 2 % each:
+///
+/// | source | release | deployment | logged | jauge |
+/// |---|---|---|---|---|
+/// | github.com/vllm-project/vllm/issues/2136 | 0.2.3, 0.2.4 (reporter) | CodeLlama-13B fp16, 2 × RTX 4090, util 0.95, max_model_len 16384, max_num_seqs 16 | `# GPU blocks: 1464` | 1,488 |
+/// | github.com/vllm-project/vllm/pull/4454 | main at 73c8d67 (between 0.4.1 and 0.4.2) | Llama-3-8B-Instruct, one RTX A6000, defaults | `# GPU blocks: 13248` | 13,353 |
+/// | same | same | OpenHermes-2.5-Mistral-7B (Mistral-7B-v0.1), defaults | `# GPU blocks: 12735` | 12,881 |
+/// | same | same | zephyr-7B-beta-AWQ (Mistral-7B-v0.1, AWQ), defaults | `# GPU blocks: 17641` | 17,808 |
+///
+/// The RTX A6000 is not in the catalogue: an A10 (the same compute capability, 8.6) stands in
+/// with the A6000's CUDA total, 47.54 GiB (github.com/google-research/semivl/issues/18).
+/// Not matched, and not asserted: 0.2.5's 112 blocks in #2136 (a profiling regression the
+/// reporter names), and Mixtral-8x7B AWQ on 2 × A100-80GB at util 0.5 under 0.2.7
+/// (github.com/vllm-project/vllm/issues/2382: `# GPU blocks: 6487`, jauge 23,245): that
+/// release's quantised-MoE path peaks far above jauge's replay of the profiling run.
+#[test]
+fn published_start_up_logs_of_old_releases() {
+    let codellama_13b = crate::catalogue::ModelSpec::from_hf_config(
+        r#"{"architectures": ["LlamaForCausalLM"], "hidden_size": 5120, "intermediate_size": 13824,
+            "num_attention_heads": 40, "num_hidden_layers": 40, "num_key_value_heads": 40,
+            "max_position_embeddings": 16384, "rope_theta": 1000000, "vocab_size": 32016,
+            "torch_dtype": "float16", "tie_word_embeddings": false}"#,
+        "codellama-13b",
+    )
+    .unwrap();
+    let within = |got: u64, logged: u64, what: &str| {
+        let error = (got as f64 - logged as f64).abs() / logged as f64;
+        assert!(
+            error <= 0.02,
+            "{what}: jauge {got} blocks, vLLM logged {logged}"
+        );
+    };
+    for release in ["0.2.3", "0.2.4"] {
+        let mut r = SizingRequest::new(&codellama_13b, cat().gpu("rtx-4090").unwrap());
+        r.gpu_count = 2;
+        r.gpu_memory_utilization = 0.95;
+        r.max_model_len = Some(16_384);
+        r.max_num_seqs = Some(16);
+        r.vllm_version = release.parse().unwrap();
+        within(
+            size(&r).unwrap().kv_cache_blocks,
+            1464,
+            &format!("#2136 at {release}"),
+        );
+    }
+    for (model, quant, logged) in [
+        ("llama-3-8b", None, 13_248),
+        ("mistral-7b-v0.1", None, 12_735),
+        ("mistral-7b-v0.1", Some("awq"), 17_641),
+    ] {
+        let mut r = request(model, "a10", 1, quant);
+        r.total_memory_gib = Some(47.54);
+        r.vllm_version = "0.4.1".parse().unwrap();
+        within(
+            size(&r).unwrap().kv_cache_blocks,
+            logged,
+            &format!("#4454 {model} {quant:?}"),
+        );
+    }
+}

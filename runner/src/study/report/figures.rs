@@ -91,13 +91,27 @@ impl<'a> Figures<'a> {
         ]
     }
 
+    /// Where the GPU's total came from: NVML on the GPU node, else the catalogue.
+    fn memory_origin(&self) -> &'static str {
+        match self.sweep {
+            Some(d) if d.deployment.gpus.cuda_memory_mib.is_some() => {
+                if d.source == jauge::dataset::Source::Measured {
+                    " (as CUDA saw it: NVML's reading on the GPU node)"
+                } else {
+                    " (as the dataset states it)"
+                }
+            }
+            _ => " (the catalogue's)",
+        }
+    }
+
     fn memory(&self, sizing: Option<&Sizing>) -> Vec<Block> {
         let mut blocks = Vec::new();
         if let Some(s) = sizing {
             let m = &s.memory_gib_per_gpu;
             blocks.push(Block::Paragraph(format!(
-                "Computed (jauge size, vLLM's accounting), per GPU: weights {:.2} GiB, activation peak {:.2} GiB, outside PyTorch {:.2} GiB, KV cache {:.2} GiB — {} KV-cache tokens over {} GPU(s) at max_model_len {}.",
-                m.weights, m.activation_peak, m.non_torch, m.kv_cache, s.kv_cache_tokens, s.gpus, s.max_model_len
+                "Computed (jauge size, vLLM {}'s accounting), per GPU of {:.2} GiB{}: weights {:.2} GiB, activation peak {:.2} GiB, outside PyTorch {:.2} GiB, KV cache {:.2} GiB — {} KV-cache tokens over {} GPU(s) at max_model_len {}.",
+                s.vllm_version, m.total, self.memory_origin(), m.weights, m.activation_peak, m.non_torch, m.kv_cache, s.kv_cache_tokens, s.gpus, s.max_model_len
             )));
         }
         let charted = [Metric::GpuMemoryPeak, Metric::KvCachePeak];
