@@ -13,7 +13,7 @@ use crate::components::number::NumberInput;
 use crate::fetch;
 use crate::pages::prediction::Predicted;
 use crate::pages::published::PublishedCheck;
-use crate::plan::{self, raw, Field, RankRow, Selection};
+use crate::plan::{self, raw, Field, Prediction, RankRow, Selection};
 
 /// The planner section.
 #[component]
@@ -46,10 +46,21 @@ pub fn Planner(
         let m = model.get().ok()?;
         selection.with(|s| s.engine_sizing(&m))
     };
-    // The simulator's answer under load, handed to its section: redrawn only when it changes.
-    let prediction = Memo::new(move |_| {
-        let m = model.get()?;
-        selection.with(|s| s.predict(&m))
+    // The simulator's answer under load takes far longer than the sizing: it is computed once
+    // the sizing is on screen (a zero timeout lets the browser paint first), on every change,
+    // and its section is redrawn only when the answer changes.
+    let prediction = RwSignal::new(Err::<Prediction, String>("Predicting…".to_string()));
+    Effect::new(move |_| {
+        let (model, chosen) = (model.get(), selection.get());
+        set_timeout(
+            move || {
+                let answer = model.and_then(|m| chosen.predict(&m));
+                if prediction.with_untracked(|shown| *shown != answer) {
+                    prediction.set(answer);
+                }
+            },
+            std::time::Duration::ZERO,
+        );
     });
     // Read once, by the table: a closure is enough.
     let ranking = move || {
@@ -137,7 +148,7 @@ pub fn Planner(
                 Some(Err(message)) => view! { <p class="error" role="alert" data-metric="error">{message}</p> }.into_any(),
                 Some(Ok(s)) => view! { <EngineOutputs sizing=s/> }.into_any(),
             }}
-            <Predicted selection prediction/>
+            <Predicted selection prediction=prediction.into()/>
             <PublishedCheck selection sizing index/>
             <h3>"Every GPU configuration, by users served"</h3>
             {move || ranking().map(|(rows, left_out)| view! { <Ranking rows left_out/> })}

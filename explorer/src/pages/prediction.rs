@@ -14,7 +14,7 @@ use crate::plan::{raw, Field, Prediction, Selection};
 #[component]
 pub fn Predicted(
     selection: RwSignal<Selection>,
-    prediction: Memo<Result<Prediction, String>>,
+    prediction: Signal<Result<Prediction, String>>,
 ) -> impl IntoView {
     let number = move |label: &'static str, field: Field| {
         let value = Signal::derive(move || selection.with(|s| s.get(field)));
