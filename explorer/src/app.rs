@@ -33,6 +33,10 @@ pub fn App() -> impl IntoView {
         }
         query
     });
+    // The sections below the planner wait for its numbers to be painted: a reader sees them
+    // sooner, and the index they need is fetched meanwhile.
+    let below = RwSignal::new(false);
+    after_paint(move || below.set(true));
     let _ = window_event_listener(leptos::ev::popstate, move |_| {
         selection.set(Selection::from_query(&current_query()))
     });
@@ -50,8 +54,10 @@ pub fn App() -> impl IntoView {
             <a href="#study-title">"Study"</a>
         </nav>
         <Planner selection custom_model index/>
-        <Measurements index/>
-        <StudyPage index/>
+        {move || below.get().then(|| view! {
+            <Measurements index/>
+            <StudyPage index/>
+        })}
         <footer>
             <p>
                 "Predictions come from jauge's sizing model (vLLM's memory accounting), the same code as "
@@ -59,6 +65,14 @@ pub fn App() -> impl IntoView {
             </p>
         </footer>
     }
+}
+
+/// Runs `work` once the browser has painted what is on screen now: the next animation frame
+/// comes just before a paint, and a zero timeout set from it runs just after. A zero timeout
+/// alone can run before the paint, and the reader would wait for the slow work to see
+/// anything.
+pub(crate) fn after_paint(work: impl FnOnce() + 'static) {
+    request_animation_frame(move || set_timeout(work, std::time::Duration::ZERO));
 }
 
 fn current_query() -> String {

@@ -14,7 +14,7 @@ use std::collections::BinaryHeap;
 use std::io::{ErrorKind, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,51 @@ const REQUEST_BYTES: usize = 4 << 20;
 pub struct TickServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
+    lateness: Arc<Mutex<Lateness>>,
     threads: Vec<JoinHandle<()>>,
+}
+
+/// How late the server itself wrote its tokens: a token due at `t` and written at `t + d` is
+/// `d` late. On a machine the client shares, a server that cannot keep up shows here, and the
+/// client's figures are then the server's as much as its own.
+#[derive(Debug, Clone, Default)]
+pub struct Lateness {
+    /// Counts per 10 µs of lateness; the last bucket holds everything from 100 ms on.
+    buckets: Vec<u64>,
+    tokens: u64,
+}
+
+const LATENESS_BUCKET_US: u64 = 10;
+const LATENESS_BUCKETS: usize = 10_000;
+
+impl Lateness {
+    fn record(&mut self, late: Duration) {
+        if self.buckets.is_empty() {
+            self.buckets = vec![0; LATENESS_BUCKETS];
+        }
+        let bucket = (late.as_micros() as u64 / LATENESS_BUCKET_US) as usize;
+        self.buckets[bucket.min(LATENESS_BUCKETS - 1)] += 1;
+        self.tokens += 1;
+    }
+
+    /// Tokens written.
+    pub fn tokens(&self) -> u64 {
+        self.tokens
+    }
+
+    /// The `q` quantile of lateness in milliseconds (to the bucket's upper edge), `None`
+    /// before any token.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        let rank = (q.clamp(0.0, 1.0) * self.tokens as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return Some(((i as u64 + 1) * LATENESS_BUCKET_US) as f64 / 1000.0);
+            }
+        }
+        None
+    }
 }
 
 impl TickServer {
@@ -42,12 +86,13 @@ impl TickServer {
     /// The port cannot be bound or a thread cannot start.
     pub fn start(port: u16, itl: Duration) -> std::io::Result<TickServer> {
         let stop = Arc::new(AtomicBool::new(false));
+        let lateness = Arc::new(Mutex::new(Lateness::default()));
         let (streams, incoming) = mpsc::channel::<NewStream>();
         let ticker = {
-            let stop = stop.clone();
+            let (stop, lateness) = (stop.clone(), lateness.clone());
             std::thread::Builder::new()
                 .name("tick-writer".into())
-                .spawn(move || write_tokens(incoming, itl, &stop))?
+                .spawn(move || write_tokens(incoming, itl, &stop, &lateness))?
         };
         let (bound, bound_at) = mpsc::channel::<std::io::Result<SocketAddr>>();
         let reader = {
@@ -90,6 +135,7 @@ impl TickServer {
         Ok(TickServer {
             addr,
             stop,
+            lateness,
             threads: vec![ticker, reader],
         })
     }
@@ -97,6 +143,11 @@ impl TickServer {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How late its tokens went since the last call (or the start), and a fresh count.
+    pub fn take_lateness(&self) -> Lateness {
+        std::mem::take(&mut *self.lateness.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Stops both threads and waits for them.
@@ -278,6 +329,8 @@ fn number_after(body: &[u8], key: &[u8]) -> Option<u32> {
 struct Live {
     socket: std::net::TcpStream,
     sent: u32,
+    /// Whether the last step produced a token (rather than only flushing queued bytes).
+    sent_at_step: bool,
     tokens: u32,
     chat: bool,
     /// Bytes the socket did not take yet: the schedule goes on, the bytes queue.
@@ -286,7 +339,15 @@ struct Live {
 }
 
 /// The writer thread: every stream's next token in a deadline heap.
-fn write_tokens(incoming: mpsc::Receiver<NewStream>, itl: Duration, stop: &AtomicBool) {
+fn write_tokens(
+    incoming: mpsc::Receiver<NewStream>,
+    itl: Duration,
+    stop: &AtomicBool,
+    shared_lateness: &Mutex<Lateness>,
+) {
+    // Counted here and handed over every 100 ms, so the lock is off the per-token path.
+    let mut lateness = Lateness::default();
+    let mut handed_at = Instant::now();
     let mut live: Vec<Option<Live>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
     let mut due: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
@@ -309,6 +370,7 @@ fn write_tokens(incoming: mpsc::Receiver<NewStream>, itl: Duration, stop: &Atomi
             let stream = Live {
                 socket: new.socket,
                 sent: 0,
+                sent_at_step: false,
                 tokens: new.tokens,
                 chat: new.chat,
                 pending: Vec::new(),
@@ -327,6 +389,10 @@ fn write_tokens(incoming: mpsc::Receiver<NewStream>, itl: Duration, stop: &Atomi
             due.push(Reverse((new.read_at + itl, slot)));
         }
         let now = Instant::now();
+        if now.duration_since(handed_at) >= Duration::from_millis(100) {
+            hand_over(&mut lateness, shared_lateness);
+            handed_at = now;
+        }
         while let Some(&Reverse((at, slot))) = due.peek() {
             if at > now {
                 break;
@@ -335,7 +401,11 @@ fn write_tokens(incoming: mpsc::Receiver<NewStream>, itl: Duration, stop: &Atomi
             let Some(stream) = live[slot].as_mut() else {
                 continue;
             };
-            match stream.step(&frames) {
+            let step = stream.step(&frames);
+            if matches!(step, Step::More | Step::Flush | Step::Done) && stream.sent_at_step {
+                lateness.record(Instant::now().saturating_duration_since(at));
+            }
+            match step {
                 Step::More => due.push(Reverse((at + itl, slot))),
                 Step::Flush => due.push(Reverse((now + Duration::from_micros(500), slot))),
                 Step::Done | Step::Gone => {
@@ -350,6 +420,23 @@ fn write_tokens(incoming: mpsc::Receiver<NewStream>, itl: Duration, stop: &Atomi
             }
         }
     }
+    hand_over(&mut lateness, shared_lateness);
+}
+
+fn hand_over(counted: &mut Lateness, shared: &Mutex<Lateness>) {
+    if counted.tokens == 0 {
+        return;
+    }
+    let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
+    if shared.buckets.is_empty() {
+        shared.buckets = vec![0; LATENESS_BUCKETS];
+    }
+    for (total, n) in shared.buckets.iter_mut().zip(&counted.buckets) {
+        *total += n;
+    }
+    shared.tokens += counted.tokens;
+    counted.buckets.fill(0);
+    counted.tokens = 0;
 }
 
 enum Step {
@@ -365,6 +452,7 @@ enum Step {
 
 impl Live {
     fn step(&mut self, frames: &Frames) -> Step {
+        self.sent_at_step = self.sent < self.tokens;
         if self.sent < self.tokens {
             self.sent += 1;
             let last = self.sent == self.tokens;
@@ -477,6 +565,50 @@ mod tests {
         }
         let models = text(http.get(format!("{}/v1/models", server.url()))).await;
         assert!(models.contains("\"id\":\"tick\""));
+        server.stop();
+    }
+
+    #[test]
+    fn lateness_quantiles_come_from_the_buckets() {
+        let mut late = Lateness::default();
+        assert_eq!(late.quantile_ms(0.99), None);
+        for us in [0, 5, 15, 1_000] {
+            late.record(Duration::from_micros(us));
+        }
+        late.record(Duration::from_secs(1));
+        assert_eq!(late.tokens(), 5);
+        assert_eq!(late.quantile_ms(0.4), Some(0.01));
+        assert_eq!(late.quantile_ms(0.6), Some(0.02));
+        assert_eq!(late.quantile_ms(0.8), Some(1.01));
+        // Beyond the last bucket: reported as its edge, 100 ms.
+        assert_eq!(late.quantile_ms(1.0), Some(100.0));
+    }
+
+    /// The server counts every token it writes, and a take starts the count again.
+    #[tokio::test]
+    async fn the_server_counts_its_own_lateness() {
+        let server = TickServer::start(0, Duration::from_millis(1)).unwrap();
+        let body = reqwest::Client::new()
+            .post(format!("{}/v1/completions", server.url()))
+            .body(r#"{"model":"tick","prompt":"hi","max_tokens":7,"stream":true}"#)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(body.ends_with("data: [DONE]\n\n"));
+        // The writer hands its count over every 100 ms.
+        let mut counted = 0;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            counted += server.take_lateness().tokens();
+            if counted >= 7 {
+                break;
+            }
+        }
+        assert_eq!(counted, 7);
+        assert_eq!(server.take_lateness().tokens(), 0);
         server.stop();
     }
 }

@@ -30,6 +30,7 @@ pub mod dataset;
 pub mod deployment;
 pub mod error;
 pub mod gguf;
+mod json;
 pub mod metric;
 pub mod objectives;
 pub mod pacing;

@@ -75,7 +75,7 @@ impl Preset {
     pub fn builtin(id: &str) -> Result<Preset, CatalogueError> {
         match id {
             "seed" => Ok(
-                serde_json::from_str(include_str!("../data/study-seed.json"))
+                crate::json::from_str(include_str!("../data/study-seed.json"))
                     .expect("the built-in seed preset parses (tested)"),
             ),
             other => Err(CatalogueError::UnknownPreset {

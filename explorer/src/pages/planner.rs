@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use crate::components::choice::{plain, Choice};
 use crate::components::number::NumberInput;
+use crate::app::after_paint;
 use crate::fetch;
 use crate::pages::prediction::Predicted;
 use crate::pages::published::PublishedCheck;
@@ -46,27 +47,24 @@ pub fn Planner(
         let m = model.get().ok()?;
         selection.with(|s| s.engine_sizing(&m))
     };
-    // The simulator's answer under load takes far longer than the sizing: it is computed once
-    // the sizing is on screen (a zero timeout lets the browser paint first), on every change,
-    // and its section is redrawn only when the answer changes.
+    // The simulator's answer under load and the ranking of every GPU configuration take far
+    // longer than the sizing: they are computed after the browser has painted the sizing's
+    // numbers (see `after_paint`), on every change, and redrawn only when their answer changes.
     let prediction = RwSignal::new(Err::<Prediction, String>("Predicting…".to_string()));
+    let ranking = RwSignal::new(None::<(Vec<RankRow>, usize)>);
     Effect::new(move |_| {
         let (model, chosen) = (model.get(), selection.get());
-        set_timeout(
-            move || {
-                let answer = model.and_then(|m| chosen.predict(&m));
-                if prediction.with_untracked(|shown| *shown != answer) {
-                    prediction.set(answer);
-                }
-            },
-            std::time::Duration::ZERO,
-        );
+        after_paint(move || {
+            let answer = model.clone().and_then(|m| chosen.predict(&m));
+            if prediction.with_untracked(|shown| *shown != answer) {
+                prediction.set(answer);
+            }
+            let rows = model.ok().map(|m| plan::ranking(&chosen, &m));
+            if ranking.with_untracked(|shown| *shown != rows) {
+                ranking.set(rows);
+            }
+        });
     });
-    // Read once, by the table: a closure is enough.
-    let ranking = move || {
-        let m = model.get().ok()?;
-        Some(selection.with(|s| plan::ranking(s, &m)))
-    };
 
     let value = move |field: Field| Signal::derive(move || selection.with(|s| s.get(field)));
     let set =
@@ -151,7 +149,7 @@ pub fn Planner(
             <Predicted selection prediction=prediction.into()/>
             <PublishedCheck selection sizing index/>
             <h3>"Every GPU configuration, by users served"</h3>
-            {move || ranking().map(|(rows, left_out)| view! { <Ranking rows left_out/> })}
+            {move || ranking.get().map(|(rows, left_out)| view! { <Ranking rows left_out/> })}
         </section>
     }
 }
@@ -164,6 +162,12 @@ fn Outputs(sizing: Sizing) -> impl IntoView {
     let metric = |name: &'static str, value: String, shown: String| {
         view! { <span class="value" data-metric=name data-value=value>{shown}</span> }
     };
+    // `elementtiming`: the browser reports when the first number is painted (scripts/bench
+    // reads it).
+    let first = view! {
+        <dd>{metric("max_concurrency", raw(s.max_concurrency), format!("{:.1}", s.max_concurrency))}" at "{thousands(u64::from(s.context_tokens))}" tokens"</dd>
+    }
+    .attr("elementtiming", "first-numbers");
     view! {
         <div class="outputs" aria-live="polite">
             <p class=if s.fits { "verdict fits" } else { "verdict no-fit" }>
@@ -171,7 +175,7 @@ fn Outputs(sizing: Sizing) -> impl IntoView {
                 {(!s.fits).then(|| format!(": {:.2} GiB per GPU short of one request of {} tokens.", s.shortfall_gib_per_gpu, thousands(u64::from(s.max_model_len))))}
             </p>
             <dl class="headline">
-                <div><dt>"Requests at once"</dt><dd>{metric("max_concurrency", raw(s.max_concurrency), format!("{:.1}", s.max_concurrency))}" at "{thousands(u64::from(s.context_tokens))}" tokens"</dd></div>
+                <div><dt>"Requests at once"</dt>{first}</div>
                 <div><dt>"KV-cache capacity"</dt><dd>{metric("kv_cache_tokens", s.kv_cache_tokens.to_string(), thousands(s.kv_cache_tokens))}" tokens ("{metric("kv_cache_blocks", s.kv_cache_blocks.to_string(), thousands(s.kv_cache_blocks))}" blocks)"</dd></div>
                 <div><dt>"Weights per GPU"</dt><dd>{metric("weights_gib_per_gpu", raw(s.weights_gib_per_gpu), format!("{:.2}", s.weights_gib_per_gpu))}" GiB"</dd></div>
                 <div><dt>"KV bytes per token"</dt><dd>{metric("kv_bytes_per_token", s.kv_bytes_per_token.to_string(), thousands(s.kv_bytes_per_token))}</dd></div>

@@ -197,7 +197,7 @@ impl Calibration {
     /// ```
     pub fn from_json(text: &str) -> Result<Calibration, String> {
         let c: Calibration =
-            serde_json::from_str(text).map_err(|e| format!("not a calibration file: {e}"))?;
+            crate::json::from_str(text).map_err(|e| format!("not a calibration file: {e}"))?;
         if c.schema != CALIBRATION_SCHEMA {
             return Err(format!("schema `{}` is not {CALIBRATION_SCHEMA}", c.schema));
         }

@@ -72,11 +72,11 @@ impl Catalogue {
         BUILTIN.get_or_init(|| {
             // The data files are part of the crate and a unit test parses them, so a failure
             // here is a build defect, not bad input.
-            let models: ModelsFile = serde_json::from_str(include_str!("../../data/models.json"))
+            let models: ModelsFile = crate::json::from_str(include_str!("../../data/models.json"))
                 .expect("shared/data/models.json is valid");
-            let gpus: GpusFile = serde_json::from_str(include_str!("../../data/gpus.json"))
+            let gpus: GpusFile = crate::json::from_str(include_str!("../../data/gpus.json"))
                 .expect("shared/data/gpus.json is valid");
-            let quants: QuantsFile = serde_json::from_str(include_str!("../../data/quants.json"))
+            let quants: QuantsFile = crate::json::from_str(include_str!("../../data/quants.json"))
                 .expect("shared/data/quants.json is valid");
             Catalogue {
                 models: models.models,
@@ -144,7 +144,7 @@ impl Catalogue {
     pub fn apple(&self) -> &'static AppleCatalogue {
         static APPLE: OnceLock<AppleCatalogue> = OnceLock::new();
         APPLE.get_or_init(|| {
-            serde_json::from_str(include_str!("../../data/apple.json"))
+            crate::json::from_str(include_str!("../../data/apple.json"))
                 .expect("shared/data/apple.json is valid")
         })
     }

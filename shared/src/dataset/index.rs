@@ -107,8 +107,8 @@ impl Index {
     /// assert!(Index::from_json(r#"{"schema": "jauge.index/v1"}"#).is_err());
     /// ```
     pub fn from_json(text: &str) -> Result<Index, DatasetError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let index: Index = super::deserialize_at_path(&mut de).map_err(DatasetError::Json)?;
+        let value = super::strict::parse(text).map_err(DatasetError::Json)?;
+        let index: Index = super::deserialize_at_path(value).map_err(DatasetError::Json)?;
         let mut problems = Vec::new();
         if index.schema != INDEX_SCHEMA {
             problems.push(Violation::new(
