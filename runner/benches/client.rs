@@ -63,7 +63,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let dataset = Dataset::from_json(&std::fs::read_to_string(&out)?)?;
         let lateness = server.take_lateness();
-        rows.extend(dataset.steps.into_iter().map(|step| (step, lateness.clone())));
+        rows.extend(
+            dataset
+                .steps
+                .into_iter()
+                .map(|step| (step, lateness.clone())),
+        );
     }
     server.stop();
     println!(

@@ -60,6 +60,23 @@ pub enum Command {
     ///   jauge study --predict --preset seed
     #[command(verbatim_doc_comment)]
     Study(Box<StudyArgs>),
+    /// How many people can use it at once: chat, RAG, code or fixed requests, from the simulator.
+    /// People are not requests: each person follows a workload — a chat resends its growing
+    /// history every turn and reads the answer before the next, RAG questions share long
+    /// documents, code completions want short answers fast — and the answer is the most
+    /// people whose every turn meets the workload's objectives (TTFT p95 of each turn, answers
+    /// streamed at reading speed or faster), found by doubling then bisecting to one person.
+    /// Beside it: the requests in flight those people keep (time average, and Little's law),
+    /// and the share of prompt tokens the engine's prefix cache saved. Predicted by jauge's
+    /// simulator (vLLM's scheduler over a paged KV cache with prefix caching, calibrated on
+    /// published measurements); the workloads' figures are assumptions, shown with the answer
+    /// and editable.
+    /// Examples:
+    ///   jauge people --catalog-model mistral-7b-v0.1 --gpu a100-40gb
+    ///   jauge people --catalog-model llama-3-70b --gpu a100-40gb --gpus 4 --quant awq --workload chat --think-s 60
+    ///   jauge people --catalog-model mistral-7b-v0.1 --gpu a100-40gb --workload rag --no-prefix-cache --json
+    #[command(verbatim_doc_comment)]
+    People(Box<PeopleArgs>),
     /// Show what a dataset holds: its deployment, what limited each prompt size, every step's
     /// figures.
     ///
@@ -292,6 +309,48 @@ pub enum ListWhat {
     Quants,
     /// Apple Silicon Macs (llama.cpp on Metal): GPU working-set limit, bandwidth, GPU cores.
     Devices,
+}
+
+/// `jauge people`.
+#[derive(Debug, Args)]
+pub struct PeopleArgs {
+    /// The deployment.
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// Which workloads: chat, rag, code, fixed, a comma-separated list, or all.
+    #[arg(long, default_value = "all", value_name = "NAME")]
+    pub workload: String,
+    /// Predict a server without prefix caching (vLLM's --no-enable-prefix-caching): every
+    /// prompt computed whole.
+    #[arg(long)]
+    pub no_prefix_cache: bool,
+    /// Mean seconds between an answer and the person's next request (exponentially
+    /// distributed). Default: the workload's (chat 30, rag 60, code 10, fixed 0).
+    #[arg(long, value_name = "SECONDS")]
+    pub think_s: Option<f64>,
+    /// Turns of one conversation, a number or a range such as 3-8. Default: the workload's.
+    #[arg(long, value_name = "MIN-MAX")]
+    pub turns: Option<String>,
+    /// Objective: 95th percentile of each turn's time to first token, seconds. Default: the
+    /// workload's (chat 2, rag 4, code 1, fixed 2).
+    #[arg(long, value_name = "SECONDS")]
+    pub ttft_p95_s: Option<f64>,
+    /// Objective: answers streamed at least this fast (tokens/s, by 95 % of the answers).
+    /// Default: reading speed, 6.5 (code: 30).
+    #[arg(long, value_name = "TOK_S")]
+    pub min_output_tok_s: Option<f64>,
+    /// Virtual seconds each population is measured for (after a warm-up of at least 300 s).
+    #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
+    pub window_s: f64,
+    /// Most people tried.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub ceiling: u32,
+    /// Seed of the people's draws (lengths, pauses, documents).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `jauge size`.

@@ -25,6 +25,7 @@ pub mod load;
 pub mod metrics;
 pub mod openai;
 pub mod output;
+pub mod people;
 pub mod plan;
 pub mod probe;
 pub mod progress;
@@ -53,6 +54,7 @@ use cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Size(args) => size::run(&args),
+        Command::People(args) => people::run(&args),
         Command::Show(args) => show::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Schema(args) => index::schema(&args),

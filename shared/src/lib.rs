@@ -34,6 +34,7 @@ mod json;
 pub mod metric;
 pub mod objectives;
 pub mod pacing;
+pub mod people;
 pub mod perf;
 pub mod record;
 pub mod redact;

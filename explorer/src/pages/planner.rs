@@ -8,9 +8,9 @@ use jauge::sizing::Sizing;
 use jauge::units::thousands;
 use leptos::prelude::*;
 
+use crate::app::after_paint;
 use crate::components::choice::{plain, Choice};
 use crate::components::number::NumberInput;
-use crate::app::after_paint;
 use crate::fetch;
 use crate::pages::prediction::Predicted;
 use crate::pages::published::PublishedCheck;

@@ -18,12 +18,14 @@
 //! ```
 
 mod context;
+mod people;
 mod scheduler;
 
 use std::collections::VecDeque;
 
 pub use context::{max_context, PREDICTED_TIMEOUT_S};
-pub use scheduler::{Counters, EngineConfig, Event, Scheduler};
+pub use people::{max_people, simulate_people, MaxPeople, PeopleLoad, PeopleOutcome};
+pub use scheduler::{Counters, EngineConfig, Event, Keep, Prefix, Request, Scheduler};
 
 use crate::aggregate;
 use crate::calibrate::Calibration;

@@ -9,6 +9,13 @@
 //! prefill runs only them, whole, and the running decodes wait: TTFT is shorter, TPOT jumps. A
 //! request that needs a block when none is free preempts the most recently admitted one, which
 //! goes back to the front of the queue and recomputes its tokens later (recompute preemption).
+//!
+//! Prefix caching (vLLM's automatic prefix caching, on by default since V1): a request may say
+//! that its prompt starts with content kept under a key ([`Prefix`]) — a chat's history, a
+//! document several questions share. The full blocks of that content still in the cache are
+//! not computed again, and a finished request can leave its blocks in the cache ([`Keep`]).
+//! Cached blocks nobody is using count as used memory but are evicted, least recently used
+//! first, before anything is refused or preempted.
 
 use std::collections::VecDeque;
 
@@ -59,6 +66,84 @@ pub struct Counters {
     pub generation_tokens: u64,
     /// Requests finished since start.
     pub finished: u64,
+    /// Prompt tokens looked up in the prefix cache since start (vLLM's
+    /// `prefix_cache_queries`).
+    pub prefix_queried_tokens: u64,
+    /// Of those, tokens found cached and not computed again (`prefix_cache_hits`).
+    pub prefix_hit_tokens: u64,
+}
+
+/// The start of a prompt that is the same content as what is kept under `key`: a chat's
+/// history (key: the conversation), a shared document (key: the document).
+///
+/// ```
+/// let p = jauge::sim::Prefix { key: 7, tokens: 1_000 };
+/// assert_eq!(p.tokens, 1_000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefix {
+    /// What the content is (one conversation, one document).
+    pub key: u64,
+    /// Tokens of the prompt that are that content.
+    pub tokens: u64,
+}
+
+/// What a finished request leaves in the prefix cache under its prefix's key.
+///
+/// ```
+/// assert_ne!(jauge::sim::Keep::Context, jauge::sim::Keep::Nothing);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Keep {
+    /// Nothing (a request without a prefix, or a server without prefix caching).
+    #[default]
+    Nothing,
+    /// The prefix's blocks (a document the next question reuses).
+    Prefix,
+    /// Its whole context, prompt and answer (the history the next turn of a chat resends).
+    Context,
+}
+
+/// One request for [`Scheduler::submit_request`].
+///
+/// ```
+/// let r = jauge::sim::Request::plain(1, 512, 64);
+/// assert_eq!((r.prefix, r.keep), (None, jauge::sim::Keep::Nothing));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// The caller's id, given back in events.
+    pub id: u64,
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Output tokens.
+    pub max_tokens: u64,
+    /// The prompt's reusable start, if any.
+    pub prefix: Option<Prefix>,
+    /// What it leaves cached when done (only with a prefix: the key is the prefix's).
+    pub keep: Keep,
+}
+
+impl Request {
+    /// A request that shares nothing with any other.
+    pub fn plain(id: u64, prompt_tokens: u64, max_tokens: u64) -> Request {
+        Request {
+            id,
+            prompt_tokens,
+            max_tokens,
+            prefix: None,
+            keep: Keep::Nothing,
+        }
+    }
+}
+
+/// Blocks kept for a key: `pins` running sequences use them; none, and they may be evicted.
+#[derive(Debug, Clone)]
+struct Cached {
+    key: u64,
+    blocks: u64,
+    pins: u32,
+    used_at: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -71,7 +156,12 @@ struct Sequence {
     computed: u64,
     /// Tokens to compute before decoding: the prompt, plus output after a preemption.
     to_compute: u64,
+    /// Blocks of its own.
     blocks: u64,
+    /// Blocks it reads from the prefix cache (pinned there while it runs).
+    shared_blocks: u64,
+    prefix: Option<Prefix>,
+    keep: Keep,
 }
 
 impl Sequence {
@@ -151,6 +241,9 @@ pub struct Scheduler {
     planned: bool,
     /// The planned step prefills whole prompts and decodes nothing.
     prefill_only: bool,
+    cache: Vec<Cached>,
+    /// Steps planned so far: the prefix cache's clock for "least recently used".
+    clock: u64,
 }
 
 impl Scheduler {
@@ -172,6 +265,8 @@ impl Scheduler {
             counters: Counters::default(),
             planned: false,
             prefill_only: false,
+            cache: Vec::new(),
+            clock: 0,
         }
     }
 
@@ -202,14 +297,43 @@ impl Scheduler {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn submit(&mut self, id: u64, prompt_tokens: u64, max_tokens: u64) {
+        self.submit_request(Request::plain(id, prompt_tokens, max_tokens));
+    }
+
+    /// Queues a request that may reuse, and leave, cached blocks.
+    ///
+    /// ```
+    /// # use jauge::catalogue::Catalogue;
+    /// # let cat = Catalogue::builtin();
+    /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
+    /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 100, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512, chunked_prefill: true };
+    /// use jauge::sim::{Keep, Prefix, Request, Scheduler};
+    /// let mut s = Scheduler::new(config);
+    /// let turn = |id, prompt, history| Request { id, prompt_tokens: prompt, max_tokens: 8, prefix: Some(Prefix { key: 1, tokens: history }), keep: Keep::Context };
+    /// s.submit_request(turn(1, 100, 0));
+    /// while s.plan().is_some() { s.finish(); }
+    /// // The second turn resends the first's 108 tokens: 6 full blocks (96 tokens) are cached.
+    /// s.submit_request(turn(2, 150, 108));
+    /// while s.plan().is_some() { s.finish(); }
+    /// assert_eq!(s.counters().prefix_hit_tokens, 96);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit_request(&mut self, request: Request) {
         self.waiting.push_back(Sequence {
-            id,
-            prompt_tokens,
-            max_tokens: max_tokens.max(1),
+            id: request.id,
+            prompt_tokens: request.prompt_tokens,
+            max_tokens: request.max_tokens.max(1),
             generated: 0,
             computed: 0,
-            to_compute: prompt_tokens.max(1),
+            to_compute: request.prompt_tokens.max(1),
             blocks: 0,
+            shared_blocks: 0,
+            prefix: request.prefix,
+            keep: if request.prefix.is_some() {
+                request.keep
+            } else {
+                Keep::Nothing
+            },
         });
     }
 
@@ -229,7 +353,8 @@ impl Scheduler {
     pub fn cancel(&mut self, id: u64) {
         self.waiting.retain(|s| s.id != id);
         if let Some(i) = self.running.iter().position(|s| s.id == id) {
-            let gone = self.running.remove(i);
+            let mut gone = self.running.remove(i);
+            self.unpin(&mut gone);
             self.counters.used_blocks -= gone.blocks;
         }
     }
@@ -265,27 +390,36 @@ impl Scheduler {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn plan(&mut self) -> Option<f64> {
-        let c = &self.config;
-        while self.running.len() < c.max_num_seqs {
-            let Some(next) = self.waiting.front() else {
+        self.clock += 1;
+        while self.running.len() < self.config.max_num_seqs {
+            let Some(mut next) = self.waiting.pop_front() else {
                 break;
             };
+            let hit = self.look_up(&next);
+            let c = &self.config;
             // Enough blocks for the first chunk and its first token, as vLLM V1 allocates (the
-            // whole prompt when it is not chunked).
+            // whole prompt when it is not chunked), beyond the cached ones.
             let first_chunk = if c.chunked_prefill {
-                next.to_compute.min(c.max_num_batched_tokens)
+                (next.to_compute - hit).min(c.max_num_batched_tokens)
             } else {
-                next.to_compute
+                next.to_compute - hit
             } + 1;
-            let needed = first_chunk.div_ceil(c.block_size);
-            if self.counters.used_blocks + needed > c.kv_blocks {
+            let needed = (hit + first_chunk).div_ceil(c.block_size) - hit / c.block_size;
+            while self.counters.used_blocks + needed > self.config.kv_blocks && self.evict_one() {}
+            if self.counters.used_blocks + needed > self.config.kv_blocks {
+                self.waiting.push_front(next);
                 break;
             }
-            let mut seq = self.waiting.pop_front().expect("front exists");
-            seq.blocks = needed;
+            if next.prefix.is_some() && next.computed == 0 {
+                self.counters.prefix_queried_tokens += next.to_compute;
+                self.counters.prefix_hit_tokens += hit;
+            }
+            self.pin(&mut next, hit);
+            next.blocks = needed;
             self.counters.used_blocks += needed;
-            self.running.push(seq);
+            self.running.push(next);
         }
+        let c = &self.config;
         if self.running.is_empty() {
             self.planned = false;
             return None;
@@ -358,9 +492,10 @@ impl Scheduler {
                 i += 1;
                 continue;
             }
-            let needed = (self.running[i].context() + 1).div_ceil(block_size);
+            let needed = (self.running[i].context() + 1).div_ceil(block_size)
+                - self.running[i].shared_blocks;
             while self.running[i].blocks < needed {
-                if self.counters.used_blocks < kv_blocks {
+                if self.counters.used_blocks < kv_blocks || self.evict_one() {
                     self.running[i].blocks += 1;
                     self.counters.used_blocks += 1;
                     continue;
@@ -368,6 +503,7 @@ impl Scheduler {
                 // Out of blocks: preempt the most recently admitted sequence (maybe this one).
                 let victim_index = self.running.len() - 1;
                 let mut victim = self.running.remove(victim_index);
+                self.unpin(&mut victim);
                 self.counters.used_blocks -= victim.blocks;
                 victim.blocks = 0;
                 victim.computed = 0;
@@ -390,11 +526,114 @@ impl Scheduler {
                 events.push((s.id, Event::Finished));
                 self.counters.finished += 1;
                 let gone = self.running.remove(i);
-                self.counters.used_blocks -= gone.blocks;
+                self.retire(gone);
                 continue;
             }
             i += 1;
         }
         events
+    }
+
+    /// Prompt tokens of `seq` found in the prefix cache: the full blocks of its prefix that
+    /// are cached, and never the whole prompt (the last token is always computed, to sample
+    /// from).
+    fn look_up(&mut self, seq: &Sequence) -> u64 {
+        let Some(prefix) = seq.prefix.filter(|_| seq.computed == 0) else {
+            return 0;
+        };
+        let block_size = self.config.block_size;
+        let cached = self
+            .cache
+            .iter()
+            .find(|c| c.key == prefix.key)
+            .map_or(0, |c| c.blocks * block_size);
+        let usable = cached
+            .min(prefix.tokens)
+            .min(seq.to_compute.saturating_sub(1));
+        usable / block_size * block_size
+    }
+
+    fn pin(&mut self, seq: &mut Sequence, hit: u64) {
+        if hit == 0 {
+            return;
+        }
+        let key = seq.prefix.map(|p| p.key);
+        if let Some(entry) = self.cache.iter_mut().find(|c| Some(c.key) == key) {
+            entry.pins += 1;
+            entry.used_at = self.clock;
+            seq.shared_blocks = hit / self.config.block_size;
+            seq.computed = hit;
+        }
+    }
+
+    fn unpin(&mut self, seq: &mut Sequence) {
+        if seq.shared_blocks == 0 {
+            return;
+        }
+        let key = seq.prefix.map(|p| p.key);
+        if let Some(entry) = self.cache.iter_mut().find(|c| Some(c.key) == key) {
+            entry.pins -= 1;
+            entry.used_at = self.clock;
+        }
+        seq.shared_blocks = 0;
+    }
+
+    /// Frees the blocks of the least recently used cached content nobody is using; false when
+    /// there is none.
+    fn evict_one(&mut self) -> bool {
+        let oldest = (0..self.cache.len())
+            .filter(|&i| self.cache[i].pins == 0)
+            .min_by_key(|&i| self.cache[i].used_at);
+        match oldest {
+            Some(i) => {
+                let gone = self.cache.swap_remove(i);
+                self.counters.used_blocks -= gone.blocks;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A finished sequence: its blocks go back, or stay cached under its prefix's key as
+    /// [`Keep`] says.
+    fn retire(&mut self, seq: Sequence) {
+        let block_size = self.config.block_size;
+        let keep_tokens = match (seq.keep, seq.prefix) {
+            (Keep::Context, Some(_)) => seq.context(),
+            (Keep::Prefix, Some(p)) => p.tokens.min(seq.context()),
+            _ => 0,
+        };
+        let wanted = keep_tokens / block_size;
+        let key = seq.prefix.map(|p| p.key);
+        let pinned = seq.shared_blocks > 0;
+        let existing = self.cache.iter().position(|c| Some(c.key) == key);
+        match (key, existing) {
+            (Some(_), Some(i)) => {
+                if pinned {
+                    self.cache[i].pins -= 1;
+                }
+                let entry = &mut self.cache[i];
+                entry.used_at = self.clock;
+                if pinned && entry.pins == 0 && wanted > entry.blocks {
+                    // The next turn's history: this sequence extends what it read.
+                    let held = seq.blocks + entry.blocks;
+                    entry.blocks = wanted.min(held);
+                    self.counters.used_blocks -= held - entry.blocks;
+                } else {
+                    self.counters.used_blocks -= seq.blocks;
+                }
+            }
+            (Some(key), None) if wanted > 0 => {
+                let kept = wanted.min(seq.blocks);
+                self.cache.push(Cached {
+                    key,
+                    blocks: kept,
+                    pins: 0,
+                    used_at: self.clock,
+                });
+                self.counters.used_blocks -= seq.blocks - kept;
+            }
+            _ => self.counters.used_blocks -= seq.blocks,
+        }
     }
 }

@@ -1,0 +1,113 @@
+//! `jauge people`: the most people per workload, from the simulator, with the requests in
+//! flight they imply beside them.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn jauge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jauge"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const MISTRAL_ON_A100: [&str; 5] = [
+    "people",
+    "--catalog-model",
+    "mistral-7b-v0.1",
+    "--gpu",
+    "a100-40gb",
+];
+
+fn people_json(extra: &[&str]) -> Value {
+    let mut args = MISTRAL_ON_A100.to_vec();
+    args.extend_from_slice(&["--json", "--window-s", "300"]);
+    args.extend_from_slice(extra);
+    let o = jauge(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn people_with_think_time_outnumber_their_requests_in_flight() {
+    let v = people_json(&["--workload", "chat,fixed"]);
+    assert_eq!(v["source"], "simulated");
+    let by_name = |name: &str| {
+        v["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["workload"] == name)
+            .unwrap()
+            .clone()
+    };
+    let (chat, fixed) = (by_name("chat"), by_name("fixed"));
+    let people = chat["people"].as_u64().unwrap();
+    let in_flight = chat["served"]["requests_in_flight"].as_f64().unwrap();
+    assert!(people as f64 > 1.5 * in_flight, "{chat}");
+    // Little's law and the time average tell the same story.
+    let little = chat["served"]["requests_in_flight_littles_law"]
+        .as_f64()
+        .unwrap();
+    assert!((little - in_flight).abs() / in_flight < 0.15, "{chat}");
+    // Fixed requests sent back to back: a person is a request in flight.
+    let fixed_people = fixed["people"].as_f64().unwrap();
+    let fixed_in_flight = fixed["served"]["requests_in_flight"].as_f64().unwrap();
+    assert!(
+        (fixed_people - fixed_in_flight).abs() / fixed_people < 0.05,
+        "{fixed}"
+    );
+    // The search's two ends: served within the objectives, one more person breaks one.
+    assert_eq!(chat["served"]["meets_objectives"], true);
+    assert_eq!(chat["broken"]["meets_objectives"], false);
+    assert_eq!(chat["broken"]["people"].as_u64(), Some(people + 1));
+}
+
+#[test]
+fn code_completions_reuse_their_file_unless_the_cache_is_off() {
+    let cached = people_json(&["--workload", "code"]);
+    let uncached = people_json(&["--workload", "code", "--no-prefix-cache"]);
+    let hits = cached["workloads"][0]["served"]["prefix_hit_rate"]
+        .as_f64()
+        .unwrap();
+    assert!(hits > 0.5, "{cached}");
+    assert_eq!(uncached["prefix_cache"], false);
+    assert!(uncached["workloads"][0]["served"]["prefix_hit_rate"].is_null());
+    assert!(
+        cached["workloads"][0]["people"].as_u64() > uncached["workloads"][0]["people"].as_u64()
+    );
+}
+
+#[test]
+fn the_table_says_predicted_and_states_its_assumptions() {
+    let o = jauge(&MISTRAL_ON_A100);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("predicted by jauge's simulator"), "{text}");
+    assert!(text.contains("not measured"));
+    for name in ["fixed", "chat", "rag", "code"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "{name} row in {text}"
+        );
+    }
+    assert!(text.contains("30 s between an answer and the next request on average"));
+}
+
+#[test]
+fn bad_input_is_named() {
+    for (args, says) in [
+        (&["--workload", "gossip"][..], "unknown workload `gossip`"),
+        (&["--turns", "5-2"][..], "--turns 5-2"),
+        (&["--turns", "x"][..], "--turns x"),
+        (&["--engine", "sglang"][..], "--engine sglang"),
+    ] {
+        let mut all = MISTRAL_ON_A100.to_vec();
+        all.extend_from_slice(args);
+        let o = jauge(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -1,0 +1,437 @@
+//! People, not requests: what a person using the service sends, and when.
+//!
+//! A [`Workload`] describes one kind of use — a chat (conversations of several turns, each
+//! resending the growing history, with reading and thinking between turns), questions over
+//! shared documents (RAG), code completions, or today's fixed requests — and a [`Person`]
+//! draws that person's turns from it, deterministically from a seed. Each [`Turn`] says how
+//! long the person waits before sending it, its lengths, and which part of its prompt is the
+//! same content as an earlier prompt (a [`Prefix`]), which an engine with prefix caching does
+//! not compute again.
+//!
+//! A conversation's first turn is keyed by the conversation, so the system prompt it shares
+//! with everyone else's first turns is counted as computed: prefix caching is, if anything,
+//! slightly underestimated.
+//!
+//! The workloads' figures are assumptions, stated with their reasons on each preset and
+//! editable; they are not measurements of any population.
+//!
+//! ```
+//! use jauge::people::{Person, Workload};
+//! let chat = Workload::preset("chat")?;
+//! let mut person = Person::new(&chat, 0, 42);
+//! let first = person.next_turn();
+//! let second = person.next_turn();
+//! // The second turn resends the first one's prompt and answer, which are its prefix.
+//! let history = first.prompt_tokens + first.output_tokens;
+//! assert_eq!(second.prefix.unwrap().tokens, u64::from(history));
+//! assert!(second.prompt_tokens > history);
+//! # Ok::<(), jauge::people::WorkloadError>(())
+//! ```
+
+use crate::rng::SplitMix64;
+use crate::sim::{Keep, Prefix};
+
+/// A range of token counts, drawn uniformly.
+///
+/// ```
+/// let r = jauge::people::Span { min: 10, max: 20 };
+/// let mut rng = jauge::rng::SplitMix64::new(1);
+/// let n = r.draw(&mut rng);
+/// assert!((10..=20).contains(&n));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Fewest.
+    pub min: u32,
+    /// Most.
+    pub max: u32,
+}
+
+impl Span {
+    /// One draw.
+    pub fn draw(&self, rng: &mut SplitMix64) -> u32 {
+        let (lo, hi) = (self.min.min(self.max), self.min.max(self.max));
+        lo + rng.below(u64::from(hi - lo) + 1) as u32
+    }
+
+    /// The mean of the draws.
+    ///
+    /// ```
+    /// assert_eq!(jauge::people::Span { min: 10, max: 20 }.mean(), 15.0);
+    /// ```
+    pub fn mean(&self) -> f64 {
+        (f64::from(self.min) + f64::from(self.max)) / 2.0
+    }
+}
+
+/// The kinds of use jauge knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Fixed prompts and answers, sent back to back: today's `jauge run`.
+    Fixed,
+    /// Conversations: each turn resends the history.
+    Chat,
+    /// Questions over documents from a shared pool.
+    Rag,
+    /// Code completions: the file being edited, then short answers wanted fast.
+    Code,
+}
+
+/// What people of one kind send, and the objectives each of them expects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    /// `fixed`, `chat`, `rag` or `code`.
+    pub name: &'static str,
+    /// The kind.
+    pub kind: Kind,
+    /// Tokens every prompt starts with (a system prompt), the same for everyone.
+    pub system_tokens: u32,
+    /// What the person types (the question, the new message) or, for code, the file's
+    /// context.
+    pub user_tokens: Span,
+    /// The answer's length.
+    pub answer_tokens: Span,
+    /// Turns of one conversation (chat) or edits of one file (code) before a new one starts.
+    pub turns: Span,
+    /// Mean seconds between an answer and the person's next request (reading, thinking,
+    /// typing), drawn from an exponential distribution; 0 sends at once.
+    pub think_s: f64,
+    /// Documents in the shared pool (RAG).
+    pub documents: u32,
+    /// Tokens of one document (RAG).
+    pub document_tokens: u32,
+    /// Objective: the 95th percentile of each turn's time to first token, seconds.
+    pub ttft_p95_s: f64,
+    /// Objective: each answer's output speed after its first token, at least this many
+    /// tokens per second (as read by 95 % of the answers).
+    pub min_output_tok_s: f64,
+}
+
+/// A workload that jauge does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkloadError {
+    /// Not one of the presets.
+    #[error("unknown workload `{0}`: use fixed, chat, rag or code")]
+    Unknown(String),
+}
+
+/// Reading speed: about 300 words a minute at about 1.3 tokens a word, 6.5 tokens a second.
+/// An answer streamed slower than its reader reads makes the reader wait.
+pub const READING_TOK_S: f64 = 6.5;
+
+impl Workload {
+    /// The workloads jauge knows, by name.
+    pub const NAMES: [&'static str; 4] = ["fixed", "chat", "rag", "code"];
+
+    /// A preset by name.
+    ///
+    /// * `chat`: a 500-token system prompt; messages of 20–200 tokens; answers of 100–500;
+    ///   conversations of 3–8 turns; 30 s on average between an answer and the next message
+    ///   (reading it at 6.5 tokens a second takes 46 s for 300 tokens; people also skim and
+    ///   leave); TTFT p95 ≤ 2 s, answers at reading speed or faster.
+    /// * `rag`: a 300-token system prompt, one of 200 documents of 3,000 tokens, a question
+    ///   of 20–100 tokens, an answer of 50–300, one turn, 60 s between questions; TTFT p95 ≤
+    ///   4 s (the prompt is long), reading speed.
+    /// * `code`: the file's context, 500–2,000 tokens, then completions of 10–100 tokens,
+    ///   5–20 edits of one file, 10 s between requests; TTFT p95 ≤ 1 s and 30 tokens a second
+    ///   (a completion is read at a glance, not word by word).
+    /// * `fixed`: 512 tokens in, 128 out, no pause, no shared prefix; TTFT p95 ≤ 2 s, reading
+    ///   speed — today's `jauge run` as people.
+    ///
+    /// # Errors
+    /// [`WorkloadError::Unknown`] for any other name.
+    ///
+    /// ```
+    /// let rag = jauge::people::Workload::preset("rag")?;
+    /// assert_eq!(rag.document_tokens, 3000);
+    /// assert!(jauge::people::Workload::preset("gossip").is_err());
+    /// # Ok::<(), jauge::people::WorkloadError>(())
+    /// ```
+    pub fn preset(name: &str) -> Result<Workload, WorkloadError> {
+        let base = Workload {
+            name: "fixed",
+            kind: Kind::Fixed,
+            system_tokens: 0,
+            user_tokens: Span { min: 512, max: 512 },
+            answer_tokens: Span { min: 128, max: 128 },
+            turns: Span { min: 1, max: 1 },
+            think_s: 0.0,
+            documents: 0,
+            document_tokens: 0,
+            ttft_p95_s: 2.0,
+            min_output_tok_s: READING_TOK_S,
+        };
+        match name {
+            "fixed" => Ok(base),
+            "chat" => Ok(Workload {
+                name: "chat",
+                kind: Kind::Chat,
+                system_tokens: 500,
+                user_tokens: Span { min: 20, max: 200 },
+                answer_tokens: Span { min: 100, max: 500 },
+                turns: Span { min: 3, max: 8 },
+                think_s: 30.0,
+                ..base
+            }),
+            "rag" => Ok(Workload {
+                name: "rag",
+                kind: Kind::Rag,
+                system_tokens: 300,
+                user_tokens: Span { min: 20, max: 100 },
+                answer_tokens: Span { min: 50, max: 300 },
+                think_s: 60.0,
+                documents: 200,
+                document_tokens: 3000,
+                ttft_p95_s: 4.0,
+                ..base
+            }),
+            "code" => Ok(Workload {
+                name: "code",
+                kind: Kind::Code,
+                system_tokens: 0,
+                user_tokens: Span {
+                    min: 500,
+                    max: 2000,
+                },
+                answer_tokens: Span { min: 10, max: 100 },
+                turns: Span { min: 5, max: 20 },
+                think_s: 10.0,
+                ttft_p95_s: 1.0,
+                min_output_tok_s: 30.0,
+                ..base
+            }),
+            other => Err(WorkloadError::Unknown(other.to_string())),
+        }
+    }
+
+    /// Mean tokens of one turn's prompt and answer over a whole conversation (an estimate for
+    /// sizing, exact for `fixed`).
+    ///
+    /// ```
+    /// let fixed = jauge::people::Workload::preset("fixed")?;
+    /// assert_eq!(fixed.mean_context_tokens(), 640.0);
+    /// # Ok::<(), jauge::people::WorkloadError>(())
+    /// ```
+    pub fn mean_context_tokens(&self) -> f64 {
+        let turn = self.user_tokens.mean() + self.answer_tokens.mean();
+        let system = f64::from(self.system_tokens);
+        match self.kind {
+            // Turn k carries k − 1 earlier turns: (turns − 1) / 2 on average.
+            Kind::Chat => system + turn * (1.0 + (self.turns.mean() - 1.0) / 2.0),
+            Kind::Rag => system + f64::from(self.document_tokens) + turn,
+            Kind::Fixed | Kind::Code => system + turn,
+        }
+    }
+}
+
+/// One request a person sends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Turn {
+    /// Seconds the person waits after the previous answer (or, for the first, after
+    /// arriving) before sending it.
+    pub think_s: f64,
+    /// Prompt tokens, history and shared content included.
+    pub prompt_tokens: u32,
+    /// Output tokens.
+    pub output_tokens: u32,
+    /// The prompt's start that is the same content as an earlier prompt's.
+    pub prefix: Option<Prefix>,
+    /// What the engine may keep cached after it.
+    pub keep: Keep,
+    /// Which conversation (or file, or question) of this person it belongs to, from 0.
+    pub session: u32,
+    /// Its place in that conversation, from 0.
+    pub turn: u32,
+}
+
+/// One person following a workload.
+#[derive(Debug, Clone)]
+pub struct Person {
+    workload: Workload,
+    id: u32,
+    rng: SplitMix64,
+    session: u32,
+    turn: u32,
+    turns: u32,
+    /// Tokens of the conversation so far (prompt and answer of the last turn).
+    history: u32,
+    /// Tokens of the file being edited (code).
+    file: u32,
+}
+
+/// Keys of shared content: the system prompt alone, each document, each person's
+/// conversations; distinct by construction.
+const SYSTEM_KEY: u64 = 1;
+const DOCUMENT_KEYS: u64 = 1 << 32;
+const PERSON_KEYS: u64 = 1 << 48;
+
+impl Person {
+    /// Person number `id` (their keys and draws are their own), drawing from `seed`.
+    pub fn new(workload: &Workload, id: u32, seed: u64) -> Person {
+        let mut rng = SplitMix64::new(seed ^ (u64::from(id) << 20) ^ 0x9e37_79b9);
+        let turns = workload.turns.draw(&mut rng);
+        let file = workload.user_tokens.draw(&mut rng);
+        Person {
+            workload: workload.clone(),
+            id,
+            rng,
+            session: 0,
+            turn: 0,
+            turns,
+            history: 0,
+            file,
+        }
+    }
+
+    /// The next request, and moves on.
+    pub fn next_turn(&mut self) -> Turn {
+        let w = &self.workload;
+        let rng = &mut self.rng;
+        let think_s = if w.think_s > 0.0 {
+            rng.exponential(w.think_s)
+        } else {
+            0.0
+        };
+        let answer = w.answer_tokens.draw(rng);
+        let conversation = PERSON_KEYS + (u64::from(self.id) << 16) + u64::from(self.session);
+        let (prompt, prefix, keep) = match w.kind {
+            Kind::Fixed => (w.user_tokens.draw(rng), None, Keep::Nothing),
+            Kind::Chat => {
+                let message = w.user_tokens.draw(rng);
+                let (prompt, cached) = if self.turn == 0 {
+                    (w.system_tokens + message, w.system_tokens)
+                } else {
+                    (self.history + message, self.history)
+                };
+                self.history = prompt + answer;
+                let prefix = Prefix {
+                    key: conversation,
+                    tokens: u64::from(cached),
+                };
+                (prompt, Some(prefix), Keep::Context)
+            }
+            Kind::Rag => {
+                let document = rng.below(u64::from(w.documents.max(1)));
+                let shared = w.system_tokens + w.document_tokens;
+                let prefix = Prefix {
+                    key: DOCUMENT_KEYS + document,
+                    tokens: u64::from(shared),
+                };
+                (shared + w.user_tokens.draw(rng), Some(prefix), Keep::Prefix)
+            }
+            Kind::Code => {
+                // The file, a little longer at each edit.
+                let grown = self.file + 10 * self.turn;
+                let prefix = Prefix {
+                    key: conversation,
+                    tokens: u64::from(self.file),
+                };
+                (grown, Some(prefix), Keep::Prefix)
+            }
+        };
+        let turn = Turn {
+            think_s,
+            prompt_tokens: prompt,
+            output_tokens: answer,
+            prefix: prefix.or((w.system_tokens > 0).then_some(Prefix {
+                key: SYSTEM_KEY,
+                tokens: u64::from(w.system_tokens),
+            })),
+            keep,
+            session: self.session,
+            turn: self.turn,
+        };
+        self.turn += 1;
+        if self.turn >= self.turns {
+            self.session += 1;
+            self.turn = 0;
+            self.history = 0;
+            self.turns = w.turns.draw(&mut self.rng);
+            self.file = w.user_tokens.draw(&mut self.rng);
+        }
+        turn
+    }
+
+    /// The same person without prefix caching: every prompt computed whole.
+    ///
+    /// ```
+    /// let chat = jauge::people::Workload::preset("chat")?;
+    /// let mut p = jauge::people::Person::new(&chat, 0, 1);
+    /// p.next_turn();
+    /// assert_eq!(jauge::people::Person::uncached(p.next_turn()).prefix, None);
+    /// # Ok::<(), jauge::people::WorkloadError>(())
+    /// ```
+    pub fn uncached(turn: Turn) -> Turn {
+        Turn {
+            prefix: None,
+            keep: Keep::Nothing,
+            ..turn
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turns(name: &str, n: usize) -> Vec<Turn> {
+        let w = Workload::preset(name).unwrap();
+        let mut p = Person::new(&w, 3, 7);
+        (0..n).map(|_| p.next_turn()).collect()
+    }
+
+    #[test]
+    fn a_chat_resends_its_history_and_starts_over_after_its_last_turn() {
+        let ts = turns("chat", 40);
+        for pair in ts.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let prefix = b.prefix.unwrap();
+            if b.session == a.session {
+                assert_eq!(b.turn, a.turn + 1);
+                assert_eq!(prefix.tokens, u64::from(a.prompt_tokens + a.output_tokens));
+            } else {
+                assert_eq!((b.session, b.turn), (a.session + 1, 0));
+                assert_eq!(
+                    prefix.tokens, 500,
+                    "a new conversation shares the system prompt"
+                );
+                assert_ne!(prefix.key, a.prefix.unwrap().key);
+            }
+            assert!(b.think_s >= 0.0);
+        }
+        assert!(ts.iter().any(|t| t.session > 0));
+    }
+
+    #[test]
+    fn rag_questions_share_their_documents_prefix() {
+        for t in turns("rag", 50) {
+            let prefix = t.prefix.unwrap();
+            assert_eq!(prefix.tokens, 3300);
+            assert!(t.prompt_tokens >= 3320 && t.prompt_tokens <= 3400);
+            assert!((DOCUMENT_KEYS..DOCUMENT_KEYS + 200).contains(&prefix.key));
+            assert_eq!(t.keep, Keep::Prefix);
+        }
+    }
+
+    #[test]
+    fn fixed_is_todays_load() {
+        for t in turns("fixed", 5) {
+            assert_eq!(
+                (t.prompt_tokens, t.output_tokens, t.think_s),
+                (512, 128, 0.0)
+            );
+            assert_eq!(t.prefix, None);
+        }
+    }
+
+    #[test]
+    fn people_are_deterministic_and_distinct() {
+        let w = Workload::preset("chat").unwrap();
+        let draw = |id, seed| {
+            let mut p = Person::new(&w, id, seed);
+            (0..10).map(|_| p.next_turn()).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(1, 5), draw(1, 5));
+        assert_ne!(draw(1, 5), draw(2, 5));
+    }
+}
