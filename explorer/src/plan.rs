@@ -4,6 +4,8 @@
 
 use jauge::catalogue::{Catalogue, ModelSpec};
 use jauge::deployment::DeploymentSpec;
+use jauge::people::{Span, Workload};
+use jauge::sim::{MaxPeople, PeopleLoad};
 use jauge::sizing::engines::{self, Engine, EngineSizing};
 use jauge::sizing::llamacpp::{self, LlamaCppSettings};
 use jauge::sizing::{size, Sizing, SizingRequest};
@@ -48,6 +50,14 @@ pub struct Selection {
     pub vllm_version: String,
     /// The serving engine (an id of [`ENGINES`]).
     pub engine: String,
+    /// The people's workload (a name of [`jauge::people::Workload::NAMES`]).
+    pub workload: String,
+    /// Mean seconds between an answer and the next request; `None` for the workload's.
+    pub think_s: Option<f64>,
+    /// Turns of a conversation; `None` for the workload's.
+    pub turns: Option<Span>,
+    /// Answer lengths; `None` for the workload's.
+    pub answer_tokens: Option<Span>,
 }
 
 impl Default for Selection {
@@ -66,6 +76,10 @@ impl Default for Selection {
             slo_tpot_ms: DEFAULT_SLO_TPOT_MS,
             vllm_version: jauge::sizing::VllmVersion::DEFAULT.to_string(),
             engine: "vllm".to_string(),
+            workload: "chat".to_string(),
+            think_s: None,
+            turns: None,
+            answer_tokens: None,
         }
     }
 }
@@ -128,11 +142,19 @@ pub enum Field {
     Vllm,
     /// `engine`
     Engine,
+    /// `workload`
+    Workload,
+    /// `think` (seconds; empty is the workload's)
+    Think,
+    /// `turns` (`3-8`; empty is the workload's)
+    Turns,
+    /// `answer` (tokens, `100-500`; empty is the workload's)
+    Answer,
 }
 
 impl Field {
     /// Every field, in the order the query writes them.
-    pub const ALL: [Field; 13] = [
+    pub const ALL: [Field; 17] = [
         Field::Model,
         Field::Gpu,
         Field::Gpus,
@@ -146,6 +168,10 @@ impl Field {
         Field::Tpot,
         Field::Vllm,
         Field::Engine,
+        Field::Workload,
+        Field::Think,
+        Field::Turns,
+        Field::Answer,
     ];
 
     /// Its query key, also the id of its input on the page.
@@ -164,6 +190,10 @@ impl Field {
             Field::Tpot => "tpot",
             Field::Vllm => "vllm",
             Field::Engine => "engine",
+            Field::Workload => "workload",
+            Field::Think => "think",
+            Field::Turns => "turns",
+            Field::Answer => "answer",
         }
     }
 
@@ -190,6 +220,10 @@ impl Selection {
             Field::Tpot => self.slo_tpot_ms.to_string(),
             Field::Vllm => self.vllm_version.clone(),
             Field::Engine => self.engine.clone(),
+            Field::Workload => self.workload.clone(),
+            Field::Think => self.think_s.map(|t| t.to_string()).unwrap_or_default(),
+            Field::Turns => self.turns.map(span_text).unwrap_or_default(),
+            Field::Answer => self.answer_tokens.map(span_text).unwrap_or_default(),
         }
     }
 
@@ -208,6 +242,19 @@ impl Selection {
             Field::Engine if ENGINES.iter().any(|(id, _)| *id == value) => {
                 self.engine = value.to_string()
             }
+            Field::Workload if Workload::NAMES.contains(&value) => {
+                self.workload = value.to_string()
+            }
+            // Zero is a workload without pauses; empty is the workload's own.
+            Field::Think => {
+                self.think_s = match value.parse::<f64>() {
+                    Ok(t) if t >= 0.0 && t.is_finite() => Some(t),
+                    _ if value.is_empty() => None,
+                    _ => self.think_s,
+                }
+            }
+            Field::Turns => self.turns = span_or(value, self.turns),
+            Field::Answer => self.answer_tokens = span_or(value, self.answer_tokens),
             Field::Gpus => self.gpus = positive(value).unwrap_or(self.gpus),
             Field::Quant => {
                 self.quant = (!value.is_empty() && value != "auto").then(|| value.to_string())
@@ -220,7 +267,12 @@ impl Selection {
             Field::Output => self.output_tokens = positive(value).unwrap_or(self.output_tokens),
             Field::Ttft => self.slo_ttft_ms = positive(value).unwrap_or(self.slo_ttft_ms),
             Field::Tpot => self.slo_tpot_ms = positive(value).unwrap_or(self.slo_tpot_ms),
-            Field::Model | Field::Gpu | Field::Kv | Field::Vllm | Field::Engine => {}
+            Field::Model
+            | Field::Gpu
+            | Field::Kv
+            | Field::Vllm
+            | Field::Engine
+            | Field::Workload => {}
         }
     }
 
@@ -527,6 +579,80 @@ pub fn raw(value: f64) -> String {
 }
 
 /// A number above zero, or `None`.
+/// The most people of the selection's workload, as `jauge people` computes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct People {
+    /// The workload with the reader's edits.
+    pub workload: Workload,
+    /// The search's answer.
+    pub answer: MaxPeople,
+}
+
+/// Most people the site's search tries, as `jauge people --ceiling`'s default.
+pub const PEOPLE_CEILING: u32 = 100_000;
+
+impl Selection {
+    /// The workload chosen, with the reader's edits.
+    ///
+    /// ```
+    /// let s = jauge_explorer::plan::Selection::from_query("?workload=rag&think=5");
+    /// let w = s.workload();
+    /// assert_eq!((w.name, w.think_s), ("rag", 5.0));
+    /// ```
+    pub fn workload(&self) -> Workload {
+        let mut w = Workload::preset(&self.workload)
+            .or_else(|_| Workload::preset("chat"))
+            .expect("chat is a preset");
+        if let Some(t) = self.think_s {
+            w.think_s = t;
+        }
+        if let Some(t) = self.turns {
+            w.turns = t;
+        }
+        if let Some(a) = self.answer_tokens {
+            w.answer_tokens = a;
+        }
+        w
+    }
+
+    /// The most people of [`Selection::workload`] on the selection's deployment (vLLM), from
+    /// the simulator with prefix caching: `jauge people --workload W` with the same settings.
+    ///
+    /// # Errors
+    /// Another engine than vLLM, or a deployment that does not fit.
+    pub fn people(&self, model: &ModelSpec) -> Result<People, String> {
+        if self.engine != "vllm" {
+            return Err("People are predicted by simulating vLLM's scheduler: choose vLLM.".into());
+        }
+        let request = self.request(model, &self.gpu, self.gpus)?;
+        let engine = jauge::sim::engine_for(&request).map_err(|e| e.to_string())?;
+        let workload = self.workload();
+        let load = PeopleLoad::new(1, &workload);
+        Ok(People {
+            answer: jauge::sim::max_people(&engine, &load, PEOPLE_CEILING),
+            workload,
+        })
+    }
+}
+
+/// A span as the query writes it (`3-8`, `5`).
+fn span_text(span: Span) -> String {
+    if span.min == span.max {
+        span.min.to_string()
+    } else {
+        format!("{}-{}", span.min, span.max)
+    }
+}
+
+/// A span read from the query; empty means the workload's, unreadable keeps `old`.
+fn span_or(value: &str, old: Option<Span>) -> Option<Span> {
+    if value.is_empty() {
+        None
+    } else {
+        value.parse().ok().or(old)
+    }
+}
+
 fn positive<T: std::str::FromStr + PartialOrd + Default>(text: &str) -> Option<T> {
     text.parse().ok().filter(|v| *v > T::default())
 }
@@ -593,8 +719,26 @@ mod tests {
             slo_tpot_ms: 50.0,
             vllm_version: "0.4.2".into(),
             engine: "sglang".into(),
+            workload: "rag".into(),
+            think_s: Some(0.0),
+            turns: Some(Span { min: 2, max: 4 }),
+            answer_tokens: Some(Span { min: 50, max: 50 }),
         };
         assert_eq!(Selection::from_query(&s.to_query()), s);
+        assert!(s
+            .to_query()
+            .ends_with("&workload=rag&think=0&turns=2-4&answer=50"));
+        // Unreadable values keep what was there; empty ones mean the workload's.
+        let odd = Selection::from_query("?workload=gossip&think=-1&turns=8-3&answer=");
+        assert_eq!(
+            (
+                odd.workload.as_str(),
+                odd.think_s,
+                odd.turns,
+                odd.answer_tokens
+            ),
+            ("chat", None, None, None)
+        );
         // An engine jauge does not size leaves vLLM.
         assert_eq!(Selection::from_query("?engine=tgi").engine, "vllm");
         // A release jauge does not model leaves the default.
@@ -610,7 +754,7 @@ mod tests {
     #[test]
     fn every_field_reads_back_what_it_writes() {
         let s = Selection::from_query(
-            "?quant=awq&context=4096&kv=fp8&util=0.8&prompt=10&output=5&ttft=300&tpot=20.5",
+            "?quant=awq&context=4096&kv=fp8&util=0.8&prompt=10&output=5&ttft=300&tpot=20.5&workload=code&think=2.5&turns=3&answer=10-20",
         );
         for field in Field::ALL {
             let mut other = Selection::default();
@@ -621,6 +765,28 @@ mod tests {
         auto.set(Field::Quant, "auto");
         auto.set(Field::Context, "");
         assert_eq!((auto.quant, auto.context), (None, None));
+    }
+
+    #[test]
+    fn people_are_jauge_peoples_answer_with_the_readers_edits() {
+        let s = Selection::from_query("?model=mistral-7b-v0.1&workload=code&think=20&turns=4-6");
+        let p = s.people(model("mistral-7b-v0.1")).unwrap();
+        assert_eq!(
+            (p.workload.think_s, p.workload.turns),
+            (20.0, Span { min: 4, max: 6 })
+        );
+        let engine =
+            jauge::sim::engine_for(&s.request(model("mistral-7b-v0.1"), "a100-40gb", 1).unwrap())
+                .unwrap();
+        let direct =
+            jauge::sim::max_people(&engine, &PeopleLoad::new(1, &p.workload), PEOPLE_CEILING);
+        assert_eq!(p.answer, direct);
+        assert!(p.answer.people > 0);
+        let other = Selection::from_query("?engine=sglang");
+        assert!(other
+            .people(model("mistral-7b-v0.3"))
+            .unwrap_err()
+            .contains("vLLM"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use jauge::people::{Kind, Span, Workload};
+use jauge::people::{Span, Workload};
 use jauge::sim::{engine_for, max_people, MaxPeople, PeopleLoad, PeopleOutcome};
 use jauge::sizing::engines::Engine;
 use jauge::sizing::size;
@@ -94,25 +94,8 @@ fn workloads(args: &PeopleArgs) -> anyhow::Result<Vec<Workload>> {
 }
 
 fn parse_span(text: &str) -> anyhow::Result<Span> {
-    let (min, max) = text.split_once('-').unwrap_or((text, text));
-    let number = |s: &str| {
-        s.trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| {
-                bad_input(format!(
-                    "--turns {text}: expected a number of turns or a range such as 3-8"
-                ))
-            })
-    };
-    let (min, max) = (number(min)?, number(max)?);
-    if min > max {
-        return Err(bad_input(format!(
-            "--turns {text}: the range's first number is the smaller"
-        )));
-    }
-    Ok(Span { min, max })
+    text.parse()
+        .map_err(|e: String| bad_input(format!("--turns {e}")))
 }
 
 fn report(deployment: &str, args: &PeopleArgs, answers: &[(&Workload, MaxPeople)]) -> String {
@@ -154,7 +137,7 @@ fn report(deployment: &str, args: &PeopleArgs, answers: &[(&Workload, MaxPeople)
     out.push_str(&crate::table::render(&header, &table));
     out.push('\n');
     for (w, answer) in answers {
-        out.push_str(&format!("{}: {}\n", w.name, assumptions(w)));
+        out.push_str(&format!("{}: {}\n", w.name, w.describe()));
         match answer.broken {
             Some(b) => out.push_str(&format!("  at {} people: {}\n", b.people, broken(w, &b))),
             None => out.push_str(&format!(
@@ -169,52 +152,6 @@ fn report(deployment: &str, args: &PeopleArgs, answers: &[(&Workload, MaxPeople)
         args.window_s
     ));
     out
-}
-
-fn assumptions(w: &Workload) -> String {
-    let span = |s: Span| {
-        if s.min == s.max {
-            s.min.to_string()
-        } else {
-            format!("{}–{}", s.min, s.max)
-        }
-    };
-    let typed = match w.kind {
-        Kind::Code => format!(
-            "a file's context of {} tokens, growing 10 a turn",
-            span(w.user_tokens)
-        ),
-        Kind::Chat => format!("messages of {} tokens", span(w.user_tokens)),
-        Kind::Rag => format!("questions of {} tokens", span(w.user_tokens)),
-        Kind::Fixed => format!("prompts of {} tokens", span(w.user_tokens)),
-    };
-    let mut parts = vec![typed, format!("answers of {}", span(w.answer_tokens))];
-    if w.system_tokens > 0 {
-        parts.push(format!("a {}-token system prompt", w.system_tokens));
-    }
-    if w.turns.max > 1 {
-        let unit = if w.kind == Kind::Code {
-            "requests per file"
-        } else {
-            "turns a conversation"
-        };
-        parts.push(format!("{} {unit}", span(w.turns)));
-    }
-    if w.documents > 0 {
-        parts.push(format!(
-            "{} shared documents of {} tokens",
-            w.documents, w.document_tokens
-        ));
-    }
-    parts.push(if w.think_s > 0.0 {
-        format!(
-            "{} s between an answer and the next request on average",
-            w.think_s
-        )
-    } else {
-        "no pause between requests".into()
-    });
-    parts.join(", ")
 }
 
 fn broken(w: &Workload, o: &PeopleOutcome) -> String {

@@ -99,8 +99,8 @@ fn the_table_says_predicted_and_states_its_assumptions() {
 fn bad_input_is_named() {
     for (args, says) in [
         (&["--workload", "gossip"][..], "unknown workload `gossip`"),
-        (&["--turns", "5-2"][..], "--turns 5-2"),
-        (&["--turns", "x"][..], "--turns x"),
+        (&["--turns", "5-2"][..], "--turns `5-2`"),
+        (&["--turns", "x"][..], "--turns `x`"),
         (&["--engine", "sglang"][..], "--engine sglang"),
     ] {
         let mut all = MISTRAL_ON_A100.to_vec();

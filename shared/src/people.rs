@@ -47,6 +47,46 @@ pub struct Span {
     pub max: u32,
 }
 
+impl std::str::FromStr for Span {
+    type Err = String;
+
+    /// A number (`5`) or a range (`3-8`), each at least 1.
+    ///
+    /// ```
+    /// use jauge::people::Span;
+    /// assert_eq!("3-8".parse::<Span>(), Ok(Span { min: 3, max: 8 }));
+    /// assert_eq!("5".parse::<Span>(), Ok(Span { min: 5, max: 5 }));
+    /// assert!("8-3".parse::<Span>().unwrap_err().contains("smaller"));
+    /// assert!("x".parse::<Span>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Span, String> {
+        let (min, max) = text.split_once('-').unwrap_or((text, text));
+        let number = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("`{text}`: expected a number or a range such as 3-8"))
+        };
+        let (min, max) = (number(min)?, number(max)?);
+        if min > max {
+            return Err(format!("`{text}`: the range's first number is the smaller"));
+        }
+        Ok(Span { min, max })
+    }
+}
+
+impl std::fmt::Display for Span {
+    /// `5`, or `3–8`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.min == self.max {
+            write!(f, "{}", self.min)
+        } else {
+            write!(f, "{}–{}", self.min, self.max)
+        }
+    }
+}
+
 impl Span {
     /// One draw.
     pub fn draw(&self, rng: &mut SplitMix64) -> u32 {
@@ -202,6 +242,52 @@ impl Workload {
             }),
             other => Err(WorkloadError::Unknown(other.to_string())),
         }
+    }
+
+    /// The assumptions in a sentence, as `jauge people` and the site show them under the
+    /// answer.
+    ///
+    /// ```
+    /// let chat = jauge::people::Workload::preset("chat")?;
+    /// assert!(chat.describe().contains("3–8 turns a conversation"));
+    /// # Ok::<(), jauge::people::WorkloadError>(())
+    /// ```
+    pub fn describe(&self) -> String {
+        let typed = match self.kind {
+            Kind::Code => format!(
+                "a file's context of {} tokens, growing 10 a request",
+                self.user_tokens
+            ),
+            Kind::Chat => format!("messages of {} tokens", self.user_tokens),
+            Kind::Rag => format!("questions of {} tokens", self.user_tokens),
+            Kind::Fixed => format!("prompts of {} tokens", self.user_tokens),
+        };
+        let mut parts = vec![typed, format!("answers of {}", self.answer_tokens)];
+        if self.system_tokens > 0 {
+            parts.push(format!("a {}-token system prompt", self.system_tokens));
+        }
+        if self.turns.max > 1 {
+            let unit = match self.kind {
+                Kind::Code => "requests per file",
+                _ => "turns a conversation",
+            };
+            parts.push(format!("{} {unit}", self.turns));
+        }
+        if self.documents > 0 {
+            parts.push(format!(
+                "{} shared documents of {} tokens",
+                self.documents, self.document_tokens
+            ));
+        }
+        parts.push(if self.think_s > 0.0 {
+            format!(
+                "{} s between an answer and the next request on average",
+                self.think_s
+            )
+        } else {
+            "no pause between requests".into()
+        });
+        parts.join(", ")
     }
 
     /// Mean tokens of one turn's prompt and answer over a whole conversation (an estimate for

@@ -236,6 +236,30 @@ test('the prediction under load equals jauge limit --simulate', async () => {
   await page.screenshot({ path: join(shots, 'prediction.png'), fullPage: true });
 });
 
+test('people served equal jauge people --json, with the workload and its assumptions editable', async () => {
+  await page.goto(`${site.base}/?model=mistral-7b-v0.1&gpu=a100-40gb&workload=code&think=20`);
+  await page.waitForSelector('[data-metric="people"]', { timeout: 60_000 });
+  const shown = await readMetrics(page);
+  const cli = JSON.parse(execFileSync(jaugeBin, ['people', '--catalog-model', 'mistral-7b-v0.1', '--gpu', 'a100-40gb',
+    '--max-model-len', '8192', '--workload', 'code', '--think-s', '20', '--json'], { encoding: 'utf8' }));
+  const code = cli.workloads[0];
+  assert.equal(shown.people, String(code.people));
+  assert.equal(Number(shown.people_in_flight), code.served.requests_in_flight);
+  const text = await page.textContent('.people');
+  assert.match(text, /simulated/);
+  assert.match(text, /20 s between an answer and the next request/);
+  // People outnumber the requests they keep in flight when they pause.
+  assert.ok(Number(shown.people) > 2 * Number(shown.people_in_flight), text);
+  // Choosing another workload recounts; the link keeps the edited pause (chat is the default
+  // workload, which a link leaves out).
+  await page.selectOption('#workload', 'chat');
+  await page.waitForFunction(() => document.querySelector('.people').textContent.includes('chat workload'), null, { timeout: 60_000 });
+  const query = new URL(page.url()).searchParams;
+  assert.equal(query.get('workload'), null);
+  assert.equal(query.get('think'), '20');
+  await page.screenshot({ path: join(shots, 'people.png'), fullPage: true });
+});
+
 test('the Study page shows the five comparisons, predicted and measured side by side', async () => {
   const slug = 'mistral-7b-v0.1-1xa100-40gb-bf16';
   const seedFile = `simulated/seed/${slug}.json`;

@@ -12,9 +12,10 @@ use crate::app::after_paint;
 use crate::components::choice::{plain, Choice};
 use crate::components::number::NumberInput;
 use crate::fetch;
+use crate::pages::people::PeopleServed;
 use crate::pages::prediction::Predicted;
 use crate::pages::published::PublishedCheck;
-use crate::plan::{self, raw, Field, Prediction, RankRow, Selection};
+use crate::plan::{self, raw, Field, People, Prediction, RankRow, Selection};
 
 /// The planner section.
 #[component]
@@ -62,6 +63,29 @@ pub fn Planner(
             let rows = model.ok().map(|m| plan::ranking(&chosen, &m));
             if ranking.with_untracked(|shown| *shown != rows) {
                 ranking.set(rows);
+            }
+        });
+    });
+
+    // The people a workload serves: a search of its own (about a second), after the paint
+    // too, and again only when what it reads changes — not the request or the objectives of
+    // the prediction below.
+    let people_input = Memo::new(move |_| {
+        selection.with(|s| Selection {
+            prompt_tokens: 0,
+            output_tokens: 0,
+            slo_ttft_ms: 0.0,
+            slo_tpot_ms: 0.0,
+            ..s.clone()
+        })
+    });
+    let people = RwSignal::new(Err::<People, String>("Counting people…".to_string()));
+    Effect::new(move |_| {
+        let (model, chosen) = (model.get(), people_input.get());
+        after_paint(move || {
+            let answer = model.and_then(|m| chosen.people(&m));
+            if people.with_untracked(|shown| *shown != answer) {
+                people.set(answer);
             }
         });
     });
@@ -146,6 +170,7 @@ pub fn Planner(
                 Some(Err(message)) => view! { <p class="error" role="alert" data-metric="error">{message}</p> }.into_any(),
                 Some(Ok(s)) => view! { <EngineOutputs sizing=s/> }.into_any(),
             }}
+            <PeopleServed selection people=people.into()/>
             <Predicted selection prediction=prediction.into()/>
             <PublishedCheck selection sizing index/>
             <h3>"Every GPU configuration, by users served"</h3>
