@@ -489,6 +489,11 @@ pub struct SimulationArgs {
     /// requests have arrived.
     #[arg(long, value_name = "N")]
     pub die_after: Option<u64>,
+    /// Built-in server only: it answers as a reasoning model — the first N tokens of every
+    /// answer are reasoning, sent as `reasoning_content` deltas on the chat endpoint (vLLM with
+    /// a reasoning parser) and as text between `<think>` and `</think>` on completions.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub reasoning_tokens: u32,
 }
 
 /// `jauge serve-sim`.

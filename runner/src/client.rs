@@ -132,6 +132,8 @@ pub async fn send_on(
         intended_ms: ms(slot.intended),
         sent_ms: ms(sent),
         first_token_ms: None,
+        first_answer_ms: None,
+        reasoning_chunks: 0,
         end_ms: ms(sent),
         gaps_ms: Vec::new(),
         chunks: 0,
@@ -352,6 +354,8 @@ struct Reading {
     max_events: u32,
     events_seen: u32,
     last_text: Option<Instant>,
+    /// Inside a `<think>` span of plain text.
+    thinking: bool,
 }
 
 impl Reading {
@@ -367,6 +371,7 @@ impl Reading {
             max_events: limits::max_events(slot.output_tokens),
             events_seen: 0,
             last_text: None,
+            thinking: false,
         }
     }
 
@@ -411,9 +416,24 @@ impl Reading {
                 };
                 return Err((kind, format!("error in stream: {}", redact(&message))));
             }
-            if chunk.has_content {
+            // Reasoning is generated text: it counts for the first token and the gaps, as
+            // vLLM's benchmark counts it; the answer's first token is timed apart.
+            let reasoning =
+                chunk.has_reasoning || (chunk.has_content && (self.thinking || chunk.opens_think));
+            if chunk.opens_think {
+                self.thinking = true;
+            }
+            if chunk.closes_think {
+                self.thinking = false;
+            }
+            if chunk.has_content || chunk.has_reasoning {
                 record.chunks += 1;
                 let at = now.saturating_duration_since(clock).as_secs_f64() * 1000.0;
+                if reasoning {
+                    record.reasoning_chunks += 1;
+                } else if record.reasoning_chunks > 0 && record.first_answer_ms.is_none() {
+                    record.first_answer_ms = Some(at);
+                }
                 match self.last_text {
                     None => record.first_token_ms = Some(at),
                     Some(previous) => record

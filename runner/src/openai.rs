@@ -107,6 +107,14 @@ pub fn request_body(endpoint: Endpoint, prompt: &Prompt, options: &BodyOptions) 
 pub struct Chunk {
     /// Whether it carries generated text (a token, or several).
     pub has_content: bool,
+    /// Whether it carries reasoning: a `reasoning_content` (vLLM's reasoning parsers, SGLang,
+    /// DeepSeek's API) or `reasoning` (vLLM since 0.10, llama.cpp, OpenRouter) delta.
+    pub has_reasoning: bool,
+    /// Its text opens a `<think>` span (a reasoning model served without a reasoning parser:
+    /// the reasoning comes as ordinary text between `<think>` and `</think>`).
+    pub opens_think: bool,
+    /// Its text closes a `<think>` span.
+    pub closes_think: bool,
     /// `finish_reason`, when the choice finished.
     pub finish_reason: Option<String>,
     /// `usage.prompt_tokens`, when present.
@@ -158,6 +166,16 @@ fn parse_chunk_slowly(data: &str) -> Result<Chunk, String> {
             .or_else(|| choice.pointer("/delta/content").and_then(Value::as_str))
             .unwrap_or("");
         chunk.has_content = !text.is_empty();
+        chunk.opens_think = text.contains(THINK_OPEN);
+        chunk.closes_think = text.contains(THINK_CLOSE);
+        chunk.has_reasoning = ["/delta/reasoning_content", "/delta/reasoning"]
+            .iter()
+            .any(|p| {
+                choice
+                    .pointer(p)
+                    .and_then(Value::as_str)
+                    .is_some_and(|r| !r.is_empty())
+            });
         chunk.finish_reason = choice
             .get("finish_reason")
             .and_then(Value::as_str)
@@ -180,6 +198,11 @@ fn parse_chunk_slowly(data: &str) -> Result<Chunk, String> {
     Ok(chunk)
 }
 
+/// The tags around a reasoning model's thinking when no reasoning parser separates it.
+const THINK_OPEN: &str = "<think>";
+/// See [`THINK_OPEN`].
+const THINK_CLOSE: &str = "</think>";
+
 /// The usual chunk's one-pass reading (see [`parse_chunk`]).
 mod fast {
     use std::borrow::Cow;
@@ -188,7 +211,7 @@ mod fast {
     use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
     use serde::Deserialize;
 
-    use super::Chunk;
+    use super::{Chunk, THINK_CLOSE, THINK_OPEN};
 
     /// The chunk when it is an ordinary one; `None` sends it to the general path.
     pub(super) fn parse(data: &str) -> Option<Chunk> {
@@ -198,13 +221,14 @@ mod fast {
         }
         let mut chunk = Chunk::default();
         if let Some(FirstChoice(Some(choice))) = wire.choices {
-            chunk.has_content = match choice.text {
-                Some(NonEmpty(text)) => text,
-                None => choice
-                    .delta
-                    .and_then(|d| d.content)
-                    .is_some_and(|NonEmpty(c)| c),
-            };
+            let delta = choice.delta.unwrap_or_default();
+            let text = choice.text.or(delta.content).unwrap_or_default();
+            chunk.has_content = text.non_empty;
+            chunk.opens_think = text.opens_think;
+            chunk.closes_think = text.closes_think;
+            chunk.has_reasoning = [delta.reasoning_content, delta.reasoning]
+                .iter()
+                .any(|r| r.is_some_and(|r| r.non_empty));
             chunk.finish_reason = choice.finish_reason.map(Cow::into_owned);
         }
         if let Some(usage) = wire.usage {
@@ -231,17 +255,21 @@ mod fast {
     #[derive(Deserialize)]
     struct Choice<'a> {
         #[serde(default)]
-        text: Option<NonEmpty>,
+        text: Option<Text>,
         #[serde(default)]
         delta: Option<Delta>,
         #[serde(default, borrow)]
         finish_reason: Option<Cow<'a, str>>,
     }
 
-    #[derive(Deserialize)]
+    #[derive(Deserialize, Default)]
     struct Delta {
         #[serde(default)]
-        content: Option<NonEmpty>,
+        content: Option<Text>,
+        #[serde(default)]
+        reasoning_content: Option<Text>,
+        #[serde(default)]
+        reasoning: Option<Text>,
     }
 
     #[derive(Deserialize)]
@@ -252,22 +280,34 @@ mod fast {
         completion_tokens: Option<u64>,
     }
 
-    /// Whether a string is non-empty, read without keeping it.
-    struct NonEmpty(bool);
+    /// What a string says to the load generator, read without keeping it: whether it is
+    /// empty, and whether it opens or closes a `<think>` span.
+    #[derive(Clone, Copy, Default)]
+    struct Text {
+        non_empty: bool,
+        opens_think: bool,
+        closes_think: bool,
+    }
 
-    impl<'de> Deserialize<'de> for NonEmpty {
+    impl<'de> Deserialize<'de> for Text {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct Length;
-            impl Visitor<'_> for Length {
-                type Value = NonEmpty;
+            struct Reading;
+            impl Visitor<'_> for Reading {
+                type Value = Text;
                 fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                     f.write_str("a string")
                 }
-                fn visit_str<E: de::Error>(self, v: &str) -> Result<NonEmpty, E> {
-                    Ok(NonEmpty(!v.is_empty()))
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+                    // A tag is rare and short: look for its `<` before comparing.
+                    let tagged = v.contains('<');
+                    Ok(Text {
+                        non_empty: !v.is_empty(),
+                        opens_think: tagged && v.contains(THINK_OPEN),
+                        closes_think: tagged && v.contains(THINK_CLOSE),
+                    })
                 }
             }
-            d.deserialize_str(Length)
+            d.deserialize_str(Reading)
         }
     }
 
@@ -381,6 +421,8 @@ mod tests {
             Just(r#""""#.to_string()),
             Just(r#"" tok""#.to_string()),
             Just(r#""\n\u00e9""#.to_string()),
+            Just(r#""<think>Let""#.to_string()),
+            Just(r#""so. </think> The""#.to_string()),
             Just("null".to_string()),
             Just("3".to_string()),
         ];
@@ -395,7 +437,7 @@ mod tests {
             |(t, c, finished, delta)| {
                 let finish = if finished { r#""length""# } else { "null" };
                 if delta {
-                    format!(r#"{{"index":0,"delta":{{"content":{c}}},"finish_reason":{finish}}}"#)
+                    format!(r#"{{"index":0,"delta":{{"content":{c},"reasoning_content":{t},"reasoning":{c}}},"finish_reason":{finish}}}"#)
                 } else {
                     format!(r#"{{"index":0,"text":{t},"finish_reason":{finish}}}"#)
                 }
@@ -435,6 +477,63 @@ mod tests {
         ] {
             let fast = fast::parse(data).expect("an ordinary chunk");
             assert_eq!(Ok(fast), parse_chunk_slowly(data), "{data}");
+        }
+    }
+
+    /// Reasoning as vLLM's reasoning parsers (`reasoning_content`, `reasoning` since 0.10)
+    /// and llama.cpp send it, and as a model without a parser writes it (`<think>` text).
+    #[test]
+    fn reasoning_is_seen_in_every_shape() {
+        for (data, reasoning, content, opens, closes) in [
+            (
+                r#"{"choices":[{"index":0,"delta":{"reasoning_content":" Let"},"finish_reason":null}]}"#,
+                true,
+                false,
+                false,
+                false,
+            ),
+            (
+                r#"{"choices":[{"index":0,"delta":{"reasoning":" me"},"finish_reason":null}]}"#,
+                true,
+                false,
+                false,
+                false,
+            ),
+            (
+                r#"{"choices":[{"index":0,"delta":{"content":" The","reasoning_content":null},"finish_reason":null}]}"#,
+                false,
+                true,
+                false,
+                false,
+            ),
+            (
+                r#"{"choices":[{"index":0,"text":"<think>Let","finish_reason":null}]}"#,
+                false,
+                true,
+                true,
+                false,
+            ),
+            (
+                r#"{"choices":[{"index":0,"delta":{"content":" so.</think>"},"finish_reason":null}]}"#,
+                false,
+                true,
+                false,
+                true,
+            ),
+        ] {
+            let chunk = parse_chunk(data).unwrap();
+            assert_eq!(
+                (
+                    chunk.has_reasoning,
+                    chunk.has_content,
+                    chunk.opens_think,
+                    chunk.closes_think
+                ),
+                (reasoning, content, opens, closes),
+                "{data}"
+            );
+            assert_eq!(fast::parse(data), Some(chunk.clone()), "{data}");
+            assert_eq!(parse_chunk_slowly(data), Ok(chunk), "{data}");
         }
     }
 

@@ -352,6 +352,7 @@ impl StudyPlan {
             time_scale: args.time_scale,
             fault: Vec::new(),
             die_after: None,
+            reasoning_tokens: 0,
         };
         let mut target = args.target.clone();
         if args.chat {
@@ -613,9 +614,10 @@ fn server(
             if !simulation.fault.is_empty()
                 || simulation.die_after.is_some()
                 || simulation.time_scale != 1.0
+                || simulation.reasoning_tokens > 0
             {
                 return Err(bad_input(
-                    "--fault, --die-after and --time-scale apply to the built-in server only (no --url)",
+                    "--fault, --die-after, --time-scale and --reasoning-tokens apply to the built-in server only (no --url)",
                 ));
             }
             Ok(ServerPlan::Url(normalise_url(url)?))
@@ -625,6 +627,7 @@ fn server(
             time_scale: simulation.time_scale,
             faults: simulation.fault.clone(),
             die_after: simulation.die_after,
+            reasoning_tokens: simulation.reasoning_tokens,
             seed,
             ..SimOptions::default()
         }))),

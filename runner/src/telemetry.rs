@@ -281,6 +281,8 @@ mod tests {
             intended_ms: 0.0,
             sent_ms: 120.0,
             first_token_ms: None,
+            first_answer_ms: None,
+            reasoning_chunks: 0,
             end_ms: 200.0,
             gaps_ms: vec![],
             chunks: 0,

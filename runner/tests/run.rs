@@ -361,6 +361,70 @@ fn open_loop_and_chat_runs_work() {
     );
 }
 
+/// A reasoning model's stream: the reasoning counts for the first token and the gaps (as
+/// vLLM's benchmark counts it), the answer's first token is timed apart, and the reasoning
+/// chunks are counted — on the chat endpoint (`reasoning_content` deltas) and on completions
+/// (`<think>` text).
+#[test]
+fn a_reasoning_models_first_answer_token_is_timed_apart() {
+    let base = dir("reasoning");
+    for endpoint in ["chat", "completions"] {
+        let out = base.join(format!("{endpoint}.json"));
+        let o = run(
+            &out,
+            &[
+                "--endpoint",
+                endpoint,
+                "--reasoning-tokens",
+                "5",
+                "--concurrency",
+                "2",
+                "--prompt-tokens",
+                "16",
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        let step = dataset(&out).steps[0].clone();
+        let counts = step.token_counts.unwrap();
+        assert_eq!(counts.reasoning_chunks_mean, Some(5.0), "{endpoint}");
+        assert_eq!(counts.output_tokens_mean, 8.0);
+        let (ttft, answer) = (
+            step.latency.ttft_ms.unwrap(),
+            step.latency.ttft_answer_ms.unwrap(),
+        );
+        assert!(answer.p50.unwrap() > ttft.p50.unwrap(), "{endpoint}");
+        // Every token is a gap after the first, reasoning included.
+        assert_eq!(
+            step.latency.itl_ms.unwrap().count,
+            Some(step.requests.unwrap().completed * 7)
+        );
+        for r in records(&out).iter().filter(|r| r["warmup"] != true) {
+            assert_eq!(
+                (r["reasoning_chunks"].as_u64(), r["chunks"].as_u64()),
+                (Some(5), Some(8))
+            );
+            assert!(r["first_answer_ms"].as_f64().unwrap() > r["first_token_ms"].as_f64().unwrap());
+        }
+    }
+    // Without reasoning nothing is added to the dataset.
+    let plain = base.join("plain.json");
+    assert!(
+        run(&plain, &["--concurrency", "1", "--prompt-tokens", "16"])
+            .status
+            .success()
+    );
+    let step = dataset(&plain).steps[0].clone();
+    assert_eq!(step.token_counts.unwrap().reasoning_chunks_mean, None);
+    assert_eq!(step.latency.ttft_answer_ms, None);
+    // The flag is the built-in server's.
+    let o = run(
+        &base.join("url.json"),
+        &["--url", "http://127.0.0.1:9", "--reasoning-tokens", "3"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--reasoning-tokens"));
+}
+
 /// An open loop sends each request at the due time the simulator draws for the same step
 /// (`jauge::pacing`), so a measured and a simulated step of one mode send the same load; an
 /// infinite rate is the closed loop of --concurrency.

@@ -28,6 +28,8 @@ pub fn step(
     slo: Slo,
 ) -> Step {
     let measured: Vec<&RequestRecord> = records.iter().filter(|r| !r.warmup).collect();
+    let mut ttft_answer = Histogram::new();
+    let mut reasoning_chunks = 0u64;
     let (mut ttft, mut ttft_intended, mut itl, mut tpot, mut e2e) = (
         Histogram::new(),
         Histogram::new(),
@@ -55,6 +57,10 @@ pub fn step(
         if let Some(t) = r.first_token_ms {
             ttft_intended.record(t - r.intended_ms);
         }
+        if let Some(t) = r.first_answer_ms {
+            ttft_answer.record(t - r.sent_ms);
+        }
+        reasoning_chunks += u64::from(r.reasoning_chunks);
         r.gaps_ms.iter().for_each(|g| itl.record(*g));
         if let Some(t) = r.tpot_ms() {
             tpot.record(t);
@@ -104,6 +110,8 @@ pub fn step(
                 n if n == completed => CountSource::Usage,
                 _ => CountSource::Mixed,
             },
+            reasoning_chunks_mean: (reasoning_chunks > 0)
+                .then(|| reasoning_chunks as f64 / f64::from(completed)),
         }),
         latency: Latency {
             ttft_ms: ttft.summary(),
@@ -111,6 +119,7 @@ pub fn step(
             itl_ms: itl.summary(),
             tpot_ms: tpot.summary(),
             e2e_ms: e2e.summary(),
+            ttft_answer_ms: ttft_answer.summary(),
         },
         throughput: Throughput {
             output_tok_s: rate(output_sum as f64),
@@ -146,6 +155,8 @@ mod tests {
             intended_ms: sent,
             sent_ms: sent,
             first_token_ms: Some(first),
+            first_answer_ms: None,
+            reasoning_chunks: 0,
             end_ms: end,
             gaps_ms: vec![(end - first) / f64::from(tokens - 1); tokens as usize - 1],
             chunks: tokens,

@@ -27,8 +27,16 @@ pub struct RequestRecord {
     pub intended_ms: f64,
     /// When it was sent.
     pub sent_ms: f64,
-    /// When the first generated text arrived.
+    /// When the first generated text arrived (reasoning or answer: the first token).
     pub first_token_ms: Option<f64>,
+    /// When the first token of the answer arrived, after a reasoning model's reasoning; only
+    /// for a request that reasoned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_answer_ms: Option<f64>,
+    /// Of the chunks that carried text, those that carried reasoning (a `reasoning_content` or
+    /// `reasoning` delta, or text inside `<think>`…`</think>`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reasoning_chunks: u32,
     /// When the response ended (or failed).
     pub end_ms: f64,
     /// Gaps between consecutive chunks carrying text (inter-token latencies).
@@ -51,6 +59,10 @@ pub struct RequestRecord {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl RequestRecord {
@@ -84,6 +96,8 @@ impl RequestRecord {
             intended_ms: sent_ms,
             sent_ms,
             first_token_ms: Some(first_token_ms),
+            first_answer_ms: None,
+            reasoning_chunks: 0,
             end_ms,
             gaps_ms: vec![gap; gaps as usize],
             chunks: output_tokens,

@@ -298,6 +298,7 @@ fn run(
             prompt_tokens_mean: prompt,
             output_tokens_mean: output,
             output_source: CountSource::Usage,
+            reasoning_chunks_mean: None,
         }),
         _ => None,
     };
@@ -325,6 +326,7 @@ fn run(
             },
             tpot_ms: latency(m, "inter_token_latency")?,
             e2e_ms: latency(m, "request_latency")?,
+            ttft_answer_ms: None,
         },
         throughput: Throughput {
             output_tok_s: rate_per_s(m, "output_token_throughput")?,

@@ -220,6 +220,7 @@ fn run(b: &Field<'_>, origin: &str, root: &Field<'_>, header: &mut Header) -> an
             tpot_ms: tpot,
             e2e_ms: distribution(&successful("request_latency")?)?
                 .map(|s| build::scaled(s, 1000.0)),
+            ttft_answer_ms: None,
         },
         throughput: Throughput {
             output_tok_s: mean_of("output_tokens_per_second")?,

@@ -181,6 +181,7 @@ fn run(
                 prompt_tokens_mean: prompt_mean,
                 output_tokens_mean: output_mean,
                 output_source: CountSource::Usage,
+                reasoning_chunks_mean: None,
             })
         }
         _ => {
@@ -225,6 +226,7 @@ fn run(
             itl_ms: None,
             tpot_ms: ms("time_per_output_token")?,
             e2e_ms: with_count(ms("request_latency")?),
+            ttft_answer_ms: None,
         },
         throughput: Throughput {
             output_tok_s: throughput.opt_number("output_tokens_per_sec")?,

@@ -323,6 +323,7 @@ fn latency(
         itl_ms: itl,
         tpot_ms: tpot,
         e2e_ms: e2e,
+        ttft_answer_ms: None,
     })
 }
 

@@ -160,6 +160,7 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
     let mut events = shared.engine.submit(prompt.max(1), max_tokens).await;
     let id = format!("{}-{seen}", if chat { "chatcmpl" } else { "cmpl" });
     let model = shared.served_name.clone();
+    let reasoning = u64::from(shared.reasoning_tokens);
     if !stream {
         let mut generated = 0;
         while let Some(event) = events.recv().await {
@@ -240,14 +241,28 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
             } else {
                 Value::Null
             };
+            let thinking = generated <= reasoning;
+            // Completions carry the reasoning as text inside <think>…</think>.
+            let text = match (generated == 1 && thinking, generated == reasoning) {
+                (true, true) => format!("<think>{}</think>", word(generated)),
+                (true, false) => format!("<think>{}", word(generated)),
+                (false, true) => format!("{}</think>", word(generated)),
+                (false, false) => word(generated),
+            };
             let choice = if chat {
-                let mut c = json!({"index": 0, "delta": {"content": word(generated)}, "logprobs": null, "finish_reason": finish});
+                let delta = if thinking {
+                    json!({"reasoning_content": word(generated)})
+                } else {
+                    json!({"content": word(generated)})
+                };
+                let mut c =
+                    json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish});
                 if generated == max_tokens {
                     c["stop_reason"] = Value::Null;
                 }
                 json!([c])
             } else {
-                json!([{"index": 0, "text": word(generated), "logprobs": null, "finish_reason": finish, "stop_reason": null}])
+                json!([{"index": 0, "text": text, "logprobs": null, "finish_reason": finish, "stop_reason": null}])
             };
             if tx.send(Ok(sse(&chunk(choice)))).await.is_err() {
                 return; // the client went away; dropping `events` frees the sequence

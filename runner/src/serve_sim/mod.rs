@@ -45,6 +45,8 @@ pub struct SimOptions {
     pub hide_max_model_len: bool,
     /// The largest request body it reads (413 beyond).
     pub max_request_bytes: u64,
+    /// The first tokens of every answer that are reasoning (a reasoning model's).
+    pub reasoning_tokens: u32,
 }
 
 /// The largest request body serve-sim reads by default: a prompt of a few million tokens.
@@ -60,6 +62,7 @@ impl Default for SimOptions {
             seed: 0,
             hide_max_model_len: false,
             max_request_bytes: MAX_REQUEST_BYTES,
+            reasoning_tokens: 0,
         }
     }
 }
@@ -75,6 +78,7 @@ pub(crate) struct Shared {
     pub die_after: Option<u64>,
     pub kill: watch::Sender<bool>,
     pub max_request_bytes: u64,
+    pub reasoning_tokens: u32,
     /// KiB of request bodies being read at once (see `http::BODIES_IN_FLIGHT_BYTES`).
     pub body_budget: Arc<Semaphore>,
 }
@@ -149,6 +153,7 @@ impl SimServer {
             die_after: options.die_after,
             kill,
             max_request_bytes: options.max_request_bytes,
+            reasoning_tokens: options.reasoning_tokens,
             body_budget: Arc::new(Semaphore::new(
                 (http::BODIES_IN_FLIGHT_BYTES.max(options.max_request_bytes) >> 10)
                     .min(Semaphore::MAX_PERMITS as u64) as usize,
@@ -214,6 +219,7 @@ pub async fn run(args: &crate::cli::ServeSimArgs) -> anyhow::Result<std::process
         seed: args.seed,
         hide_max_model_len: args.hide_max_model_len,
         max_request_bytes: args.max_request_bytes,
+        reasoning_tokens: args.simulation.reasoning_tokens,
     };
     let server = SimServer::start(&options, args.port).await?;
     eprintln!("{}", server.description);

@@ -40,6 +40,7 @@ pub fn example() -> Dataset {
             prompt_tokens_mean: 1024.0,
             output_tokens_mean: 256.0,
             output_source: CountSource::Usage,
+            reasoning_chunks_mean: None,
         }),
         latency: Latency {
             ttft_ms: Some(summary(ttft)),
@@ -47,6 +48,7 @@ pub fn example() -> Dataset {
             itl_ms: Some(summary(tpot)),
             tpot_ms: Some(summary(tpot)),
             e2e_ms: Some(summary(ttft + 255.0 * tpot)),
+            ttft_answer_ms: None,
         },
         throughput: Throughput {
             output_tok_s: Some(out_tok_s),

@@ -578,6 +578,26 @@ impl ErrorKind {
     }
 }
 
+impl Latency {
+    /// Every summary with its field name, in the schema's order.
+    ///
+    /// ```
+    /// let l = jauge::dataset::example().steps[0].latency.clone();
+    /// assert_eq!(l.named()[0].0, "ttft_ms");
+    /// assert_eq!(l.named().len(), 6);
+    /// ```
+    pub fn named(&self) -> [(&'static str, &Option<Summary>); 6] {
+        [
+            ("ttft_ms", &self.ttft_ms),
+            ("ttft_from_intended_ms", &self.ttft_from_intended_ms),
+            ("itl_ms", &self.itl_ms),
+            ("tpot_ms", &self.tpot_ms),
+            ("e2e_ms", &self.e2e_ms),
+            ("ttft_answer_ms", &self.ttft_answer_ms),
+        ]
+    }
+}
+
 /// Latency summaries of a step, milliseconds. Absent when no request completed.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Latency {
@@ -596,6 +616,11 @@ pub struct Latency {
     /// Whole request, send to last token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e2e_ms: Option<Summary>,
+    /// Time to the answer's first token, after a reasoning model's reasoning, from the
+    /// actual send: only the requests that reasoned (`ttft_ms` is their first reasoning
+    /// token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_answer_ms: Option<Summary>,
 }
 
 /// A distribution summarised: mean, percentiles and maximum, in the unit of its field. Every
@@ -701,6 +726,11 @@ pub struct TokenCounts {
     pub output_tokens_mean: f64,
     /// Where the output counts come from.
     pub output_source: CountSource,
+    /// Mean stream chunks per request that carried reasoning (a `reasoning_content` or
+    /// `reasoning` delta, or text inside `<think>`…`</think>`); servers stream one token a
+    /// chunk, and `usage` does not tell reasoning from answer. Absent when nothing reasoned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_chunks_mean: Option<f64>,
 }
 
 /// Where a token count was read.

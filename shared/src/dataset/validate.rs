@@ -343,13 +343,7 @@ fn steps(c: &mut Checker, dataset: &Dataset) {
             request_counts(c, &path, step, r);
         }
         let l = &step.latency;
-        for (name, summary) in [
-            ("ttft_ms", &l.ttft_ms),
-            ("ttft_from_intended_ms", &l.ttft_from_intended_ms),
-            ("itl_ms", &l.itl_ms),
-            ("tpot_ms", &l.tpot_ms),
-            ("e2e_ms", &l.e2e_ms),
-        ] {
+        for (name, summary) in l.named() {
             if let Some(s) = summary {
                 c.summary(&format!("{path}.latency.{name}"), s);
             }
@@ -490,13 +484,7 @@ fn quoted(c: &mut Checker, path: &str, step: &Step) {
     };
     let l = &step.latency;
     let mut figures: Vec<(String, f64, bool)> = Vec::new();
-    for (name, summary) in [
-        ("ttft_ms", &l.ttft_ms),
-        ("ttft_from_intended_ms", &l.ttft_from_intended_ms),
-        ("itl_ms", &l.itl_ms),
-        ("tpot_ms", &l.tpot_ms),
-        ("e2e_ms", &l.e2e_ms),
-    ] {
+    for (name, summary) in l.named() {
         let Some(s) = summary else { continue };
         for (field, value) in s.named() {
             if let Some(v) = value {
