@@ -405,16 +405,20 @@ impl Scheduler {
                 next.to_compute - hit
             } + 1;
             let needed = (hit + first_chunk).div_ceil(c.block_size) - hit / c.block_size;
+            // Pinned first, so that making room does not evict the blocks it reads.
+            let queried = next.prefix.is_some() && next.computed == 0;
+            self.pin(&mut next, hit);
             while self.counters.used_blocks + needed > self.config.kv_blocks && self.evict_one() {}
             if self.counters.used_blocks + needed > self.config.kv_blocks {
+                self.unpin(&mut next);
+                next.computed = 0;
                 self.waiting.push_front(next);
                 break;
             }
-            if next.prefix.is_some() && next.computed == 0 {
+            if queried {
                 self.counters.prefix_queried_tokens += next.to_compute;
                 self.counters.prefix_hit_tokens += hit;
             }
-            self.pin(&mut next, hit);
             next.blocks = needed;
             self.counters.used_blocks += needed;
             self.running.push(next);

@@ -174,3 +174,63 @@ fn predictions_against_published_measurements() {
     assert!((-45.0..-25.0).contains(&tpot_16), "{tpot_16}");
     assert!((35.0..70.0).contains(&tok_s_16), "{tok_s_16}");
 }
+
+/// Runs `requests` one after another to completion on `scheduler`.
+fn serve_in_turn(scheduler: &mut Scheduler, requests: &[Request]) {
+    for r in requests {
+        scheduler.submit_request(*r);
+        while scheduler.plan().is_some() {
+            scheduler.finish();
+            let c = scheduler.counters();
+            assert!(c.used_blocks <= scheduler.config().kv_blocks, "{c:?}");
+        }
+    }
+}
+
+fn turn(id: u64, key: u64, prompt: u64, history: u64) -> Request {
+    Request {
+        id,
+        prompt_tokens: prompt,
+        max_tokens: 16,
+        prefix: Some(Prefix {
+            key,
+            tokens: history,
+        }),
+        keep: Keep::Context,
+    }
+}
+
+#[test]
+fn a_cached_history_is_evicted_when_memory_is_wanted_and_then_misses() {
+    // 40 blocks of 16 tokens: room for one 400-token conversation and a bit.
+    let mut s = Scheduler::new(engine("llama-3-8b", "h100-80gb", Some(40), None));
+    assert_eq!(s.config().block_size, 16);
+    serve_in_turn(&mut s, &[turn(1, 1, 400, 0)]);
+    // 416 tokens of conversation 1 stay cached: 26 blocks.
+    assert_eq!(s.counters().used_blocks, 26);
+    // Conversation 2 needs more than what is free: conversation 1's history goes.
+    serve_in_turn(&mut s, &[turn(2, 2, 500, 0)]);
+    assert_eq!(s.counters().prefix_hit_tokens, 0);
+    // Conversation 1's second turn finds nothing cached, conversation 2's finds its history.
+    serve_in_turn(&mut s, &[turn(3, 1, 450, 416)]);
+    assert_eq!(s.counters().prefix_hit_tokens, 0);
+    serve_in_turn(&mut s, &[turn(4, 2, 100, 0)]);
+    let before = s.counters().prefix_hit_tokens;
+    serve_in_turn(&mut s, &[turn(5, 3, 50, 0), turn(6, 3, 80, 66)]);
+    // 66 tokens of history: 4 full blocks reused.
+    assert_eq!(s.counters().prefix_hit_tokens - before, 64);
+}
+
+#[test]
+fn without_a_prefix_nothing_is_kept() {
+    let mut s = Scheduler::new(engine("llama-3-8b", "h100-80gb", Some(100), None));
+    serve_in_turn(
+        &mut s,
+        &[Request::plain(1, 300, 16), Request::plain(2, 300, 16)],
+    );
+    let c = s.counters();
+    assert_eq!(
+        (c.used_blocks, c.prefix_queried_tokens, c.prefix_hit_tokens),
+        (0, 0, 0)
+    );
+}
