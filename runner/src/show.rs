@@ -60,12 +60,44 @@ pub fn as_json(file: &str, dataset: &Dataset) -> Value {
 /// step's figures.
 pub fn as_text(file: &str, dataset: &Dataset) -> String {
     format!(
-        "{file}: {} dataset, {}\n\n{}\n{}",
+        "{file}: {} dataset, {}\n\n{}\n{}{}",
         dataset.source,
         summary::deployment(dataset),
         summary::table(dataset),
-        steps(dataset).text()
+        steps(dataset).text(),
+        reasoning(dataset)
     )
+}
+
+/// A reasoning model's steps: when the answer itself began, after how much reasoning (empty
+/// when no request reasoned).
+fn reasoning(dataset: &Dataset) -> String {
+    let lines: Vec<String> = dataset
+        .steps
+        .iter()
+        .filter_map(|step| {
+            let answer = step.latency.ttft_answer_ms?;
+            let chunks = step.token_counts.and_then(|c| c.reasoning_chunks_mean);
+            let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.0}"));
+            Some(format!(
+                "  prompt {} · {} users: first answer token p50 {} ms, p95 {} ms (first token p95 {} ms), after {} reasoning chunks a request on average",
+                step.prompt_tokens,
+                step.concurrency,
+                ms(answer.p50),
+                ms(answer.p95),
+                ms(step.latency.ttft_ms.and_then(|s| s.p95)),
+                chunks.map_or("—".to_string(), |c| format!("{c:.1}"))
+            ))
+        })
+        .collect();
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "\nReasoning (TTFT above counts the first reasoning token):\n{}\n",
+            lines.join("\n")
+        )
+    }
 }
 
 /// Every step, every figure.

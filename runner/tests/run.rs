@@ -406,6 +406,20 @@ fn a_reasoning_models_first_answer_token_is_timed_apart() {
             assert!(r["first_answer_ms"].as_f64().unwrap() > r["first_token_ms"].as_f64().unwrap());
         }
     }
+    // `jauge show` says when the answer began.
+    let shown = Command::new(JAUGE)
+        .args(["show", base.join("chat.json").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("Reasoning (TTFT above counts the first reasoning token)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("after 5.0 reasoning chunks a request on average"),
+        "{shown}"
+    );
     // Without reasoning nothing is added to the dataset.
     let plain = base.join("plain.json");
     assert!(
@@ -416,6 +430,11 @@ fn a_reasoning_models_first_answer_token_is_timed_apart() {
     let step = dataset(&plain).steps[0].clone();
     assert_eq!(step.token_counts.unwrap().reasoning_chunks_mean, None);
     assert_eq!(step.latency.ttft_answer_ms, None);
+    let shown = Command::new(JAUGE)
+        .args(["show", plain.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&shown.stdout).contains("Reasoning"));
     // The flag is the built-in server's.
     let o = run(
         &base.join("url.json"),
