@@ -194,6 +194,17 @@ fn json(
             "workload": w.name,
             "people": a.people,
             "objectives": { "ttft_p95_s": w.ttft_p95_s, "min_output_tok_s": w.min_output_tok_s },
+            // What was assumed, so that a reader can rerun it.
+            "assumptions": {
+                "described": w.describe(),
+                "system_tokens": w.system_tokens,
+                "user_tokens": [w.user_tokens.min, w.user_tokens.max],
+                "answer_tokens": [w.answer_tokens.min, w.answer_tokens.max],
+                "turns": [w.turns.min, w.turns.max],
+                "think_s_mean": w.think_s,
+                "documents": w.documents,
+                "document_tokens": w.document_tokens,
+            },
             "served": a.served.as_ref().map(outcome),
             "broken": a.broken.as_ref().map(outcome),
         })).collect::<Vec<_>>(),

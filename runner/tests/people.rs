@@ -43,6 +43,14 @@ fn people_with_think_time_outnumber_their_requests_in_flight() {
             .clone()
     };
     let (chat, fixed) = (by_name("chat"), by_name("fixed"));
+    // The assumptions travel with the answer.
+    let assumed = &chat["assumptions"];
+    assert_eq!(assumed["think_s_mean"], 30.0);
+    assert_eq!(assumed["turns"], serde_json::json!([3, 8]));
+    assert!(assumed["described"]
+        .as_str()
+        .unwrap()
+        .contains("500-token system prompt"));
     let people = chat["people"].as_u64().unwrap();
     let in_flight = chat["served"]["requests_in_flight"].as_f64().unwrap();
     assert!(people as f64 > 1.5 * in_flight, "{chat}");
