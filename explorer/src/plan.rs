@@ -4,7 +4,7 @@
 
 use jauge::catalogue::{Catalogue, ModelSpec};
 use jauge::deployment::DeploymentSpec;
-use jauge::people::{Span, Workload};
+use jauge::people::{Edits, Span, Workload};
 use jauge::sim::{MaxPeople, PeopleLoad};
 use jauge::sizing::engines::{self, Engine, EngineSizing};
 use jauge::sizing::llamacpp::{self, LlamaCppSettings};
@@ -600,19 +600,15 @@ impl Selection {
     /// assert_eq!((w.name, w.think_s), ("rag", 5.0));
     /// ```
     pub fn workload(&self) -> Workload {
-        let mut w = Workload::preset(&self.workload)
+        Workload::preset(&self.workload)
             .or_else(|_| Workload::preset("chat"))
-            .expect("chat is a preset");
-        if let Some(t) = self.think_s {
-            w.think_s = t;
-        }
-        if let Some(t) = self.turns {
-            w.turns = t;
-        }
-        if let Some(a) = self.answer_tokens {
-            w.answer_tokens = a;
-        }
-        w
+            .expect("chat is a preset")
+            .edited(&Edits {
+                think_s: self.think_s,
+                turns: self.turns,
+                answer_tokens: self.answer_tokens,
+                ..Edits::default()
+            })
     }
 
     /// The most people of [`Selection::workload`] on the selection's deployment (vLLM), from

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use jauge::people::{Span, Workload};
+use jauge::people::{Edits, Span, Workload};
 use jauge::sim::{engine_for, max_people, MaxPeople, PeopleLoad, PeopleOutcome};
 use jauge::sizing::engines::Engine;
 use jauge::sizing::size;
@@ -70,25 +70,19 @@ fn workloads(args: &PeopleArgs) -> anyhow::Result<Vec<Workload>> {
     } else {
         args.workload.split(',').map(str::trim).collect()
     };
-    let turns = args.turns.as_deref().map(parse_span).transpose()?;
+    let edits = Edits {
+        think_s: args.think_s,
+        turns: args.turns.as_deref().map(parse_span).transpose()?,
+        answer_tokens: None,
+        ttft_p95_s: args.ttft_p95_s,
+        min_output_tok_s: args.min_output_tok_s,
+    };
     names
         .into_iter()
         .map(|name| {
-            let mut w =
-                Workload::preset(name).map_err(|e| bad_input(format!("--workload: {e}")))?;
-            if let Some(s) = args.think_s {
-                w.think_s = s;
-            }
-            if let Some(t) = turns {
-                w.turns = t;
-            }
-            if let Some(s) = args.ttft_p95_s {
-                w.ttft_p95_s = s;
-            }
-            if let Some(s) = args.min_output_tok_s {
-                w.min_output_tok_s = s;
-            }
-            Ok(w)
+            Workload::preset(name)
+                .map(|w| w.edited(&edits))
+                .map_err(|e| bad_input(format!("--workload: {e}")))
         })
         .collect()
 }

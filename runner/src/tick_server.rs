@@ -39,7 +39,7 @@ pub struct TickServer {
 /// How late the server itself wrote its tokens: a token due at `t` and written at `t + d` is
 /// `d` late. On a machine the client shares, a server that cannot keep up shows here, and the
 /// client's figures are then the server's as much as its own.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Lateness {
     /// Counts per 10 µs of lateness; the last bucket holds everything from 100 ms on.
     buckets: Vec<u64>,
@@ -49,11 +49,17 @@ pub struct Lateness {
 const LATENESS_BUCKET_US: u64 = 10;
 const LATENESS_BUCKETS: usize = 10_000;
 
+impl Default for Lateness {
+    fn default() -> Self {
+        Lateness {
+            buckets: vec![0; LATENESS_BUCKETS],
+            tokens: 0,
+        }
+    }
+}
+
 impl Lateness {
     fn record(&mut self, late: Duration) {
-        if self.buckets.is_empty() {
-            self.buckets = vec![0; LATENESS_BUCKETS];
-        }
         let bucket = (late.as_micros() as u64 / LATENESS_BUCKET_US) as usize;
         self.buckets[bucket.min(LATENESS_BUCKETS - 1)] += 1;
         self.tokens += 1;
@@ -428,9 +434,6 @@ fn hand_over(counted: &mut Lateness, shared: &Mutex<Lateness>) {
         return;
     }
     let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
-    if shared.buckets.is_empty() {
-        shared.buckets = vec![0; LATENESS_BUCKETS];
-    }
     for (total, n) in shared.buckets.iter_mut().zip(&counted.buckets) {
         *total += n;
     }

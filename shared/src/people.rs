@@ -147,6 +147,21 @@ pub struct Workload {
     pub min_output_tok_s: f64,
 }
 
+/// A reader's changes to a preset's assumptions and objectives; `None` keeps the preset's.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Edits {
+    /// [`Workload::think_s`].
+    pub think_s: Option<f64>,
+    /// [`Workload::turns`].
+    pub turns: Option<Span>,
+    /// [`Workload::answer_tokens`].
+    pub answer_tokens: Option<Span>,
+    /// [`Workload::ttft_p95_s`].
+    pub ttft_p95_s: Option<f64>,
+    /// [`Workload::min_output_tok_s`].
+    pub min_output_tok_s: Option<f64>,
+}
+
 /// A workload that jauge does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WorkloadError {
@@ -288,6 +303,33 @@ impl Workload {
             "no pause between requests".into()
         });
         parts.join(", ")
+    }
+
+    /// The workload with a reader's edits: what `jauge people` and the site predict with.
+    ///
+    /// ```
+    /// use jauge::people::{Edits, Workload};
+    /// let chat = Workload::preset("chat")?.edited(&Edits { think_s: Some(5.0), ..Edits::default() });
+    /// assert_eq!((chat.think_s, chat.turns.max), (5.0, 8));
+    /// # Ok::<(), jauge::people::WorkloadError>(())
+    /// ```
+    pub fn edited(mut self, edits: &Edits) -> Workload {
+        if let Some(t) = edits.think_s {
+            self.think_s = t;
+        }
+        if let Some(t) = edits.turns {
+            self.turns = t;
+        }
+        if let Some(a) = edits.answer_tokens {
+            self.answer_tokens = a;
+        }
+        if let Some(t) = edits.ttft_p95_s {
+            self.ttft_p95_s = t;
+        }
+        if let Some(s) = edits.min_output_tok_s {
+            self.min_output_tok_s = s;
+        }
+        self
     }
 
     /// Mean tokens of one turn's prompt and answer over a whole conversation (an estimate for

@@ -57,13 +57,9 @@ pub fn Planner(
         let (model, chosen) = (model.get(), selection.get());
         after_paint(move || {
             let answer = model.clone().and_then(|m| chosen.predict(&m));
-            if prediction.with_untracked(|shown| *shown != answer) {
-                prediction.set(answer);
-            }
+            set_if_changed(prediction, answer);
             let rows = model.ok().map(|m| plan::ranking(&chosen, &m));
-            if ranking.with_untracked(|shown| *shown != rows) {
-                ranking.set(rows);
-            }
+            set_if_changed(ranking, rows);
         });
     });
 
@@ -84,9 +80,7 @@ pub fn Planner(
         let (model, chosen) = (model.get(), people_input.get());
         after_paint(move || {
             let answer = model.and_then(|m| chosen.people(&m));
-            if people.with_untracked(|shown| *shown != answer) {
-                people.set(answer);
-            }
+            set_if_changed(people, answer);
         });
     });
 
@@ -176,6 +170,14 @@ pub fn Planner(
             <h3>"Every GPU configuration, by users served"</h3>
             {move || ranking.get().map(|(rows, left_out)| view! { <Ranking rows left_out/> })}
         </section>
+    }
+}
+
+/// Sets `signal` only when `value` differs from what it holds: what reads it is redrawn only
+/// when the answer changed.
+fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    if signal.with_untracked(|shown| *shown != value) {
+        signal.set(value);
     }
 }
 
