@@ -317,31 +317,26 @@ pub struct PeopleArgs {
     /// The deployment.
     #[command(flatten)]
     pub deployment: DeploymentArgs,
-    /// Which workloads: chat, rag, code, fixed, a comma-separated list, or all.
+    /// Which workloads: chat, rag, code, fixed, a comma-separated list, all, or a JSON file that
+    /// changes one of them ({"workload": "rag", "documents": 40, "user_tokens": "10-30", …}:
+    /// system_tokens, user_tokens, answer_tokens, turns, think_s, documents, document_tokens,
+    /// ttft_p95_s, min_output_tok_s).
     #[arg(long, default_value = "all", value_name = "NAME")]
     pub workload: String,
     /// Predict a server without prefix caching (vLLM's --no-enable-prefix-caching): every
     /// prompt computed whole.
     #[arg(long)]
     pub no_prefix_cache: bool,
-    /// Mean seconds between an answer and the person's next request (exponentially
-    /// distributed). Default: the workload's (chat 30, rag 60, code 10, fixed 0).
-    #[arg(long, value_name = "SECONDS")]
-    pub think_s: Option<f64>,
-    /// Turns of one conversation, a number or a range such as 3-8. Default: the workload's.
-    #[arg(long, value_name = "MIN-MAX")]
-    pub turns: Option<String>,
-    /// Objective: 95th percentile of each turn's time to first token, seconds. Default: the
-    /// workload's (chat 2, rag 4, code 1, fixed 2).
-    #[arg(long, value_name = "SECONDS")]
-    pub ttft_p95_s: Option<f64>,
-    /// Objective: answers streamed at least this fast (tokens/s, by 95 % of the answers).
-    /// Default: reading speed, 6.5 (code: 30).
-    #[arg(long, value_name = "TOK_S")]
-    pub min_output_tok_s: Option<f64>,
-    /// Virtual seconds each population is measured for (after a warm-up of at least 300 s).
+    /// The workload's assumptions and objectives, edited.
+    #[command(flatten)]
+    pub edits: WorkloadEditArgs,
+    /// Virtual seconds each population is measured for, after its warm-up.
     #[arg(long, default_value_t = 600.0, value_name = "SECONDS")]
     pub window_s: f64,
+    /// Virtual seconds before the window (people arrive, conversations get going). Default:
+    /// 300, or three think times when longer.
+    #[arg(long, value_name = "SECONDS")]
+    pub warmup_s: Option<f64>,
     /// Most people tried.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub ceiling: u32,
@@ -351,6 +346,54 @@ pub struct PeopleArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Edits of a workload's assumptions and objectives (`jauge people`, and `jauge run` and
+/// `jauge limit` with `--workload`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct WorkloadEditArgs {
+    /// Mean seconds between an answer and the person's next request (exponentially
+    /// distributed). Default: the workload's (chat 30, rag 60, code 10, fixed 0).
+    #[arg(long, value_name = "SECONDS")]
+    pub think_s: Option<f64>,
+    /// Turns of one conversation, a number or a range such as 3-8. Default: the workload's.
+    #[arg(long, value_name = "MIN-MAX")]
+    pub turns: Option<String>,
+    /// Answer tokens, a number or a range such as 100-500. Default: the workload's (chat
+    /// 100-500, rag 50-300, code 10-100, fixed 128).
+    #[arg(long, value_name = "MIN-MAX")]
+    pub answer_tokens: Option<String>,
+    /// Objective: 95th percentile of each turn's time to first token, seconds. Default: the
+    /// workload's (chat 2, rag 4, code 1, fixed 2).
+    #[arg(long, value_name = "SECONDS")]
+    pub ttft_p95_s: Option<f64>,
+    /// Objective: answers streamed at least this fast (tokens/s, by 95 % of the answers).
+    /// Default: reading speed, 6.5 (code: 30).
+    #[arg(long, value_name = "TOK_S")]
+    pub min_output_tok_s: Option<f64>,
+}
+
+/// People following a workload instead of users sending back to back (`jauge run` and
+/// `jauge limit`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PopulationArgs {
+    /// Measure people: each step is a population following this workload (chat, rag, code,
+    /// fixed, or a JSON file that changes one of them: {"workload": "rag", "documents": 40,
+    /// "user_tokens": "10-30", …}), each person thinking between turns, a chat resending its history with the
+    /// server's real answers, RAG questions sharing documents. --concurrency (run) and
+    /// --max-concurrency (limit) then count people; the lengths are the workload's
+    /// (--prompt-tokens and --output-tokens do not apply); the objectives are the workload's
+    /// unless --slo-ttft-ms or --slo-tpot-ms are given; --duration-per-step is each step's
+    /// measured window (default 300s). Streams on the chat endpoint unless --endpoint is given.
+    #[arg(long, value_name = "NAME")]
+    pub workload: Option<String>,
+    /// With --workload: how long each step runs before its measured window (people arrive,
+    /// conversations get going). Default: 60s, or twice the think time when longer.
+    #[arg(long, value_parser = humantime::parse_duration, requires = "workload")]
+    pub warmup_time: Option<std::time::Duration>,
+    /// With --workload: the workload's assumptions and objectives, edited.
+    #[command(flatten)]
+    pub edits: WorkloadEditArgs,
 }
 
 /// `jauge size`.
@@ -494,6 +537,10 @@ pub struct SimulationArgs {
     /// a reasoning parser) and as text between `<think>` and `</think>` on completions.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub reasoning_tokens: u32,
+    /// Built-in server only: no prefix caching (vLLM's --no-enable-prefix-caching): every
+    /// prompt is computed whole, even the part an earlier prompt already had.
+    #[arg(long)]
+    pub no_prefix_cache: bool,
 }
 
 /// `jauge serve-sim`.
@@ -534,9 +581,9 @@ pub struct TargetArgs {
     /// /v1/models lists.
     #[arg(long, value_name = "NAME")]
     pub served_model: Option<String>,
-    /// Which endpoint to call.
-    #[arg(long, value_enum, default_value_t = EndpointArg::Completions)]
-    pub endpoint: EndpointArg,
+    /// Which endpoint to call. Default: completions (chat with --workload).
+    #[arg(long, value_enum)]
+    pub endpoint: Option<EndpointArg>,
     /// Read the API key from this environment variable.
     #[arg(long, value_name = "VAR")]
     pub api_key_env: Option<String>,
@@ -616,6 +663,9 @@ pub struct RunArgs {
     /// The dataset.
     #[command(flatten)]
     pub output: OutArgs,
+    /// People instead of requests.
+    #[command(flatten)]
+    pub population: PopulationArgs,
     /// Simultaneous requests to climb through, increasing.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32,64")]
     pub concurrency: Vec<u32>,
@@ -667,6 +717,35 @@ pub struct RunArgs {
     /// A row stops when the server's queue of waiting requests keeps growing through a step.
     #[arg(long)]
     pub stop_on_queue: bool,
+    /// Which first token --slo-ttft-ms (and a workload's TTFT objective) times: the first
+    /// generated (a reasoning model's first reasoning token), or the answer's first, after the
+    /// reasoning (the same for a model that does not reason).
+    #[arg(long, value_enum, default_value_t = TtftOfArg::FirstToken)]
+    pub ttft_of: TtftOfArg,
+    /// Replay a trace instead of a grid (jauge run only): each request sent at its time with
+    /// its input and output lengths, prompts that share blocks in the trace sharing their
+    /// text. Mooncake's JSON lines (timestamp, input_length, output_length, hash_ids), Azure's
+    /// LLM inference CSV (TIMESTAMP, ContextTokens, GeneratedTokens) or jauge's JSON lines
+    /// (at_s, input_tokens, output_tokens, blocks, block_tokens, session). With the built-in
+    /// server, --time-scale replays it that much faster (the times recorded are multiplied
+    /// back).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["workload", "rate", "requests_per_step", "duration_per_step"])]
+    pub trace: Option<std::path::PathBuf>,
+    /// The trace's format, when its first line does not tell.
+    #[arg(long, value_name = "FORMAT", requires = "trace")]
+    pub trace_format: Option<String>,
+    /// Replay only the trace's first N requests.
+    #[arg(long, value_name = "N", requires = "trace")]
+    pub trace_requests: Option<usize>,
+}
+
+/// `--ttft-of`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TtftOfArg {
+    /// The first generated token, reasoning or answer.
+    FirstToken,
+    /// The answer's first token.
+    Answer,
 }
 
 /// `--endpoint`.

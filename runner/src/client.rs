@@ -97,6 +97,8 @@ pub struct RequestSlot {
     pub warmup: bool,
     /// When the schedule meant it to start.
     pub intended: Instant,
+    /// Keep the answer's text in the record (a chat's next turn resends it).
+    pub keep_answer: bool,
 }
 
 /// Sends a request (`body`, from [`openai::encode_body`]) on a connection of its own and
@@ -142,6 +144,7 @@ pub async fn send_on(
         error: None,
         error_message: None,
         interrupted: false,
+        answer_text: None,
     };
     let timed_out = || {
         (
@@ -356,6 +359,7 @@ struct Reading {
     last_text: Option<Instant>,
     /// Inside a `<think>` span of plain text.
     thinking: bool,
+    keep_answer: bool,
 }
 
 impl Reading {
@@ -372,6 +376,7 @@ impl Reading {
             events_seen: 0,
             last_text: None,
             thinking: false,
+            keep_answer: slot.keep_answer,
         }
     }
 
@@ -425,6 +430,15 @@ impl Reading {
             }
             if chunk.closes_think {
                 self.thinking = false;
+            }
+            if self.keep_answer && chunk.has_content && !reasoning {
+                // Off the hot path: only people's chats keep their answers, at their pace.
+                if let Some(text) = openai::chunk_answer_text(&event.data) {
+                    record
+                        .answer_text
+                        .get_or_insert_with(String::new)
+                        .push_str(&text);
+                }
             }
             if chunk.has_content || chunk.has_reasoning {
                 record.chunks += 1;

@@ -203,7 +203,17 @@ pub fn header(plan: &MeasurePlan, server: &Server) -> Dataset {
             "Simulated: measured against jauge's built-in server ({}), not a GPU. Its timing is jauge's first-order roofline model.",
             server.description
         ));
-        if options.time_scale != 1.0 {
+        if options.time_scale != 1.0 && plan.load.trace.is_some() {
+            notes.push(format!(
+                "Time scale {0}: the simulated server ran {0}× faster than the modelled GPU and the trace was replayed {0}× faster; every time recorded was multiplied back by {0}, so the figures are in the trace's time.",
+                options.time_scale
+            ));
+        } else if options.time_scale != 1.0 && plan.load.people.is_some() {
+            notes.push(format!(
+                "Time scale {0}: the simulated server ran {0}× faster than the modelled GPU and its people thought {0}× faster; every time recorded was multiplied back by {0}, so the figures are in the modelled deployment's time.",
+                options.time_scale
+            ));
+        } else if options.time_scale != 1.0 {
             notes.push(format!(
                 "Time scale {}: the simulated server ran {}× faster than the modelled GPU, so latencies are that much shorter.",
                 options.time_scale, options.time_scale
@@ -271,10 +281,34 @@ pub fn header(plan: &MeasurePlan, server: &Server) -> Dataset {
             shared_prefix_tokens: (requests.shared_prefix_tokens > 0)
                 .then_some(requests.shared_prefix_tokens),
             slo_ttft_ms: rules.slo.ttft_ms,
+            slo_ttft_of: (rules.slo.ttft_ms.is_some()
+                && rules.ttft_of == jauge::dataset::TtftOf::Answer)
+                .then_some(jauge::dataset::TtftOf::Answer),
             slo_tpot_ms: rules.slo.tpot_ms,
             max_error_rate: Some(rules.max_error_rate),
             min_throughput_gain: rules.min_throughput_gain,
-            lengths_from: None,
+            lengths_from: match (&load.people, &load.trace) {
+                (Some(p), _) => Some(format!("the {} workload's people", p.workload.name)),
+                (None, Some(t)) => Some(format!(
+                    "the trace {} ({}, {} requests over {:.1} s)",
+                    t.file,
+                    t.trace.format.name(),
+                    t.trace.len(),
+                    t.trace.duration_s()
+                )),
+                (None, None) => None,
+            },
+            people: load
+                .people
+                .as_ref()
+                .map(|p| jauge::dataset::PeopleWorkload {
+                    name: p.workload.name.to_string(),
+                    assumptions: p.workload.describe(),
+                    think_s: p.workload.think_s,
+                    warmup_s: p.warmup.as_secs_f64(),
+                    window_s: p.window.as_secs_f64(),
+                    seed: requests.seed,
+                }),
         },
         status: RunStatus::Running,
         gpu_telemetry: None,

@@ -35,13 +35,29 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
     let (load, rules) = (&plan.load, &plan.rules);
     let probes_per_row = 2 * (32 - limit.ceiling.leading_zeros()) as u64 + 1;
     let mut session = Session::open(plan, probes_per_row * load.prompt_tokens.len() as u64).await?;
+    let what = match &load.people {
+        Some(p) => format!(
+            "people following the {} workload ({}), each probe {} of warm-up then {} measured",
+            p.workload.name,
+            p.workload.describe(),
+            humantime::format_duration(p.warmup),
+            humantime::format_duration(p.window)
+        ),
+        None => format!(
+            "prompt tokens {:?}, {} output tokens",
+            load.prompt_tokens, load.output_tokens
+        ),
+    };
+    let unit = if load.people.is_some() {
+        "people"
+    } else {
+        "users"
+    };
     session.progress.say(&format!(
-        "  search: prompt tokens {:?}, {} output tokens, up to {} users; a probe passes when {} of {} and fewer than {:.0} % errors",
-        load.prompt_tokens,
-        load.output_tokens,
+        "  search: {what}, up to {} {unit}; a probe passes when {} of {} and fewer than {:.0} % errors",
         limit.ceiling,
         rules.percentile,
-        [rules.slo.ttft_ms.map(|v| format!("TTFT ≤ {v} ms")), rules.slo.tpot_ms.map(|v| format!("TPOT ≤ {v} ms"))]
+        [rules.slo.ttft_ms.map(|v| format!("TTFT ≤ {v:.0} ms")), rules.slo.tpot_ms.map(|v| format!("TPOT ≤ {v:.1} ms"))]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()
@@ -96,7 +112,10 @@ pub async fn run(args: &LimitArgs) -> anyhow::Result<ExitCode> {
         );
         session.file.save()?;
     }
-    let table = table(session.dataset());
+    let table = match load.people {
+        Some(_) => crate::people::measured_report(plan, session.dataset()),
+        None => table(session.dataset()),
+    };
     session.finish(&table)
 }
 
@@ -120,7 +139,11 @@ pub async fn search(
         let verdict = judge(&step, rules, None);
         if let Some((_, _, detail)) = verdict.stop() {
             session.progress.say(&format!(
-                "prompt {prompt_tokens} · {concurrency} users: fails: {detail}"
+                "{}: fails: {detail}",
+                match session.plan.load.people {
+                    Some(_) => format!("{concurrency} people"),
+                    None => format!("prompt {prompt_tokens} · {concurrency} users"),
+                }
             ));
         }
         search.record(concurrency, verdict);

@@ -60,10 +60,10 @@ pub async fn run_step(
     load: &StepLoad,
     bodies: Arc<Vec<Bytes>>,
     cancel: &watch::Receiver<bool>,
-    mut on_record: impl FnMut(&RequestRecord),
+    on_record: impl FnMut(&RequestRecord),
 ) -> StepRun {
     let clock = Instant::now();
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     let mut tasks = JoinSet::new();
     let issued = Arc::new(AtomicU32::new(0));
     let deadline = match load.bound {
@@ -88,6 +88,7 @@ pub async fn run_step(
         index,
         warmup,
         intended,
+        keep_answer: false,
     };
     match load.pacing {
         Pacing::Closed => {
@@ -172,6 +173,17 @@ pub async fn run_step(
         }
     }
     drop(tx);
+    collect(rx, tasks, cancel, on_record).await
+}
+
+/// Gathers the records the step's tasks send until they are all done, or until Ctrl-C (then
+/// the tasks are stopped and the step is marked interrupted).
+pub(crate) async fn collect(
+    mut rx: mpsc::UnboundedReceiver<RequestRecord>,
+    mut tasks: JoinSet<()>,
+    cancel: &watch::Receiver<bool>,
+    mut on_record: impl FnMut(&RequestRecord),
+) -> StepRun {
     let mut cancel = cancel.clone();
     let mut records = Vec::new();
     loop {
@@ -205,13 +217,13 @@ pub async fn run_step(
 static IDLE: Mutex<Vec<Connection>> = Mutex::new(Vec::new());
 
 /// An idle connection (checked before use: [`Connection::post`]), or a new one.
-fn take_idle() -> Connection {
+pub(crate) fn take_idle() -> Connection {
     // A poisoned lock only means a panic elsewhere; the list itself is still whole.
     let taken = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop();
     taken.unwrap_or_default()
 }
 
-fn give_back(connection: Connection) {
+pub(crate) fn give_back(connection: Connection) {
     if connection.is_open() {
         IDLE.lock()
             .unwrap_or_else(|e| e.into_inner())

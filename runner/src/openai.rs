@@ -33,17 +33,69 @@ pub struct BodyOptions {
 /// the prompt, without a JSON tree in between (a prompt of a million token ids would make a
 /// tree of a million values).
 pub fn encode_body(endpoint: Endpoint, prompt: &Prompt, options: &BodyOptions) -> bytes::Bytes {
-    #[derive(serde::Serialize)]
-    #[serde(untagged)]
-    enum PromptField<'a> {
-        Text(&'a str),
-        Tokens(&'a [u32]),
+    let chat_text;
+    let (prompt, content) = match (endpoint, prompt) {
+        (Endpoint::Completions, Prompt::Text(t)) => (Some(PromptField::Text(t)), None),
+        (Endpoint::Completions, Prompt::Tokens(ids)) => (Some(PromptField::Tokens(ids)), None),
+        (Endpoint::Chat, Prompt::Text(t)) => (None, Some(t.as_str())),
+        (Endpoint::Chat, Prompt::Tokens(ids)) => {
+            chat_text = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+            (None, Some(chat_text.as_str()))
+        }
+    };
+    let message = content.map(|content| {
+        [Message {
+            role: "user",
+            content,
+        }]
+    });
+    encode(prompt, message.as_ref().map(|m| &m[..]), options)
+}
+
+/// The body of one turn of a conversation: `messages` (role, text) as chat messages, or on
+/// the completions endpoint their texts one after the other, a blank line between them.
+pub fn encode_conversation(
+    endpoint: Endpoint,
+    messages: &[(&'static str, &str)],
+    options: &BodyOptions,
+) -> bytes::Bytes {
+    match endpoint {
+        Endpoint::Chat => {
+            let messages: Vec<Message<'_>> = messages
+                .iter()
+                .map(|&(role, content)| Message { role, content })
+                .collect();
+            encode(None, Some(&messages), options)
+        }
+        Endpoint::Completions => {
+            let text = messages
+                .iter()
+                .map(|(_, content)| *content)
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            encode(Some(PromptField::Text(&text)), None, options)
+        }
     }
-    #[derive(serde::Serialize)]
-    struct Message<'a> {
-        role: &'static str,
-        content: &'a str,
-    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum PromptField<'a> {
+    Text(&'a str),
+    Tokens(&'a [u32]),
+}
+
+#[derive(serde::Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+fn encode(
+    prompt: Option<PromptField<'_>>,
+    messages: Option<&[Message<'_>]>,
+    options: &BodyOptions,
+) -> bytes::Bytes {
     #[derive(serde::Serialize)]
     struct Usage {
         include_usage: bool,
@@ -54,7 +106,7 @@ pub fn encode_body(endpoint: Endpoint, prompt: &Prompt, options: &BodyOptions) -
         #[serde(skip_serializing_if = "Option::is_none")]
         prompt: Option<PromptField<'a>>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        messages: Option<[Message<'a>; 1]>,
+        messages: Option<&'a [Message<'a>]>,
         max_tokens: u32,
         stream: bool,
         stream_options: Usage,
@@ -64,26 +116,11 @@ pub fn encode_body(endpoint: Endpoint, prompt: &Prompt, options: &BodyOptions) -
         #[serde(skip_serializing_if = "Option::is_none")]
         min_tokens: Option<u32>,
     }
-    let chat_text;
-    let (prompt, messages) = match (endpoint, prompt) {
-        (Endpoint::Completions, Prompt::Text(t)) => (Some(PromptField::Text(t)), None),
-        (Endpoint::Completions, Prompt::Tokens(ids)) => (Some(PromptField::Tokens(ids)), None),
-        (Endpoint::Chat, Prompt::Text(t)) => (None, Some(t.as_str())),
-        (Endpoint::Chat, Prompt::Tokens(ids)) => {
-            chat_text = ids.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
-            (None, Some(chat_text.as_str()))
-        }
-    };
     let force = options.force_output_length;
     let body = Body {
         model: &options.model,
         prompt,
-        messages: messages.map(|content| {
-            [Message {
-                role: "user",
-                content,
-            }]
-        }),
+        messages,
         max_tokens: options.max_tokens,
         stream: true,
         stream_options: Usage {
@@ -94,6 +131,18 @@ pub fn encode_body(endpoint: Endpoint, prompt: &Prompt, options: &BodyOptions) -
         min_tokens: force.then_some(options.max_tokens),
     };
     bytes::Bytes::from(serde_json::to_vec(&body).expect("a request body always serialises"))
+}
+
+/// The answer's text a chunk carries (`choices[0].text`, or `.delta.content`), read through a
+/// JSON tree: only for the few requests whose answer is kept.
+pub fn chunk_answer_text(data: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(data).ok()?;
+    let choice = value.get("choices")?.get(0)?;
+    choice
+        .get("text")
+        .or_else(|| choice.pointer("/delta/content"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// The same body as a JSON value, for tests and for reading.

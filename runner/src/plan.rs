@@ -13,7 +13,7 @@ use jauge::pacing::Pacing;
 
 use crate::cli::{
     ArrivalArg, DeploymentArgs, EndpointArg, LimitArgs, RunArgs, SimulationArgs, StudyArgs,
-    TargetArgs, TelemetryArgs,
+    TargetArgs, TelemetryArgs, TtftOfArg,
 };
 use crate::client::ApiKey;
 use crate::exit::bad_input;
@@ -104,6 +104,118 @@ pub struct LoadPlan {
     pub pacing: Pacing,
     /// The most requests in flight at once over the whole run (connections, capacity).
     pub max_streams: u32,
+    /// Each step is a population of people following a workload (`--workload`); the
+    /// concurrencies count people.
+    pub people: Option<PeoplePlan>,
+    /// The one step replays a trace (`--trace`).
+    pub trace: Option<TracePlan>,
+}
+
+/// A trace to replay (`--trace`).
+#[derive(Debug, Clone)]
+pub struct TracePlan {
+    /// Its requests.
+    pub trace: jauge::trace::Trace,
+    /// Its file's name, for the dataset.
+    pub file: String,
+    /// The built-in server's time scale: the trace is replayed that much faster, and every
+    /// time recorded is multiplied back.
+    pub time_scale: f64,
+}
+
+/// The trace of `--trace`, read and checked, or `None`.
+fn trace(args: &RunArgs) -> anyhow::Result<Option<TracePlan>> {
+    let Some(path) = &args.trace else {
+        return Ok(None);
+    };
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad_input(format!("--trace {shown}: cannot read it: {e}")))?;
+    let parsed = match &args.trace_format {
+        Some(name) => {
+            let format = name
+                .parse::<jauge::trace::TraceFormat>()
+                .map_err(|e| bad_input(format!("--trace-format {e}")))?;
+            jauge::trace::Trace::parse_as(&text, format)
+        }
+        None => jauge::trace::Trace::parse(&text),
+    };
+    let mut trace = parsed.map_err(|e| bad_input(format!("--trace {shown}: {e}")))?;
+    if let Some(n) = args.trace_requests {
+        if n == 0 {
+            return Err(bad_input("--trace-requests: at least 1"));
+        }
+        trace = trace.take(n);
+    }
+    if trace.len() > MAX_REQUESTS_PER_STEP as usize {
+        return Err(bad_input(format!(
+            "--trace {shown}: {} requests, more than the {MAX_REQUESTS_PER_STEP} a step holds; replay a part of it with --trace-requests",
+            trace.len()
+        )));
+    }
+    if let Some(r) = trace
+        .requests
+        .iter()
+        .find(|r| r.input_tokens > MAX_PROMPT_TOKENS)
+    {
+        return Err(bad_input(format!(
+            "--trace {shown}: a prompt of {} tokens, beyond the {MAX_PROMPT_TOKENS} jauge sends",
+            r.input_tokens
+        )));
+    }
+    Ok(Some(TracePlan {
+        trace,
+        file: path
+            .file_name()
+            .map_or_else(|| shown.to_string(), |f| f.to_string_lossy().into_owned()),
+        time_scale: args.simulation.time_scale,
+    }))
+}
+
+/// What a population step measures (`--workload`).
+#[derive(Debug, Clone)]
+pub struct PeoplePlan {
+    /// The workload, with the user's edits.
+    pub workload: jauge::people::Workload,
+    /// How long each step runs before its measured window.
+    pub warmup: Duration,
+    /// Each step's measured window.
+    pub window: Duration,
+    /// The built-in server's time scale: people think that much faster too, and every time
+    /// recorded is multiplied back, so that the figures are the modelled deployment's.
+    pub time_scale: f64,
+}
+
+/// A population's measured window when `--duration-per-step` does not give it.
+const PEOPLE_WINDOW: Duration = Duration::from_secs(300);
+
+/// The population plan of `--workload`, or `None`.
+fn people(args: &RunArgs) -> anyhow::Result<Option<PeoplePlan>> {
+    let Some(name) = &args.population.workload else {
+        return Ok(None);
+    };
+    let workload = crate::people::workload(name, &args.population.edits)?;
+    for (given, flag) in [
+        (args.rate.is_some(), "--rate"),
+        (args.requests_per_step.is_some(), "--requests-per-step"),
+        (args.shared_prefix_tokens > 0, "--shared-prefix-tokens"),
+    ] {
+        if given {
+            return Err(bad_input(format!(
+                "{flag} does not apply with --workload: people send their turns at their own pace (thinking between them, in real time), with the workload's lengths and shared content"
+            )));
+        }
+    }
+    let warmup = args
+        .population
+        .warmup_time
+        .unwrap_or_else(|| Duration::from_secs_f64((2.0 * workload.think_s).max(60.0)));
+    Ok(Some(PeoplePlan {
+        workload,
+        warmup,
+        window: args.duration_per_step.unwrap_or(PEOPLE_WINDOW),
+        time_scale: args.simulation.time_scale,
+    }))
 }
 
 /// What is read beside the requests.
@@ -178,18 +290,27 @@ impl MeasurePlan {
     /// # Errors
     /// Bad input, naming the flag and what to change.
     pub fn run(args: &RunArgs) -> anyhow::Result<MeasurePlan> {
+        let people = people(args)?;
+        // People are judged by their workload's objectives unless others are given, and a
+        // population's throughput follows its people, not a plateau.
+        let objectives = people.as_ref().map(|p| p.workload.rules().slo);
         let rules = Rules {
             slo: Slo {
-                ttft_ms: args.slo_ttft_ms,
-                tpot_ms: args.slo_tpot_ms,
+                ttft_ms: args.slo_ttft_ms.or(objectives.and_then(|s| s.ttft_ms)),
+                tpot_ms: args.slo_tpot_ms.or(objectives.and_then(|s| s.tpot_ms)),
             },
             percentile: Percentile::P95,
+            ttft_of: match args.ttft_of {
+                TtftOfArg::FirstToken => jauge::dataset::TtftOf::FirstToken,
+                TtftOfArg::Answer => jauge::dataset::TtftOf::Answer,
+            },
             max_error_rate: args.max_error_rate,
-            min_throughput_gain: (!args.full_grid).then_some(args.min_throughput_gain),
+            min_throughput_gain: (!args.full_grid && people.is_none())
+                .then_some(args.min_throughput_gain),
             stop_on_preemption: args.stop_on_preemption,
             stop_on_queue: args.stop_on_queue,
         };
-        let load = LoadPlan {
+        let mut load = LoadPlan {
             grid: Grid::Fixed,
             concurrency: args.concurrency.clone(),
             prompt_tokens: args.prompt_tokens.clone(),
@@ -199,7 +320,31 @@ impl MeasurePlan {
             warmup: args.warmup,
             pacing: pacing(args.rate, args.arrival),
             max_streams: args.concurrency.iter().copied().max().unwrap_or(1),
+            people: None,
+            trace: None,
         };
+        if let Some(t) = trace(args)? {
+            let n = t.trace.len() as u32;
+            let mean = |f: fn(&jauge::trace::TraceRequest) -> u32| {
+                let sum: f64 = t.trace.requests.iter().map(|r| f64::from(f(r))).sum();
+                (sum / f64::from(n.max(1))).round().max(1.0) as u32
+            };
+            load.concurrency = vec![n];
+            load.prompt_tokens = vec![mean(|r| r.input_tokens)];
+            load.output_tokens = mean(|r| r.output_tokens);
+            load.requests_per_step = Some(n);
+            load.warmup = 0;
+            load.max_streams = n;
+            load.trace = Some(t);
+        }
+        if let Some(p) = people {
+            // The row a population's steps are filed under: the workload's mean lengths.
+            load.prompt_tokens = vec![p.workload.mean_prompt_tokens()];
+            load.output_tokens = p.workload.answer_tokens.mean().round() as u32;
+            load.duration_per_step = Some(p.window);
+            load.warmup = 0;
+            load.people = Some(p);
+        }
         let plan = MeasurePlan {
             command: "run",
             streams_flag: "--concurrency",
@@ -212,7 +357,12 @@ impl MeasurePlan {
                 None,
             )?,
             deployment: args.deployment.clone(),
-            requests: requests(&args.target, args.seed, args.shared_prefix_tokens)?,
+            requests: requests(
+                &args.target,
+                args.seed,
+                args.shared_prefix_tokens,
+                args.population.workload.is_some(),
+            )?,
             load,
             rules,
             telemetry: telemetry(&args.telemetry),
@@ -283,6 +433,40 @@ impl MeasurePlan {
         Ok(())
     }
 
+    /// The simulator's engine for what this plan measures, to predict it beside: the built-in
+    /// server's own deployment (and whether it caches prefixes), or the one the user described
+    /// for a real server (`--catalog-model`, `--gpu`), and whose it is in words; the reason
+    /// when there is none to predict from.
+    pub fn predicting_engine(
+        &self,
+    ) -> Result<(jauge::sim::EngineConfig, bool, &'static str), String> {
+        let cat = jauge::catalogue::Catalogue::builtin();
+        let (spec, prefix_cache, whose) = match &self.server {
+            ServerPlan::BuiltIn(options) => (
+                options.deployment.clone(),
+                options.prefix_cache,
+                "the built-in server's deployment",
+            ),
+            ServerPlan::Url(_) => {
+                if self.deployment.catalog_model.is_none() || self.deployment.gpu.is_none() {
+                    return Err(
+                        "give --catalog-model and --gpu to see the simulator's prediction beside it"
+                            .into(),
+                    );
+                }
+                let spec = self.deployment.spec(None).map_err(|e| e.to_string())?;
+                (
+                    spec,
+                    true,
+                    "the deployment described (--catalog-model, --gpu), assuming prefix caching",
+                )
+            }
+        };
+        let request = spec.request(cat).map_err(|e| e.to_string())?;
+        let engine = jauge::sim::engine_for(&request).map_err(|e| e.to_string())?;
+        Ok((engine, prefix_cache, whose))
+    }
+
     /// The catalogue model the dataset names: the one given, else the built-in server's.
     pub fn catalogue_model(&self) -> Option<String> {
         self.deployment
@@ -301,9 +485,9 @@ impl MeasurePlan {
 /// Bad input, naming the flag.
 pub fn limit(args: &LimitArgs) -> anyhow::Result<LimitPlan> {
     let run = &args.run;
-    if run.slo_ttft_ms.is_none() && run.slo_tpot_ms.is_none() {
+    if run.slo_ttft_ms.is_none() && run.slo_tpot_ms.is_none() && run.population.workload.is_none() {
         return Err(bad_input(
-            "jauge limit needs an objective: --slo-ttft-ms and/or --slo-tpot-ms",
+            "jauge limit needs an objective: --slo-ttft-ms and/or --slo-tpot-ms (or --workload, whose objectives apply)",
         ));
     }
     let Some(percentile) = Percentile::from_number(args.percentile) else {
@@ -353,11 +537,12 @@ impl StudyPlan {
             fault: Vec::new(),
             die_after: None,
             reasoning_tokens: 0,
+            no_prefix_cache: false,
         };
         let mut target = args.target.clone();
         if args.chat {
             warn_renamed("--chat", "--endpoint chat");
-            target.endpoint = EndpointArg::Chat;
+            target.endpoint = Some(EndpointArg::Chat);
         }
         let speed_out = out.join(crate::study::SPEED_FILE);
         let speed = MeasurePlan {
@@ -372,8 +557,10 @@ impl StudyPlan {
                 Some(BUILT_IN_GPU),
             )?,
             deployment,
-            requests: requests(&target, 0, 0)?,
+            requests: requests(&target, 0, 0, false)?,
             load: LoadPlan {
+                people: None,
+                trace: None,
                 grid: Grid::Searched,
                 concurrency: args.concurrency.clone(),
                 prompt_tokens: args.prompt_tokens.clone(),
@@ -416,6 +603,8 @@ impl StudyPlan {
         let mut plan = self.speed.clone();
         plan.command = "study (maximum context)";
         plan.load = LoadPlan {
+            people: None,
+            trace: None,
             grid: Grid::Context,
             concurrency: concurrency.to_vec(),
             prompt_tokens: vec![self.speed.load.prompt_tokens[0]],
@@ -615,9 +804,10 @@ fn server(
                 || simulation.die_after.is_some()
                 || simulation.time_scale != 1.0
                 || simulation.reasoning_tokens > 0
+                || simulation.no_prefix_cache
             {
                 return Err(bad_input(
-                    "--fault, --die-after, --time-scale and --reasoning-tokens apply to the built-in server only (no --url)",
+                    "--fault, --die-after, --time-scale, --reasoning-tokens and --no-prefix-cache apply to the built-in server only (no --url)",
                 ));
             }
             Ok(ServerPlan::Url(normalise_url(url)?))
@@ -628,6 +818,7 @@ fn server(
             faults: simulation.fault.clone(),
             die_after: simulation.die_after,
             reasoning_tokens: simulation.reasoning_tokens,
+            prefix_cache: !simulation.no_prefix_cache,
             seed,
             ..SimOptions::default()
         }))),
@@ -639,6 +830,7 @@ fn requests(
     target: &TargetArgs,
     seed: u64,
     shared_prefix_tokens: u32,
+    people: bool,
 ) -> anyhow::Result<RequestPlan> {
     let served_model = match (&target.served_model, &target.legacy_model) {
         (Some(m), _) => Some(m.clone()),
@@ -651,8 +843,11 @@ fn requests(
     Ok(RequestPlan {
         served_model,
         endpoint: match target.endpoint {
-            EndpointArg::Completions => Endpoint::Completions,
-            EndpointArg::Chat => Endpoint::Chat,
+            Some(EndpointArg::Completions) => Endpoint::Completions,
+            Some(EndpointArg::Chat) => Endpoint::Chat,
+            // People chat; requests default to the completions endpoint.
+            None if people => Endpoint::Chat,
+            None => Endpoint::Completions,
         },
         api_key: read_api_key(target)?,
         timeout: target.timeout,

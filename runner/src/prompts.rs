@@ -59,7 +59,7 @@ pub struct PromptMaker {
 }
 
 /// Common English words: tokenizers give them about one token each.
-const WORDS: &[&str] = &[
+pub(crate) const WORDS: &[&str] = &[
     "time",
     "people",
     "year",

@@ -17,14 +17,40 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let rules = &plan.rules;
     let total_steps = (load.concurrency.len() * load.prompt_tokens.len()) as u64;
     let mut session = Session::open(&plan, total_steps).await?;
+    let grid = match (&load.people, &load.trace) {
+        (_, Some(t)) => format!(
+            "the trace {} ({}, {} requests over {:.1} s)",
+            t.file,
+            t.trace.format.name(),
+            t.trace.len(),
+            t.trace.duration_s()
+        ),
+        (Some(p), None) => format!(
+            "people {:?} following the {} workload ({}), each step {} of warm-up then {} measured",
+            load.concurrency,
+            p.workload.name,
+            p.workload.describe(),
+            humantime::format_duration(p.warmup),
+            humantime::format_duration(p.window)
+        ),
+        (None, None) => format!(
+            "concurrency {:?} × prompt tokens {:?}, {} output tokens",
+            load.concurrency, load.prompt_tokens, load.output_tokens
+        ),
+    };
     session.progress.say(&format!(
-        "  grid: concurrency {:?} × prompt tokens {:?}, {} output tokens; stops at > {:.0} % errors{}{}{}",
-        load.concurrency,
-        load.prompt_tokens,
-        load.output_tokens,
+        "  grid: {grid}; stops at > {:.0} % errors{}{}{}",
         rules.max_error_rate * 100.0,
-        rules.slo.ttft_ms.map(|v| format!(", TTFT p95 > {v} ms")).unwrap_or_default(),
-        rules.slo.tpot_ms.map(|v| format!(", TPOT p95 > {v} ms")).unwrap_or_default(),
+        rules
+            .slo
+            .ttft_ms
+            .map(|v| format!(", TTFT p95 > {v:.0} ms"))
+            .unwrap_or_default(),
+        rules
+            .slo
+            .tpot_ms
+            .map(|v| format!(", TPOT p95 > {v:.1} ms"))
+            .unwrap_or_default(),
         rules
             .min_throughput_gain
             .map(|g| format!(", throughput gain < {:.0} %", g * 100.0))
@@ -76,9 +102,12 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             } else {
                 (last_ok, Some(concurrency))
             };
-            session.progress.say(&format!(
-                "prompt {prompt_tokens}: row stops at {concurrency} users: {detail}"
-            ));
+            session.progress.say(&match load.people {
+                Some(_) => format!("stops at {concurrency} people: {detail}"),
+                None => {
+                    format!("prompt {prompt_tokens}: row stops at {concurrency} users: {detail}")
+                }
+            });
             server_down |= reason == LimitReason::ServerDown;
             session
                 .file
@@ -98,6 +127,10 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         );
         session.file.save()?;
     }
-    let table = summary::table(session.dataset());
+    let table = match (&load.people, &load.trace) {
+        (Some(_), _) => crate::people::measured_report(&plan, session.dataset()),
+        (None, Some(_)) => crate::replay::report(&plan, session.dataset()),
+        (None, None) => summary::table(session.dataset()),
+    };
     session.finish(&table)
 }

@@ -8,10 +8,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use jauge::dataset::{
-    Endpoint, GpuTelemetry, LimitReason, RequestCounts, RunStatus, Step, TelemetryStatus,
+    Endpoint, GpuTelemetry, LimitReason, PeopleStep, RequestCounts, RunStatus, Step,
+    TelemetryStatus,
 };
 use jauge::metric::Metric;
 use jauge::objectives::Slo;
+use jauge::sim::PeopleOutcome;
 use tokio::sync::watch;
 
 use crate::dataset_file::DatasetFile;
@@ -19,9 +21,11 @@ use crate::exit::bad_input;
 use crate::gpu::Sampler;
 use crate::load::{self, StepBound, StepLoad};
 use crate::openai::{encode_body, BodyOptions};
-use crate::plan::MeasurePlan;
+use crate::plan::{MeasurePlan, PeoplePlan, TracePlan};
+use crate::population::{self, Population};
 use crate::progress::Progress;
 use crate::prompts::PromptMaker;
+use crate::replay;
 use crate::server::Server;
 use crate::summary;
 use crate::telemetry::Telemetry;
@@ -213,6 +217,12 @@ impl<'a> Session<'a> {
         requests: Option<u32>,
         slo: Slo,
     ) -> anyhow::Result<Option<Step>> {
+        if let Some(people) = &self.plan.load.people {
+            return self.measure_people(concurrency, people, slo).await;
+        }
+        if let Some(trace) = &self.plan.load.trace {
+            return self.measure_trace(trace, slo).await;
+        }
         let load = &self.plan.load;
         let bodies = Arc::new(self.bodies(concurrency, prompt_tokens, requests).await);
         let label = format!("prompt {prompt_tokens} · {concurrency} users");
@@ -296,6 +306,130 @@ impl<'a> Session<'a> {
                 self.file.note(note);
             }
         }
+        Ok(Some(step))
+    }
+
+    /// Measures a population of `people` following the plan's workload: its warm-up, then
+    /// its window, whose turns are the step's requests; the step also says how many requests
+    /// its people kept in flight.
+    async fn measure_people(
+        &mut self,
+        people: u32,
+        plan: &PeoplePlan,
+        slo: Slo,
+    ) -> anyhow::Result<Option<Step>> {
+        let load = &self.plan.load;
+        let population = Population {
+            people,
+            workload: plan.workload.clone(),
+            seed: jauge::people::population_seed(self.plan.requests.seed, people),
+            warmup: plan.warmup,
+            window: plan.window,
+            time_scale: plan.time_scale,
+        };
+        let target = &self.server.target;
+        let options = BodyOptions {
+            model: target.model.clone(),
+            max_tokens: load.output_tokens,
+            force_output_length: target.force_output_length,
+        };
+        self.progress.start_step(
+            &format!(
+                "{people} people · {} (warm-up {}, then {} measured)",
+                plan.workload.name,
+                humantime::format_duration(plan.warmup),
+                humantime::format_duration(plan.window)
+            ),
+            None,
+        );
+        let probe = self.telemetry.begin_step().await;
+        let progress = &mut self.progress;
+        let mut run = population::run(
+            &self.server.http,
+            target,
+            &population,
+            &options,
+            &self.cancel,
+            |r| progress.record(r),
+        )
+        .await;
+        mark_interrupted(&mut run);
+        self.file.append(&run.records)?;
+        if run.interrupted {
+            self.progress
+                .say("interrupted: the unfinished step is dropped, the finished ones are kept");
+            self.interrupted = true;
+            return Ok(None);
+        }
+        let mut step = crate::aggregate::step(
+            people,
+            load.prompt_tokens[0],
+            load.output_tokens,
+            &run.records,
+            slo,
+        );
+        let outcome =
+            PeopleOutcome::of_turns(people, &plan.workload, &run.records, population.window_ms());
+        step.people = Some(PeopleStep {
+            in_flight_mean: outcome.in_flight_mean,
+            in_flight_littles_law: outcome.in_flight_littles_law,
+        });
+        self.telemetry
+            .end_step(probe, &mut step, &run.records)
+            .await;
+        self.progress.finish_step(&step_line(&step));
+        Ok(Some(step))
+    }
+
+    /// Replays the plan's trace as one step.
+    async fn measure_trace(&mut self, plan: &TracePlan, slo: Slo) -> anyhow::Result<Option<Step>> {
+        let load = &self.plan.load;
+        let target = &self.server.target;
+        let options = BodyOptions {
+            model: target.model.clone(),
+            max_tokens: load.output_tokens,
+            force_output_length: target.force_output_length,
+        };
+        self.progress.start_step(
+            &format!(
+                "trace {}: {} requests over {:.1} s",
+                plan.file,
+                plan.trace.len(),
+                plan.trace.duration_s()
+            ),
+            Some(plan.trace.len() as u32),
+        );
+        let probe = self.telemetry.begin_step().await;
+        let progress = &mut self.progress;
+        let mut run = replay::run(
+            &self.server.http,
+            target,
+            &plan.trace,
+            plan.time_scale,
+            &options,
+            &self.cancel,
+            |r| progress.record(r),
+        )
+        .await;
+        mark_interrupted(&mut run);
+        self.file.append(&run.records)?;
+        if run.interrupted {
+            self.progress
+                .say("interrupted: the unfinished replay is dropped; its records are kept");
+            self.interrupted = true;
+            return Ok(None);
+        }
+        let mut step = crate::aggregate::step(
+            load.concurrency[0],
+            load.prompt_tokens[0],
+            load.output_tokens,
+            &run.records,
+            slo,
+        );
+        self.telemetry
+            .end_step(probe, &mut step, &run.records)
+            .await;
+        self.progress.finish_step(&step_line(&step));
         Ok(Some(step))
     }
 
@@ -417,10 +551,15 @@ fn mark_interrupted(run: &mut load::StepRun) {
 
 /// A finished step in one line, its figures printed as everywhere else.
 pub fn step_line(step: &Step) -> String {
+    let who = match step.people {
+        Some(p) => format!(
+            "{} people ({:.1} requests in flight)",
+            step.concurrency, p.in_flight_mean
+        ),
+        None => format!("prompt {} · {} users", step.prompt_tokens, step.concurrency),
+    };
     format!(
-        "prompt {} · {} users: {} ok · {} tok/s · TTFT p95 {} ms · TPOT p95 {} ms",
-        step.prompt_tokens,
-        step.concurrency,
+        "{who}: {} ok · {} tok/s · TTFT p95 {} ms · TPOT p95 {} ms",
         RequestCounts::show(step.requests),
         Metric::OutputTokS.show(step),
         Metric::TtftP95.show(step),

@@ -291,6 +291,7 @@ mod tests {
             error: None,
             error_message: None,
             interrupted: false,
+            answer_text: None,
         };
         let a = audit(
             Some(1.0),

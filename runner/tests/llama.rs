@@ -358,3 +358,49 @@ fn killing_llama_server_mid_run_keeps_the_finished_steps() {
         d.limits
     );
 }
+
+/// Every workload's people against llama-server: the turns go through, a chat's history (with
+/// llama-server's own answers) is found in its prompt cache (`cache_prompt`, on by default).
+#[test]
+#[ignore = "needs llama.cpp's llama-server: scripts/test runs it (tier llama-cpp)"]
+fn people_of_every_workload_run_against_llama_server() {
+    // 4,096 tokens a slot: a RAG prompt (300 + 3,000 + the question) fits.
+    let llama = Llama::start("people", 2, 8192);
+    for workload in ["chat", "rag", "code", "fixed"] {
+        let out = dir(&format!("people-{workload}")).join("people.json");
+        let _ = std::fs::remove_file(&out);
+        let o = Command::new(JAUGE)
+            .args(["run", "--url", &llama.url, "--no-gpu", "-q"])
+            .args(["--workload", workload, "--concurrency", "2"])
+            .args([
+                "--think-s",
+                "0.2",
+                "--turns",
+                "2-3",
+                "--answer-tokens",
+                "8-16",
+            ])
+            .args(["--warmup-time", "1s", "--duration-per-step", "8s"])
+            .args(["--ttft-p95-s", "600", "--min-output-tok-s", "0"])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{workload}: {}", text(&o));
+        validate(&out);
+        let d = dataset(&out);
+        assert_eq!(d.workload.people.as_ref().unwrap().name, workload);
+        let step = &d.steps[0];
+        let counts = step.requests.unwrap();
+        assert!(
+            counts.sent > 0 && counts.failed == 0,
+            "{workload}: {counts:?}"
+        );
+        assert!(step.people.unwrap().in_flight_mean > 0.0);
+        if workload == "chat" {
+            // A chat's next turn resends its history: llama-server reuses the slot's cache.
+            let hits = step.server.as_ref().and_then(|s| s.prefix_cache_hit_pct);
+            assert!(hits.is_some_and(|h| h > 20.0), "{hits:?}");
+        }
+    }
+}

@@ -119,3 +119,264 @@ fn bad_input_is_named() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+mod common;
+use common::{dataset, dir, records, text};
+
+/// The population the measured tests use: Mistral-7B on an A10G, people chatting with 1 s
+/// between turns and short answers, objectives tight enough that a few dozen people fill it.
+const SMALL_CHAT: [&str; 16] = [
+    "--catalog-model",
+    "mistral-7b-v0.3",
+    "--gpu",
+    "a10g",
+    "--workload",
+    "chat",
+    "--think-s",
+    "1",
+    "--turns",
+    "2-4",
+    "--answer-tokens",
+    "20-60",
+    "--ttft-p95-s",
+    "0.3",
+    "--seed",
+    "0",
+];
+
+/// The simulator's answer for [`SMALL_CHAT`] with a 10 s warm-up and a 30 s window.
+fn predicted_small_chat() -> (jauge::sim::EngineConfig, jauge::sim::PeopleLoad, u32) {
+    let cat = jauge::catalogue::Catalogue::builtin();
+    let request = jauge::sizing::SizingRequest::new(
+        cat.model("mistral-7b-v0.3").unwrap(),
+        cat.gpu("a10g").unwrap(),
+    );
+    let engine = jauge::sim::engine_for(&request).unwrap();
+    let workload = jauge::people::Workload::preset("chat")
+        .unwrap()
+        .edited(&jauge::people::Edits {
+            think_s: Some(1.0),
+            turns: Some("2-4".parse().unwrap()),
+            answer_tokens: Some("20-60".parse().unwrap()),
+            ttft_p95_s: Some(0.3),
+            min_output_tok_s: None,
+        });
+    let load = jauge::sim::PeopleLoad {
+        warmup_s: 10.0,
+        window_s: 30.0,
+        ..jauge::sim::PeopleLoad::new(1, &workload)
+    };
+    let people = jauge::sim::max_people(&engine, &load, 1000).people;
+    (engine, load, people)
+}
+
+/// The issue's check, kept fast: people measured on the built-in server (the same scheduler in
+/// real time, 5× faster, people thinking 5× faster) against the simulator's prediction. A
+/// population a step of the search below the predicted most (−30 %) meets the objectives, one
+/// a step above (+30 %) breaks them; and at each, the requests the people kept in flight are
+/// what the simulator predicts for the same people.
+#[test]
+fn measured_people_on_the_built_in_server_agree_with_the_prediction() {
+    let (engine, load, predicted) = predicted_small_chat();
+    assert!((15..200).contains(&predicted), "{predicted}");
+    let below = (f64::from(predicted) * 0.7).round() as u32;
+    let above = (f64::from(predicted) * 1.3).round() as u32;
+    let out = dir("people-measured").join("chat.json");
+    let mut args = vec!["run"];
+    args.extend(SMALL_CHAT);
+    let grid = format!("{below},{above}");
+    args.extend([
+        "--concurrency",
+        &grid,
+        "--warmup-time",
+        "10s",
+        "--duration-per-step",
+        "30s",
+        "--time-scale",
+        "5",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let o = jauge(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    let report = String::from_utf8_lossy(&o.stdout);
+    assert!(report.contains("People served, measured"), "{report}");
+    assert!(report.contains("predicted: in flight"), "{report}");
+    let d = dataset(&out);
+    let people = d.workload.people.as_ref().expect("a people dataset");
+    assert_eq!((people.name.as_str(), people.window_s), ("chat", 30.0));
+    assert!(d.notes.iter().any(|n| n.contains("multiplied back by 5")));
+    let rules = jauge::people::Workload::preset("chat")
+        .unwrap()
+        .edited(&jauge::people::Edits {
+            ttft_p95_s: Some(0.3),
+            ..Default::default()
+        })
+        .rules();
+    for step in &d.steps {
+        let verdict = jauge::objectives::judge(step, &rules, None);
+        let meets = verdict == jauge::objectives::Verdict::Meets;
+        assert_eq!(
+            meets,
+            step.concurrency == below,
+            "{} people: {verdict:?}",
+            step.concurrency
+        );
+        let measured = step.people.expect("requests in flight").in_flight_mean;
+        let simulated = jauge::sim::simulate_people(
+            &engine,
+            &jauge::sim::PeopleLoad {
+                people: step.concurrency,
+                ..load.clone()
+            },
+        )
+        .in_flight_mean;
+        assert!(
+            (measured - simulated).abs() / simulated < 0.15,
+            "{} people: {measured:.1} in flight measured, {simulated:.1} predicted",
+            step.concurrency
+        );
+        // Chats resend their history: the built-in server's prefix cache finds most of it.
+        let hits = step.server.as_ref().and_then(|s| s.prefix_cache_hit_pct);
+        assert!(hits.is_some_and(|h| h > 60.0), "{hits:?}");
+    }
+    assert_eq!(d.steps.len(), 2);
+    // Every turn of a person's conversation is in the request log, the history growing.
+    let turns = records(&out);
+    assert!(turns.iter().all(|r| r.get("answer_text").is_none()));
+}
+
+#[test]
+fn people_flags_that_do_not_apply_are_refused() {
+    for (extra, says) in [
+        (
+            &["--rate", "2"][..],
+            "--rate does not apply with --workload",
+        ),
+        (
+            &["--requests-per-step", "9"][..],
+            "--requests-per-step does not apply",
+        ),
+        (&["--answer-tokens", "9-3"][..], "--answer-tokens"),
+        (&["--trace", "t.jsonl"][..], "cannot be used with"),
+    ] {
+        let mut args = vec!["run", "--workload", "chat"];
+        args.extend_from_slice(extra);
+        let o = jauge(&args);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", text(&o));
+        assert!(text(&o).contains(says), "{extra:?}: {}", text(&o));
+    }
+    let o = jauge(&["run", "--workload", "gossip"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("unknown workload `gossip`"),
+        "{}",
+        text(&o)
+    );
+    let o = jauge(&["limit", "--max-concurrency", "4"]);
+    assert!(text(&o).contains("or --workload"), "{}", text(&o));
+}
+
+/// The built-in server caches prompt blocks by their tokens: a chat's second turn, which
+/// resends the first turn and the answer the server wrote, finds them; without the cache it
+/// computes everything again.
+#[tokio::test]
+async fn the_built_in_server_finds_a_chats_history_in_its_prefix_cache() {
+    use jauge_runner::serve_sim::{SimOptions, SimServer};
+    for prefix_cache in [true, false] {
+        let server = SimServer::start(
+            &SimOptions {
+                time_scale: 50.0,
+                prefix_cache,
+                ..SimOptions::default()
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let url = server.url();
+        let http = reqwest::Client::new();
+        let system = "you are a helpful assistant ".repeat(40);
+        let chat = |messages: Value| {
+            http.post(format!("{url}/v1/chat/completions"))
+                .header("content-type", "application/json")
+                .body(
+                    serde_json::json!({"model": "m", "messages": messages, "max_tokens": 40})
+                        .to_string(),
+                )
+                .send()
+        };
+        let first = serde_json::json!([
+            {"role": "system", "content": system},
+            {"role": "user", "content": "tell me about gauges"},
+        ]);
+        let answer: Value =
+            serde_json::from_slice(&chat(first.clone()).await.unwrap().bytes().await.unwrap())
+                .unwrap();
+        let answer = answer["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut second = first.as_array().unwrap().clone();
+        second.push(serde_json::json!({"role": "assistant", "content": answer}));
+        second.push(serde_json::json!({"role": "user", "content": "and about jauges"}));
+        chat(Value::Array(second))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let metrics = http
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let counter = |name: &str| {
+            metrics
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        let hits = counter("vllm:prefix_cache_hits_total");
+        if prefix_cache {
+            // The first turn: 200 words of system prompt and its template, 4 words of question,
+            // 40 of answer: 252 tokens, of which 15 full blocks are cached and reused.
+            assert_eq!(hits, Some(15.0 * 16.0), "{metrics}");
+            assert!(counter("vllm:prefix_cache_queries_total").unwrap() > 15.0 * 16.0);
+        } else {
+            assert_eq!(hits, Some(0.0), "{metrics}");
+        }
+        server.stop();
+    }
+}
+
+/// A workload can be a file that changes a preset; a misspelt field is refused, not ignored.
+#[test]
+fn a_workload_file_changes_a_preset() {
+    let d = dir("workload-file");
+    let good = d.join("small-rag.json");
+    std::fs::write(
+        &good,
+        r#"{"workload": "rag", "documents": 20, "document_tokens": 1000, "think_s": 20}"#,
+    )
+    .unwrap();
+    let v = people_json(&["--workload", good.to_str().unwrap()]);
+    let w = &v["workloads"][0];
+    assert_eq!(w["workload"], "rag");
+    assert_eq!(w["assumptions"]["documents"], 20);
+    assert_eq!(w["assumptions"]["document_tokens"], 1000);
+    assert_eq!(w["assumptions"]["think_s_mean"], 20.0);
+    let bad = d.join("typo.json");
+    std::fs::write(&bad, r#"{"workload": "rag", "document": 20}"#).unwrap();
+    let mut args = MISTRAL_ON_A100.to_vec();
+    args.extend(["--workload", bad.to_str().unwrap()]);
+    let o = jauge(&args);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown field `document`"), "{err}");
+}

@@ -740,3 +740,51 @@ fn the_limit_search_finds_the_simulated_servers_known_limit() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("needs an objective"), "{}", text(&o));
 }
+
+/// A TTFT objective can time the answer's first token instead of the first reasoning token:
+/// a reasoning model that starts at once but answers after 30 tokens of reasoning meets a 60 ms
+/// objective on its first token, and breaks it on its answer.
+#[test]
+fn a_ttft_objective_can_apply_to_the_answer() {
+    let base = dir("ttft-of");
+    for (of, meets) in [("first-token", true), ("answer", false)] {
+        let out = base.join(format!("{of}.json"));
+        let o = Command::new(JAUGE)
+            .args([
+                "run",
+                "-q",
+                "--endpoint",
+                "chat",
+                "--reasoning-tokens",
+                "30",
+            ])
+            .args([
+                "--concurrency",
+                "1",
+                "--prompt-tokens",
+                "16",
+                "--output-tokens",
+                "40",
+            ])
+            .args(["--requests-per-step", "4", "--warmup", "1"])
+            .args(["--slo-ttft-ms", "60", "--ttft-of", of, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let d = dataset(&out);
+        let limit = &d.limits[0];
+        if meets {
+            assert_eq!(limit.reason, LimitReason::GridEnd, "{limit:?}");
+            assert_eq!(d.workload.slo_ttft_of, None);
+        } else {
+            assert_eq!(limit.reason, LimitReason::SloTtft, "{limit:?}");
+            assert!(limit
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains("the answer's TTFT p95"));
+            assert_eq!(d.workload.slo_ttft_of, Some(jauge::dataset::TtftOf::Answer));
+        }
+    }
+}

@@ -72,6 +72,7 @@ async fn request(url: String, endpoint: Endpoint) -> RequestRecord {
         index: 0,
         warmup: false,
         intended: now,
+        keep_answer: false,
     };
     let body = encode_body(
         endpoint,

@@ -138,6 +138,7 @@ pub fn step(
         energy_j_per_output_token: None,
         client: None,
         quote: None,
+        people: None,
     }
 }
 
@@ -165,6 +166,7 @@ mod tests {
             error: None,
             error_message: None,
             interrupted: false,
+            answer_text: None,
         }
     }
 

@@ -44,6 +44,7 @@ pub mod sim;
 pub mod sizing;
 pub mod stats;
 pub mod study;
+pub mod trace;
 pub mod units;
 
 pub use error::{CatalogueError, DatasetError, DeploymentError, SizingError};

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use crate::dataset::{ErrorKind, LimitReason, Step, Summary};
+use crate::dataset::{ErrorKind, LimitReason, Step, Summary, TtftOf};
 use crate::record::RequestRecord;
 
 /// Latency objectives: at most this TTFT and this TPOT (ms).
@@ -127,6 +127,8 @@ pub struct Rules {
     pub slo: Slo,
     /// Which percentile they apply to.
     pub percentile: Percentile,
+    /// Which first token the TTFT objective times.
+    pub ttft_of: TtftOf,
     /// Most failed share of a step's requests, 0–1.
     pub max_error_rate: f64,
     /// A climb stops when output throughput rises less than this share over the best so far;
@@ -147,6 +149,7 @@ impl Rules {
         Rules {
             slo,
             percentile,
+            ttft_of: TtftOf::FirstToken,
             max_error_rate: DEFAULT_MAX_ERROR_RATE,
             min_throughput_gain: None,
             stop_on_preemption: false,
@@ -175,6 +178,8 @@ pub enum Breach {
     },
     /// TTFT at the percentile above its objective.
     Ttft {
+        /// Which first token was timed.
+        of: TtftOf,
         /// The percentile judged.
         percentile: Percentile,
         /// The step's value, ms.
@@ -253,12 +258,17 @@ impl fmt::Display for Breach {
                 }
             }
             Breach::Ttft {
+                of,
                 percentile,
                 value_ms,
                 limit_ms,
             } => write!(
                 f,
-                "TTFT {percentile} {value_ms:.0} ms is above the {limit_ms:.0} ms objective"
+                "{}TTFT {percentile} {value_ms:.0} ms is above the {limit_ms:.0} ms objective",
+                match of {
+                    TtftOf::FirstToken => "",
+                    TtftOf::Answer => "the answer's ",
+                }
             ),
             Breach::Tpot {
                 percentile,
@@ -386,9 +396,15 @@ fn errors(step: &Step, r: crate::dataset::RequestCounts, rules: &Rules) -> Optio
 /// The latency objectives, the server's signals and the plateau.
 fn objectives(step: &Step, rules: &Rules, best_output_tok_s: Option<f64>) -> Verdict {
     let at = |s: Option<Summary>| s.and_then(|s| rules.percentile.of(&s));
-    if let (Some(limit_ms), Some(value_ms)) = (rules.slo.ttft_ms, at(step.latency.ttft_ms)) {
+    // Without reasoning, the first token is the answer's.
+    let ttft = match rules.ttft_of {
+        TtftOf::FirstToken => step.latency.ttft_ms,
+        TtftOf::Answer => step.latency.ttft_answer_ms.or(step.latency.ttft_ms),
+    };
+    if let (Some(limit_ms), Some(value_ms)) = (rules.slo.ttft_ms, at(ttft)) {
         if value_ms > limit_ms {
             return Verdict::Breach(Breach::Ttft {
+                of: rules.ttft_of,
                 percentile: rules.percentile,
                 value_ms,
                 limit_ms,
@@ -460,6 +476,7 @@ mod tests {
                 tpot_ms: Some(100.0),
             },
             percentile: Percentile::P95,
+            ttft_of: TtftOf::FirstToken,
             max_error_rate: 0.05,
             min_throughput_gain: Some(0.02),
             stop_on_preemption: false,

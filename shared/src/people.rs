@@ -4,13 +4,9 @@
 //! resending the growing history, with reading and thinking between turns), questions over
 //! shared documents (RAG), code completions, or today's fixed requests — and a [`Person`]
 //! draws that person's turns from it, deterministically from a seed. Each [`Turn`] says how
-//! long the person waits before sending it, its lengths, and which part of its prompt is the
-//! same content as an earlier prompt (a [`Prefix`]), which an engine with prefix caching does
-//! not compute again.
-//!
-//! A conversation's first turn is keyed by the conversation, so the system prompt it shares
-//! with everyone else's first turns is counted as computed: prefix caching is, if anything,
-//! slightly underestimated.
+//! long the person waits before sending it, its lengths, and what its context is made of (its
+//! [`Content`]: the system prompt everyone shares, then a conversation, a document or a file),
+//! so that an engine with prefix caching finds the blocks that earlier prompts computed.
 //!
 //! The workloads' figures are assumptions, stated with their reasons on each preset and
 //! editable; they are not measurements of any population.
@@ -21,15 +17,19 @@
 //! let mut person = Person::new(&chat, 0, 42);
 //! let first = person.next_turn();
 //! let second = person.next_turn();
-//! // The second turn resends the first one's prompt and answer, which are its prefix.
+//! // The second turn resends the first one's prompt and answer: its context starts with the
+//! // first one's, so every full block of that is shared.
+//! let (a, b) = (first.content.block_hashes(16), second.content.block_hashes(16));
 //! let history = first.prompt_tokens + first.output_tokens;
-//! assert_eq!(second.prefix.unwrap().tokens, u64::from(history));
+//! assert_eq!(a.len(), history as usize / 16);
+//! assert_eq!(b[..a.len()], a[..]);
 //! assert!(second.prompt_tokens > history);
 //! # Ok::<(), jauge::people::WorkloadError>(())
 //! ```
 
+use crate::objectives::{Percentile, Rules, Slo};
 use crate::rng::SplitMix64;
-use crate::sim::{Keep, Prefix};
+use crate::sim::{Content, Segment};
 
 /// A range of token counts, drawn uniformly.
 ///
@@ -168,6 +168,9 @@ pub enum WorkloadError {
     /// Not one of the presets.
     #[error("unknown workload `{0}`: use fixed, chat, rag or code")]
     Unknown(String),
+    /// A workload file that does not read.
+    #[error("{0}")]
+    File(String),
 }
 
 /// Reading speed: about 300 words a minute at about 1.3 tokens a word, 6.5 tokens a second.
@@ -305,6 +308,93 @@ impl Workload {
         parts.join(", ")
     }
 
+    /// A workload written as JSON: the preset it starts from (`"workload"`) and any of its
+    /// figures changed — `system_tokens`, `user_tokens`, `answer_tokens`, `turns` (a number or
+    /// a range such as `"3-8"`), `think_s`, `documents`, `document_tokens`, `ttft_p95_s`,
+    /// `min_output_tok_s`. Anything else is refused, so that a misspelt field is not ignored.
+    ///
+    /// # Errors
+    /// [`WorkloadError::File`] naming the field and what it wants, or
+    /// [`WorkloadError::Unknown`] for a preset that does not exist.
+    ///
+    /// ```
+    /// use jauge::people::Workload;
+    /// let w = Workload::from_json(r#"{"workload": "rag", "documents": 40, "user_tokens": "10-30", "think_s": 20}"#)?;
+    /// assert_eq!((w.name, w.documents, w.user_tokens.max, w.think_s), ("rag", 40, 30, 20.0));
+    /// assert!(Workload::from_json(r#"{"workload": "rag", "document": 40}"#).is_err());
+    /// assert!(Workload::from_json(r#"{"workload": "chat", "think_s": -1}"#).is_err());
+    /// # Ok::<(), jauge::people::WorkloadError>(())
+    /// ```
+    pub fn from_json(text: &str) -> Result<Workload, WorkloadError> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum SpanField {
+            Number(u32),
+            Text(String),
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            workload: String,
+            system_tokens: Option<u32>,
+            user_tokens: Option<SpanField>,
+            answer_tokens: Option<SpanField>,
+            turns: Option<SpanField>,
+            think_s: Option<f64>,
+            documents: Option<u32>,
+            document_tokens: Option<u32>,
+            ttft_p95_s: Option<f64>,
+            min_output_tok_s: Option<f64>,
+        }
+        let bad = |m: String| WorkloadError::File(m);
+        let file: File = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let span = |field: &str, value: Option<SpanField>| -> Result<Option<Span>, WorkloadError> {
+            match value {
+                None => Ok(None),
+                Some(SpanField::Number(n)) => format!("{n}").parse().map(Some),
+                Some(SpanField::Text(t)) => t.parse().map(Some),
+            }
+            .map_err(|e: String| bad(format!("{field}: {e}")))
+        };
+        let mut w = Workload::preset(&file.workload)?;
+        if let Some(s) = span("user_tokens", file.user_tokens)? {
+            w.user_tokens = s;
+        }
+        if let Some(s) = span("answer_tokens", file.answer_tokens)? {
+            w.answer_tokens = s;
+        }
+        if let Some(s) = span("turns", file.turns)? {
+            w.turns = s;
+        }
+        w.system_tokens = file.system_tokens.unwrap_or(w.system_tokens);
+        w.documents = file.documents.unwrap_or(w.documents);
+        w.document_tokens = file.document_tokens.unwrap_or(w.document_tokens);
+        for (field, value, slot) in [
+            ("think_s", file.think_s, &mut w.think_s),
+            ("ttft_p95_s", file.ttft_p95_s, &mut w.ttft_p95_s),
+            (
+                "min_output_tok_s",
+                file.min_output_tok_s,
+                &mut w.min_output_tok_s,
+            ),
+        ] {
+            if let Some(v) = value {
+                if !(0.0..=1e7).contains(&v) {
+                    return Err(bad(format!(
+                        "{field}: {v} is not a number of seconds or tokens per second from 0"
+                    )));
+                }
+                *slot = v;
+            }
+        }
+        if w.kind == Kind::Rag && (w.documents == 0 || w.document_tokens == 0) {
+            return Err(bad(
+                "a rag workload needs documents and document_tokens of at least 1".into(),
+            ));
+        }
+        Ok(w)
+    }
+
     /// The workload with a reader's edits: what `jauge people` and the site predict with.
     ///
     /// ```
@@ -332,6 +422,38 @@ impl Workload {
         self
     }
 
+    /// The objectives every person's turns are judged by, as a step is judged: TTFT at the
+    /// 95th percentile within `ttft_p95_s`, and time per output token at the 95th percentile
+    /// within what `min_output_tok_s` allows (the answer speed 95 % of answers reach), with
+    /// the usual error budget.
+    ///
+    /// ```
+    /// let chat = jauge::people::Workload::preset("chat")?;
+    /// let rules = chat.rules();
+    /// assert_eq!(rules.slo.ttft_ms, Some(2000.0));
+    /// assert_eq!(rules.slo.tpot_ms, Some(1000.0 / 6.5));
+    /// # Ok::<(), jauge::people::WorkloadError>(())
+    /// ```
+    pub fn rules(&self) -> Rules {
+        let slo = Slo {
+            ttft_ms: Some(self.ttft_p95_s * 1000.0),
+            tpot_ms: (self.min_output_tok_s > 0.0).then(|| 1000.0 / self.min_output_tok_s),
+        };
+        Rules::objectives(slo, Percentile::P95)
+    }
+
+    /// Mean prompt tokens of one turn over a whole conversation (the row a measured
+    /// population's steps are filed under).
+    ///
+    /// ```
+    /// let rag = jauge::people::Workload::preset("rag")?;
+    /// assert_eq!(rag.mean_prompt_tokens(), 3360);
+    /// # Ok::<(), jauge::people::WorkloadError>(())
+    /// ```
+    pub fn mean_prompt_tokens(&self) -> u32 {
+        (self.mean_context_tokens() - self.answer_tokens.mean()).round() as u32
+    }
+
     /// Mean tokens of one turn's prompt and answer over a whole conversation (an estimate for
     /// sizing, exact for `fixed`).
     ///
@@ -353,7 +475,7 @@ impl Workload {
 }
 
 /// One request a person sends.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Turn {
     /// Seconds the person waits after the previous answer (or, for the first, after
     /// arriving) before sending it.
@@ -362,14 +484,32 @@ pub struct Turn {
     pub prompt_tokens: u32,
     /// Output tokens.
     pub output_tokens: u32,
-    /// The prompt's start that is the same content as an earlier prompt's.
-    pub prefix: Option<Prefix>,
-    /// What the engine may keep cached after it.
-    pub keep: Keep,
+    /// Tokens the person wrote for it: the chat message, the question, the file (code), the
+    /// whole prompt (fixed); the rest of the prompt is the system prompt, the history or the
+    /// document.
+    pub written_tokens: u32,
+    /// The document it asks about (RAG), from 0.
+    pub document: Option<u32>,
+    /// What the start of its context is made of, to find it in a prefix cache: the system
+    /// prompt, then the conversation (prompt and answer), the document or the file.
+    pub content: Content,
     /// Which conversation (or file, or question) of this person it belongs to, from 0.
     pub session: u32,
     /// Its place in that conversation, from 0.
     pub turn: u32,
+}
+
+/// The seed a population of `people` draws its people from: each population its own (a
+/// measured run's next population meets no conversation the last one left in the server's
+/// cache), the same for the simulator and for a measured run.
+///
+/// ```
+/// use jauge::people::population_seed;
+/// assert_eq!(population_seed(0, 8), population_seed(0, 8));
+/// assert_ne!(population_seed(0, 8), population_seed(0, 9));
+/// ```
+pub fn population_seed(seed: u64, people: u32) -> u64 {
+    crate::pacing::step_seed(seed, people, 0)
 }
 
 /// One person following a workload.
@@ -422,50 +562,63 @@ impl Person {
         };
         let answer = w.answer_tokens.draw(rng);
         let conversation = PERSON_KEYS + (u64::from(self.id) << 16) + u64::from(self.session);
-        let (prompt, prefix, keep) = match w.kind {
-            Kind::Fixed => (w.user_tokens.draw(rng), None, Keep::Nothing),
+        let system = Segment {
+            key: SYSTEM_KEY,
+            tokens: u64::from(w.system_tokens),
+        };
+        let segment = |key: u64, tokens: u32| Segment {
+            key,
+            tokens: u64::from(tokens),
+        };
+        let (prompt, written, document, own) = match w.kind {
+            Kind::Fixed => {
+                let prompt = w.user_tokens.draw(rng);
+                (w.system_tokens + prompt, prompt, None, None)
+            }
             Kind::Chat => {
                 let message = w.user_tokens.draw(rng);
-                let (prompt, cached) = if self.turn == 0 {
-                    (w.system_tokens + message, w.system_tokens)
+                let before = if self.turn == 0 {
+                    w.system_tokens
                 } else {
-                    (self.history + message, self.history)
+                    self.history
                 };
+                let prompt = before + message;
                 self.history = prompt + answer;
-                let prefix = Prefix {
-                    key: conversation,
-                    tokens: u64::from(cached),
-                };
-                (prompt, Some(prefix), Keep::Context)
+                // The conversation is one stream after the system prompt: this turn's
+                // message and answer extend what the last turn's prompt and answer were.
+                let own = segment(conversation, self.history - w.system_tokens);
+                (prompt, message, None, Some(own))
             }
             Kind::Rag => {
                 let document = rng.below(u64::from(w.documents.max(1)));
+                let question = w.user_tokens.draw(rng);
                 let shared = w.system_tokens + w.document_tokens;
-                let prefix = Prefix {
-                    key: DOCUMENT_KEYS + document,
-                    tokens: u64::from(shared),
-                };
-                (shared + w.user_tokens.draw(rng), Some(prefix), Keep::Prefix)
+                let own = segment(DOCUMENT_KEYS + document, w.document_tokens);
+                (
+                    shared + question,
+                    question,
+                    Some(document as u32),
+                    Some(own),
+                )
             }
             Kind::Code => {
-                // The file, a little longer at each edit.
+                // The file, a little longer at each edit; only what was there at the first
+                // request is the same content each time (edits land anywhere in it).
                 let grown = self.file + 10 * self.turn;
-                let prefix = Prefix {
-                    key: conversation,
-                    tokens: u64::from(self.file),
-                };
-                (grown, Some(prefix), Keep::Prefix)
+                let own = segment(conversation, self.file);
+                (w.system_tokens + grown, grown, None, Some(own))
             }
         };
         let turn = Turn {
             think_s,
             prompt_tokens: prompt,
             output_tokens: answer,
-            prefix: prefix.or((w.system_tokens > 0).then_some(Prefix {
-                key: SYSTEM_KEY,
-                tokens: u64::from(w.system_tokens),
-            })),
-            keep,
+            written_tokens: written,
+            document,
+            content: match own {
+                Some(own) => Content::of(&[system, own]),
+                None => Content::of(&[system]),
+            },
             session: self.session,
             turn: self.turn,
         };
@@ -486,13 +639,12 @@ impl Person {
     /// let chat = jauge::people::Workload::preset("chat")?;
     /// let mut p = jauge::people::Person::new(&chat, 0, 1);
     /// p.next_turn();
-    /// assert_eq!(jauge::people::Person::uncached(p.next_turn()).prefix, None);
+    /// assert!(jauge::people::Person::uncached(p.next_turn()).content.is_empty());
     /// # Ok::<(), jauge::people::WorkloadError>(())
     /// ```
     pub fn uncached(turn: Turn) -> Turn {
         Turn {
-            prefix: None,
-            keep: Keep::Nothing,
+            content: Content::default(),
             ..turn
         }
     }
@@ -512,32 +664,42 @@ mod tests {
     fn a_chat_resends_its_history_and_starts_over_after_its_last_turn() {
         let ts = turns("chat", 40);
         for pair in ts.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            let prefix = b.prefix.unwrap();
+            let (a, b) = (&pair[0], &pair[1]);
+            let (ha, hb) = (a.content.block_hashes(16), b.content.block_hashes(16));
+            let system_blocks = 500 / 16;
+            // Everyone's system prompt is the same content.
+            assert_eq!(ha[..system_blocks], hb[..system_blocks]);
             if b.session == a.session {
                 assert_eq!(b.turn, a.turn + 1);
-                assert_eq!(prefix.tokens, u64::from(a.prompt_tokens + a.output_tokens));
+                let history = a.prompt_tokens + a.output_tokens;
+                assert_eq!(b.prompt_tokens, history + b.written_tokens);
+                assert_eq!(hb[..ha.len()], ha[..], "the history's blocks are shared");
             } else {
                 assert_eq!((b.session, b.turn), (a.session + 1, 0));
-                assert_eq!(
-                    prefix.tokens, 500,
-                    "a new conversation shares the system prompt"
-                );
-                assert_ne!(prefix.key, a.prefix.unwrap().key);
+                assert_eq!(b.prompt_tokens, 500 + b.written_tokens);
+                assert_ne!(ha[system_blocks], hb[system_blocks]);
             }
+            let context = b.prompt_tokens + b.output_tokens;
+            assert_eq!(b.content.tokens(), u64::from(context));
             assert!(b.think_s >= 0.0);
         }
         assert!(ts.iter().any(|t| t.session > 0));
     }
 
     #[test]
-    fn rag_questions_share_their_documents_prefix() {
-        for t in turns("rag", 50) {
-            let prefix = t.prefix.unwrap();
-            assert_eq!(prefix.tokens, 3300);
-            assert!(t.prompt_tokens >= 3320 && t.prompt_tokens <= 3400);
-            assert!((DOCUMENT_KEYS..DOCUMENT_KEYS + 200).contains(&prefix.key));
-            assert_eq!(t.keep, Keep::Prefix);
+    fn rag_questions_share_their_documents_blocks_and_nothing_after() {
+        let ts = turns("rag", 50);
+        for t in &ts {
+            assert_eq!(t.content.tokens(), 3300);
+            assert_eq!(t.prompt_tokens, 3300 + t.written_tokens);
+            assert!((20..=100).contains(&t.written_tokens));
+            assert!(t.document.is_some_and(|d| d < 200));
+        }
+        let same = |a: &Turn, b: &Turn| a.content.block_hashes(16) == b.content.block_hashes(16);
+        for a in &ts {
+            for b in &ts {
+                assert_eq!(same(a, b), a.document == b.document);
+            }
         }
     }
 
@@ -548,7 +710,7 @@ mod tests {
                 (t.prompt_tokens, t.output_tokens, t.think_s),
                 (512, 128, 0.0)
             );
-            assert_eq!(t.prefix, None);
+            assert!(t.content.is_empty());
         }
     }
 

@@ -55,6 +55,10 @@ pub struct RequestRecord {
     /// measures it again, so these records stand apart from the rerun's.
     #[serde(default, skip_serializing_if = "is_false")]
     pub interrupted: bool,
+    /// The answer's text, kept only when the caller resends it (a chat's history); never
+    /// written to the request log.
+    #[serde(skip)]
+    pub answer_text: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -106,6 +110,7 @@ impl RequestRecord {
             error: None,
             error_message: None,
             interrupted: false,
+            answer_text: None,
         }
     }
 

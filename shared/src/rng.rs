@@ -34,10 +34,7 @@ impl SplitMix64 {
     /// ```
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        finalise(self.state)
     }
 
     /// Uniform in [0, 1).
@@ -113,4 +110,12 @@ impl SplitMix64 {
             }
         }
     }
+}
+
+/// SplitMix64's output function: a bijection on 64 bits in which every input bit moves about
+/// half of the output bits (also what mixes the prefix cache's block hashes).
+pub(crate) fn finalise(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

@@ -203,6 +203,7 @@ pub fn step(
         energy_j_per_output_token: None,
         client: None,
         quote: None,
+        people: None,
     }
 }
 
@@ -576,7 +577,9 @@ fn workload(header: &Header, steps: &[Step], notes: &mut Vec<String>) -> Workloa
         timeout_s: None,
         shared_prefix_tokens: None,
         lengths_from: header.lengths_from.clone(),
+        people: None,
         slo_ttft_ms: None,
+        slo_ttft_of: None,
         slo_tpot_ms: None,
         max_error_rate: None,
         min_throughput_gain: None,

@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jauge::sim::{EngineConfig, Event, Scheduler};
+use jauge::sim::{EngineConfig, Event, Request, Scheduler};
 use tokio::sync::{mpsc, Mutex, Notify};
+
+/// How late a step may start and still be caught up with by the next ones.
+const MAX_CATCH_UP: Duration = Duration::from_millis(20);
 
 /// What the engine tells a request's response stream.
 pub type EngineEvent = Event;
@@ -29,6 +32,10 @@ pub struct EngineMetrics {
     pub generation_tokens: u64,
     /// Requests finished since start.
     pub finished: u64,
+    /// Prompt tokens looked up in the prefix cache since start.
+    pub prefix_queried_tokens: u64,
+    /// Of those, tokens found cached.
+    pub prefix_hit_tokens: u64,
 }
 
 struct Inner {
@@ -43,6 +50,7 @@ pub struct Engine {
     inner: Arc<Mutex<Inner>>,
     wake: Arc<Notify>,
     time_scale: f64,
+    block_size: u64,
 }
 
 impl Engine {
@@ -51,29 +59,42 @@ impl Engine {
     pub fn start(config: EngineConfig, time_scale: f64) -> Engine {
         let engine = Engine {
             inner: Arc::new(Mutex::new(Inner {
-                scheduler: Scheduler::new(config),
+                scheduler: Scheduler::new(config.clone()),
                 streams: HashMap::new(),
                 next_id: 0,
             })),
             wake: Arc::new(Notify::new()),
             time_scale,
+            block_size: config.block_size,
         };
         let looping = engine.clone();
         tokio::spawn(async move { looping.run().await });
         engine
     }
 
-    /// Queues a request; its events arrive on the returned channel.
+    /// Tokens per KV block: what the hashes given to [`Engine::submit`] cover.
+    pub fn block_size(&self) -> u64 {
+        self.block_size
+    }
+
+    /// Queues a request whose context's shareable full blocks have these hashes (empty:
+    /// nothing shared); its events arrive on the returned channel.
     pub async fn submit(
         &self,
         prompt_tokens: u64,
         max_tokens: u64,
+        block_hashes: Vec<u64>,
     ) -> mpsc::UnboundedReceiver<EngineEvent> {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut inner = self.inner.lock().await;
         let id = inner.next_id;
         inner.next_id += 1;
-        inner.scheduler.submit(id, prompt_tokens, max_tokens);
+        inner.scheduler.submit_request(Request {
+            id,
+            prompt_tokens,
+            max_tokens,
+            block_hashes,
+        });
         inner.streams.insert(id, tx);
         drop(inner);
         self.wake.notify_one();
@@ -92,10 +113,16 @@ impl Engine {
             prompt_tokens: c.prompt_tokens,
             generation_tokens: c.generation_tokens,
             finished: c.finished,
+            prefix_queried_tokens: c.prefix_queried_tokens,
+            prefix_hit_tokens: c.prefix_hit_tokens,
         }
     }
 
     async fn run(self) {
+        // When the step running now was planned to end: the next one ends its duration after
+        // that, not after the moment the timer woke, so that the timer's rounding (up to a
+        // millisecond a step) does not add up into a slower engine.
+        let mut planned_end: Option<tokio::time::Instant> = None;
         loop {
             let seconds = {
                 let mut inner = self.inner.lock().await;
@@ -113,10 +140,16 @@ impl Engine {
                 inner.scheduler.plan()
             };
             let Some(seconds) = seconds else {
+                planned_end = None;
                 self.wake.notified().await;
                 continue;
             };
-            tokio::time::sleep(Duration::from_secs_f64(seconds / self.time_scale)).await;
+            let now = tokio::time::Instant::now();
+            // Catch up a late wake, but not a stall (a busy machine): then start afresh.
+            let start = planned_end.filter(|end| now.duration_since(*end) < MAX_CATCH_UP);
+            let end = start.unwrap_or(now) + Duration::from_secs_f64(seconds / self.time_scale);
+            tokio::time::sleep_until(end).await;
+            planned_end = Some(end);
             let mut inner = self.inner.lock().await;
             for (id, event) in inner.scheduler.finish() {
                 let delivered = inner
@@ -166,7 +199,7 @@ mod tests {
     async fn run_all(e: &Engine, n: usize, prompt: u64, output: u64) -> Vec<u64> {
         let mut handles = Vec::new();
         for _ in 0..n {
-            let rx = e.submit(prompt, output).await;
+            let rx = e.submit(prompt, output, Vec::new()).await;
             handles.push(tokio::spawn(drain(rx)));
         }
         let mut out = Vec::new();

@@ -157,10 +157,24 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
     let include_usage = body
         .stream_options
         .is_some_and(|o| o.include_usage.unwrap_or(false));
-    let mut events = shared.engine.submit(prompt.max(1), max_tokens).await;
+    let reasoning = u64::from(shared.reasoning_tokens);
+    let block_hashes = if shared.prefix_cache {
+        let mut context = body.prompt_token_stream();
+        // The answer it will write, which a chat's next turn resends; a reasoning model's
+        // history drops the reasoning, so its answer is not what the cache holds.
+        if reasoning == 0 {
+            context.extend((1..=max_tokens).map(|i| token_id(WORDS[(i % 8) as usize])));
+        }
+        jauge::sim::token_block_hashes(&context, shared.engine.block_size() as usize)
+    } else {
+        Vec::new()
+    };
+    let mut events = shared
+        .engine
+        .submit(prompt.max(1), max_tokens, block_hashes)
+        .await;
     let id = format!("{}-{seen}", if chat { "chatcmpl" } else { "cmpl" });
     let model = shared.served_name.clone();
-    let reasoning = u64::from(shared.reasoning_tokens);
     if !stream {
         let mut generated = 0;
         while let Some(event) = events.recv().await {
@@ -169,7 +183,7 @@ async fn generate(req: Request<Incoming>, shared: Arc<Shared>, chat: bool) -> Re
                 EngineEvent::Finished => break,
             }
         }
-        let text: String = (0..generated).map(word).collect();
+        let text: String = (1..=generated).map(word).collect();
         let choice = if chat {
             json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"})
         } else {
@@ -350,6 +364,18 @@ async fn metrics(shared: &Shared) -> String {
             "Count of successfully processed requests.",
             m.finished.to_string(),
         ),
+        (
+            "vllm:prefix_cache_queries_total",
+            "counter",
+            "Prefix cache queries, in terms of number of queried tokens.",
+            m.prefix_queried_tokens.to_string(),
+        ),
+        (
+            "vllm:prefix_cache_hits_total",
+            "counter",
+            "Prefix cache hits, in terms of number of cached tokens.",
+            m.prefix_hit_tokens.to_string(),
+        ),
     ];
     let mut out = String::new();
     for (name, kind, help, value) in metrics {
@@ -375,10 +401,12 @@ fn token_id(word: &str) -> u32 {
     h % 32_000
 }
 
+/// The words answers are made of, the `i`-th token being `WORDS[i % 8]`.
+const WORDS: [&str; 8] = [
+    "lorem", "ipsum", "dolor", "sit", "amet", "jauge", "gauge", "token",
+];
+
 fn word(i: u64) -> String {
-    const WORDS: [&str; 8] = [
-        "lorem", "ipsum", "dolor", "sit", "amet", "jauge", "gauge", "token",
-    ];
     format!(" {}", WORDS[(i % 8) as usize])
 }
 
@@ -416,6 +444,8 @@ struct StreamOptions {
 #[derive(Debug, Default, serde::Deserialize)]
 struct Message {
     #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
     content: Option<Text>,
 }
 
@@ -438,38 +468,59 @@ impl SimRequest {
                 .iter()
                 .filter_map(|m| m.content.as_ref())
                 .chain(text)
-                .map(|t| t.words.len() as u64)
+                .map(|t| t.tokens.len() as u64)
                 .sum();
             return words + 4 * messages.len() as u64 + 2;
         }
-        text.map_or(0, |t| t.ids + t.words.len() as u64)
+        text.map_or(0, |t| t.tokens.len() as u64)
     }
 
-    /// The token ids of its words (token-id prompts give none: they are ids already).
+    /// The token ids of its texts, without the chat template's.
     fn token_ids(&self) -> Vec<u32> {
-        let mut ids: Vec<u32> = self.text().map(|t| t.words.clone()).unwrap_or_default();
+        let mut ids: Vec<u32> = self.text().map(|t| t.tokens.clone()).unwrap_or_default();
         for m in self.messages.iter().flatten() {
             if let Some(t) = &m.content {
-                ids.extend(&t.words);
+                ids.extend(&t.tokens);
             }
         }
         ids
     }
+
+    /// The prompt as the engine computes it, [`SimRequest::prompt_tokens`] long: a chat's
+    /// messages each between the template's two tokens before (the role, a separator) and
+    /// two after, then the assistant's two; a completion's text as it is. A chat's next turn
+    /// therefore starts with exactly this turn's prompt and answer.
+    fn prompt_token_stream(&self) -> Vec<u32> {
+        let text = self.text();
+        let Some(messages) = &self.messages else {
+            return text.map(|t| t.tokens.clone()).unwrap_or_default();
+        };
+        let (separator, end, newline) =
+            (token_id("<|sep|>"), token_id("<|end|>"), token_id("<|nl|>"));
+        let role = |r: Option<&str>| token_id(&format!("<|{}|>", r.unwrap_or("user")));
+        let mut stream = Vec::new();
+        for m in messages {
+            stream.extend([role(m.role.as_deref()), separator]);
+            stream.extend(m.content.iter().flat_map(|t| &t.tokens));
+            stream.extend([end, newline]);
+        }
+        stream.extend(text.iter().flat_map(|t| &t.tokens));
+        stream.extend([role(Some("assistant")), separator]);
+        stream
+    }
 }
 
-/// A text field counted as it is parsed: a string (its words' token ids), or an array of
+/// A text field tokenized as it is parsed: a string (its words' token ids), or an array of
 /// token ids or of strings; anything else inside (chat content parts) is skipped.
 #[derive(Debug, Default)]
 struct Text {
-    /// Token ids of the words of its strings.
-    words: Vec<u32>,
-    /// Token ids given as numbers.
-    ids: u64,
+    /// Its tokens, in order: its words' ids and the ids it gives as numbers.
+    tokens: Vec<u32>,
 }
 
 impl Text {
     fn add_words(&mut self, text: &str) {
-        self.words.extend(text.split_whitespace().map(token_id));
+        self.tokens.extend(text.split_whitespace().map(token_id));
     }
 }
 
@@ -493,8 +544,8 @@ impl<'de> serde::Deserialize<'de> for Text {
                 let mut t = Text::default();
                 while let Some(item) = seq.next_element::<Item>()? {
                     match item {
-                        Item::Id => t.ids += 1,
-                        Item::Words(words) => t.words.extend(words),
+                        Item::Id(id) => t.tokens.push(id),
+                        Item::Words(words) => t.tokens.extend(words),
                         Item::Other => {}
                     }
                 }
@@ -507,7 +558,7 @@ impl<'de> serde::Deserialize<'de> for Text {
 
 /// One element of a text array.
 enum Item {
-    Id,
+    Id(u32),
     Words(Vec<u32>),
     Other,
 }
@@ -520,8 +571,9 @@ impl<'de> serde::Deserialize<'de> for Item {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a token id or a string")
             }
-            fn visit_u64<E>(self, _: u64) -> Result<Item, E> {
-                Ok(Item::Id)
+            fn visit_u64<E>(self, id: u64) -> Result<Item, E> {
+                // Ids past u32 are no vocabulary's; they still count as one token each.
+                Ok(Item::Id(id as u32))
             }
             fn visit_i64<E>(self, _: i64) -> Result<Item, E> {
                 Ok(Item::Other)

@@ -5,7 +5,9 @@
 //! `/v1/completions` and `/v1/chat/completions` (streamed or not, `stream_options`,
 //! `ignore_eos`), `/tokenize`, `/metrics` with vLLM's metric names, `/health`, `/version`.
 //! Its tokenizer is its own: one token per whitespace-separated word (token ids are hashes of
-//! the words), and a chat prompt adds 4 tokens per message and 2 for the assistant's turn.
+//! the words), and a chat prompt adds 4 tokens per message and 2 for the assistant's turn. It
+//! caches prompt blocks by their tokens, as vLLM's prefix caching does: a chat's next turn, which
+//! resends the history and the answer it wrote, computes only what is new.
 //! Everything it produces is a simulation, and `jauge run` labels it so.
 
 mod engine;
@@ -47,6 +49,9 @@ pub struct SimOptions {
     pub max_request_bytes: u64,
     /// The first tokens of every answer that are reasoning (a reasoning model's).
     pub reasoning_tokens: u32,
+    /// Blocks of prompts (and answers) are cached and reused by later prompts that start with
+    /// the same tokens (vLLM's automatic prefix caching, on by default since V1).
+    pub prefix_cache: bool,
 }
 
 /// The largest request body serve-sim reads by default: a prompt of a few million tokens.
@@ -63,6 +68,7 @@ impl Default for SimOptions {
             hide_max_model_len: false,
             max_request_bytes: MAX_REQUEST_BYTES,
             reasoning_tokens: 0,
+            prefix_cache: true,
         }
     }
 }
@@ -79,6 +85,7 @@ pub(crate) struct Shared {
     pub kill: watch::Sender<bool>,
     pub max_request_bytes: u64,
     pub reasoning_tokens: u32,
+    pub prefix_cache: bool,
     /// KiB of request bodies being read at once (see `http::BODIES_IN_FLIGHT_BYTES`).
     pub body_budget: Arc<Semaphore>,
 }
@@ -154,6 +161,7 @@ impl SimServer {
             kill,
             max_request_bytes: options.max_request_bytes,
             reasoning_tokens: options.reasoning_tokens,
+            prefix_cache: options.prefix_cache,
             body_budget: Arc::new(Semaphore::new(
                 (http::BODIES_IN_FLIGHT_BYTES.max(options.max_request_bytes) >> 10)
                     .min(Semaphore::MAX_PERMITS as u64) as usize,
@@ -220,6 +228,7 @@ pub async fn run(args: &crate::cli::ServeSimArgs) -> anyhow::Result<std::process
         hide_max_model_len: args.hide_max_model_len,
         max_request_bytes: args.max_request_bytes,
         reasoning_tokens: args.simulation.reasoning_tokens,
+        prefix_cache: !args.simulation.no_prefix_cache,
     };
     let server = SimServer::start(&options, args.port).await?;
     eprintln!("{}", server.description);

@@ -62,6 +62,7 @@ pub fn example() -> Dataset {
         energy_j_per_output_token: None,
         client: None,
         quote: None,
+        people: None,
     };
     Dataset {
         schema: SCHEMA.to_string(),
@@ -114,10 +115,12 @@ pub fn example() -> Dataset {
             timeout_s: Some(300.0),
             shared_prefix_tokens: None,
             slo_ttft_ms: None,
+            slo_ttft_of: None,
             slo_tpot_ms: None,
             max_error_rate: Some(0.05),
             min_throughput_gain: Some(0.02),
             lengths_from: None,
+            people: None,
         },
         status: RunStatus::Complete,
         gpu_telemetry: None,

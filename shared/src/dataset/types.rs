@@ -391,6 +391,10 @@ pub struct Workload {
     /// Objective on the 95th percentile of time to first token, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo_ttft_ms: Option<f64>,
+    /// Which first token `slo_ttft_ms` times, when it is the answer's (a reasoning model's
+    /// answer after its reasoning); absent: the first generated token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_ttft_of: Option<TtftOf>,
     /// Objective on the 95th percentile of time per output token, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo_tpot_ms: Option<f64>,
@@ -400,6 +404,29 @@ pub struct Workload {
     /// A row stops climbing when output throughput rises by less than this share.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_throughput_gain: Option<f64>,
+    /// The steps are populations of people following a workload (each step's `concurrency`
+    /// is its number of people, its `prompt_tokens` the workload's mean), not users sending
+    /// one request after another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<PeopleWorkload>,
+}
+
+/// What the people of a population step do, as `jauge run --workload` and `jauge limit
+/// --workload` measure them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PeopleWorkload {
+    /// The workload: `chat`, `rag`, `code` or `fixed`.
+    pub name: String,
+    /// Its assumptions in words: lengths, turns, shared documents, time between turns.
+    pub assumptions: String,
+    /// Mean seconds a person waits between an answer and their next request.
+    pub think_s: f64,
+    /// Seconds of each step before its measured window (people arrive, conversations start).
+    pub warmup_s: f64,
+    /// Seconds of each step's measured window: the turns sent in it are the step's requests.
+    pub window_s: f64,
+    /// Seed of every person's draws (the simulator draws the same people from it).
+    pub seed: u64,
 }
 
 /// How open-loop arrivals are spaced.
@@ -428,8 +455,8 @@ pub enum Endpoint {
 /// published source does not give are absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
-    /// Simultaneous requests: users (closed loop), the most in flight (open loop), or every
-    /// request at once (offline: as many as were sent).
+    /// Simultaneous requests: users (closed loop), the most in flight (open loop), every
+    /// request at once (offline: as many as were sent), or people (`workload.people`).
     pub concurrency: u32,
     /// This step's open-loop arrival rate, requests per second, when steps differ in rate
     /// (the workload's `rate_rps` otherwise).
@@ -474,6 +501,20 @@ pub struct Step {
     /// For a published step: the source's row or sentence its figures come from, verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
+    /// For a population step (`workload.people`): the requests its people kept in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<PeopleStep>,
+}
+
+/// The requests a population kept in flight over a step's window: what its people amount to
+/// for the server.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PeopleStep {
+    /// Requests in flight, averaged over the window's time.
+    pub in_flight_mean: f64,
+    /// Requests in flight as Little's law gives them from the turns per second and their
+    /// mean time from sending to the last token: a check on the average.
+    pub in_flight_littles_law: f64,
 }
 
 /// The load generator's own load during a step: a busy client inflates latencies.
@@ -498,7 +539,7 @@ pub struct ClientAudit {
 }
 
 /// Request counts of a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RequestCounts {
     /// Requests sent (excluding warm-up).
     pub sent: u32,
@@ -845,6 +886,23 @@ pub struct ContextLimit {
     pub detail: Option<String>,
     /// Probes the search measured.
     pub probes: u32,
+}
+
+/// Which first token a TTFT objective times: the first generated (a reasoning model's first
+/// reasoning token), or the answer's first (after the reasoning; the same for a model that
+/// does not reason).
+///
+/// ```
+/// assert_eq!(jauge::dataset::TtftOf::default(), jauge::dataset::TtftOf::FirstToken);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TtftOf {
+    /// The first generated token, reasoning or answer.
+    #[default]
+    FirstToken,
+    /// The answer's first token.
+    Answer,
 }
 
 /// Why a row of the grid stopped.

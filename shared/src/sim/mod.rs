@@ -17,15 +17,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod blocks;
 mod context;
 mod people;
+mod replay;
 mod scheduler;
 
 use std::collections::VecDeque;
 
+pub use blocks::{chain, token_block_hashes, with_own_blocks, Content, Segment};
 pub use context::{max_context, PREDICTED_TIMEOUT_S};
 pub use people::{max_people, simulate_people, MaxPeople, PeopleLoad, PeopleOutcome};
-pub use scheduler::{Counters, EngineConfig, Event, Keep, Prefix, Request, Scheduler};
+pub use replay::simulate_trace;
+pub use scheduler::{Counters, EngineConfig, Event, Request, Scheduler};
 
 use crate::aggregate;
 use crate::calibrate::Calibration;

@@ -5,9 +5,12 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::{EngineConfig, Event, Request, Scheduler};
-use crate::people::{Person, Workload};
-use crate::stats::Histogram;
+use super::{with_own_blocks, EngineConfig, Event, Request, Scheduler};
+use crate::aggregate;
+use crate::objectives::{judge, Verdict};
+use crate::people::{population_seed, Person, Workload};
+use crate::record::RequestRecord;
+use crate::search::next_probe;
 
 /// One simulated population.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +25,8 @@ pub struct PeopleLoad {
     pub warmup_s: f64,
     /// Virtual seconds measured: the turns sent in this window count.
     pub window_s: f64,
-    /// Seed of every person's draws.
+    /// Seed of the people's draws (each population draws its own from it:
+    /// [`population_seed`]).
     pub seed: u64,
 }
 
@@ -56,6 +60,8 @@ pub struct PeopleOutcome {
     /// Turns sent in the window (all of them are answered: the simulation runs until they
     /// are).
     pub turns: u32,
+    /// Of those, the turns that failed (a measured server's errors).
+    pub failed: u32,
     /// 95th percentile of the turns' time to first token, seconds.
     pub ttft_p95_s: Option<f64>,
     /// Output speed after the first token that 95 % of the answers reach, tokens per second
@@ -91,9 +97,9 @@ pub struct PeopleOutcome {
 pub fn simulate_people(engine: &EngineConfig, load: &PeopleLoad) -> PeopleOutcome {
     let w = &load.workload;
     let mut scheduler = Scheduler::new(engine.clone());
-    let mut people: Vec<Person> = (0..load.people)
-        .map(|i| Person::new(w, i, load.seed))
-        .collect();
+    let block_size = engine.block_size;
+    let seed = population_seed(load.seed, load.people);
+    let mut people: Vec<Person> = (0..load.people).map(|i| Person::new(w, i, seed)).collect();
     // When each person sends next, and what.
     let mut due: BinaryHeap<Reverse<(Seconds, u32)>> = BinaryHeap::new();
     let mut next = Vec::with_capacity(people.len());
@@ -108,13 +114,10 @@ pub fn simulate_people(engine: &EngineConfig, load: &PeopleLoad) -> PeopleOutcom
         sent: f64,
         first: Option<f64>,
         tokens: u32,
-        counted: bool,
+        prompt_tokens: u32,
     }
     let mut live: Vec<Option<Live>> = Vec::new();
-    // The project's one definition of a percentile (nearest rank over a histogram).
-    let (mut ttfts, mut speeds) = (Histogram::new(), Histogram::new());
-    let mut e2e_sum = 0.0;
-    let (mut in_flight, mut in_flight_area, mut output_tokens) = (0usize, 0.0, 0u64);
+    let mut records = Vec::new();
     let mut t = 0.0_f64;
     let mut counters_at_start = None;
     loop {
@@ -124,27 +127,27 @@ pub fn simulate_people(engine: &EngineConfig, load: &PeopleLoad) -> PeopleOutcom
                 break;
             }
             due.pop();
-            let turn = next[i as usize];
-            let turn = if load.prefix_cache {
-                turn
+            let turn = &next[i as usize];
+            let block_hashes = if load.prefix_cache {
+                let context = u64::from(turn.prompt_tokens + turn.output_tokens);
+                let shared = turn.content.block_hashes(block_size);
+                with_own_blocks(shared, context, block_size, live.len() as u64)
             } else {
-                Person::uncached(turn)
+                Vec::new()
             };
             scheduler.submit_request(Request {
                 id: live.len() as u64,
                 prompt_tokens: u64::from(turn.prompt_tokens),
                 max_tokens: u64::from(turn.output_tokens),
-                prefix: turn.prefix,
-                keep: turn.keep,
+                block_hashes,
             });
             live.push(Some(Live {
                 person: i,
                 sent: at.max(0.0),
                 first: None,
                 tokens: 0,
-                counted: (start..end).contains(&at),
+                prompt_tokens: turn.prompt_tokens,
             }));
-            in_flight += 1;
         }
         if counters_at_start.is_none() && t >= start {
             counters_at_start = Some(scheduler.counters());
@@ -158,11 +161,7 @@ pub fn simulate_people(engine: &EngineConfig, load: &PeopleLoad) -> PeopleOutcom
                 _ => break,
             }
         };
-        let step_end = t + seconds;
-        // Requests in flight over the part of this step inside the window.
-        let overlap = (step_end.min(end) - t.max(start)).max(0.0);
-        in_flight_area += in_flight as f64 * overlap;
-        t = step_end;
+        t += seconds;
         for (id, event) in scheduler.finish() {
             let Some(Some(r)) = live.get_mut(id as usize) else {
                 continue;
@@ -171,22 +170,26 @@ pub fn simulate_people(engine: &EngineConfig, load: &PeopleLoad) -> PeopleOutcom
                 Event::Token => {
                     r.first.get_or_insert(t);
                     r.tokens += 1;
-                    if (start..end).contains(&t) {
-                        output_tokens += 1;
-                    }
                 }
                 Event::Finished => {
                     let Some(r) = live[id as usize].take() else {
                         continue;
                     };
-                    in_flight -= 1;
-                    let first = r.first.unwrap_or(t);
-                    if r.counted {
-                        ttfts.record(first - r.sent);
-                        e2e_sum += t - r.sent;
-                        if r.tokens > 1 && t > first {
-                            speeds.record(f64::from(r.tokens - 1) / (t - first));
-                        }
+                    // Only turns in flight during the window matter to it.
+                    if t >= start {
+                        let ms = |s: f64| s * 1000.0;
+                        let first = r.first.unwrap_or(t);
+                        let mut record = RequestRecord::completed(
+                            load.people,
+                            r.prompt_tokens,
+                            id as u32,
+                            ms(r.sent),
+                            ms(first),
+                            ms(t),
+                            r.tokens,
+                        );
+                        record.warmup = !(start..end).contains(&r.sent);
+                        records.push(record);
                     }
                     // The person reads, thinks, and sends the next turn.
                     let person = r.person as usize;
@@ -197,30 +200,72 @@ pub fn simulate_people(engine: &EngineConfig, load: &PeopleLoad) -> PeopleOutcom
             }
         }
     }
-    let turns = ttfts.count() as u32;
-    let ttft_p95_s = ttfts.quantile(0.95);
-    let output_tok_s_p5 = speeds.quantile(0.05);
     let counters = scheduler.counters();
     let before = counters_at_start.unwrap_or_default();
     let queried = counters.prefix_queried_tokens - before.prefix_queried_tokens;
     let hits = counters.prefix_hit_tokens - before.prefix_hit_tokens;
-    let meets = turns > 0
-        && ttft_p95_s.is_some_and(|v| v <= w.ttft_p95_s)
-        && output_tok_s_p5.is_none_or(|v| v >= w.min_output_tok_s);
     PeopleOutcome {
-        people: load.people,
-        turns,
-        ttft_p95_s,
-        output_tok_s_p5,
-        in_flight_mean: in_flight_area / load.window_s,
-        in_flight_littles_law: if turns > 0 {
-            f64::from(turns) / load.window_s * (e2e_sum / f64::from(turns))
-        } else {
-            0.0
-        },
         prefix_hit_rate: (queried > 0).then(|| hits as f64 / queried as f64),
-        output_tok_s: output_tokens as f64 / load.window_s,
-        meets,
+        ..PeopleOutcome::of_turns(load.people, w, &records, (start * 1000.0, end * 1000.0))
+    }
+}
+
+impl PeopleOutcome {
+    /// What a population's turns show, measured or simulated alike: `records` are every turn
+    /// in flight during the window (`start_ms`, `end_ms`), those sent before it flagged
+    /// `warmup`. Its latencies are the step's (the project's one aggregation of records), and
+    /// it meets the workload when the step passes [`Workload::rules`] (the one judge). The
+    /// prefix cache's hit rate is the caller's to add (the server's counters, or the
+    /// simulator's).
+    ///
+    /// ```
+    /// use jauge::record::RequestRecord;
+    /// let chat = jauge::people::Workload::preset("chat")?;
+    /// // Two turns in a 10 s window, TTFT 0.5 s, 21 tokens 40 ms apart.
+    /// let turns = [RequestRecord::completed(4, 700, 0, 1_000.0, 1_500.0, 2_300.0, 21), RequestRecord::completed(4, 900, 1, 5_000.0, 5_500.0, 6_300.0, 21)];
+    /// let o = jauge::sim::PeopleOutcome::of_turns(4, &chat, &turns, (0.0, 10_000.0));
+    /// assert_eq!((o.turns, o.ttft_p95_s), (2, Some(0.5)));
+    /// assert!((o.output_tok_s_p5.unwrap() - 25.0).abs() < 0.5);
+    /// assert!((o.in_flight_mean - 0.26).abs() < 1e-9); // 2 × 1.3 s over 10 s
+    /// assert!(o.meets);
+    /// # Ok::<(), jauge::people::WorkloadError>(())
+    /// ```
+    pub fn of_turns(
+        people: u32,
+        workload: &Workload,
+        records: &[RequestRecord],
+        (start_ms, end_ms): (f64, f64),
+    ) -> PeopleOutcome {
+        let window_s = ((end_ms - start_ms) / 1000.0).max(f64::MIN_POSITIVE);
+        let step = aggregate::step(people, 0, 0, records, Default::default());
+        let verdict = judge(&step, &workload.rules(), None);
+        let counts = step.requests.unwrap_or_default();
+        let in_window = || records.iter().filter(|r| !r.warmup && r.ok());
+        let in_flight_ms: f64 = records
+            .iter()
+            .map(|r| (r.end_ms.min(end_ms) - r.sent_ms.max(start_ms)).max(0.0))
+            .sum();
+        let e2e_s: f64 = in_window().map(|r| (r.end_ms - r.sent_ms) / 1000.0).sum();
+        let output_tokens: u64 = in_window().map(|r| u64::from(r.output_tokens())).sum();
+        let turns = counts.sent;
+        PeopleOutcome {
+            people,
+            turns,
+            failed: counts.failed,
+            ttft_p95_s: step.latency.ttft_ms.and_then(|s| s.p95).map(|v| v / 1000.0),
+            output_tok_s_p5: step
+                .latency
+                .tpot_ms
+                .and_then(|s| s.p95)
+                .filter(|v| *v > 0.0)
+                .map(|v| 1000.0 / v),
+            in_flight_mean: in_flight_ms / 1000.0 / window_s,
+            // Turns per second × their mean time in flight.
+            in_flight_littles_law: e2e_s / window_s,
+            prefix_hit_rate: None,
+            output_tok_s: output_tokens as f64 / window_s,
+            meets: turns > 0 && verdict == Verdict::Meets,
+        }
     }
 }
 
@@ -252,47 +297,28 @@ pub struct MaxPeople {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn max_people(engine: &EngineConfig, load: &PeopleLoad, ceiling: u32) -> MaxPeople {
-    let run = |people: u32| {
-        simulate_people(
-            engine,
-            &PeopleLoad {
-                people,
-                ..load.clone()
-            },
-        )
-    };
-    let first = run(1);
-    if !first.meets {
-        return MaxPeople {
-            people: 0,
-            served: None,
-            broken: Some(first),
+    let (mut served, mut broken) = (None::<PeopleOutcome>, None::<PeopleOutcome>);
+    // The users search's probes: double until an objective breaks, then bisect.
+    while let Some(people) = next_probe(
+        served.map(|o| o.people),
+        broken.map(|o| o.people),
+        ceiling.max(1),
+    ) {
+        let load = PeopleLoad {
+            people,
+            ..load.clone()
         };
-    }
-    let (mut good, mut bad) = (first, None::<PeopleOutcome>);
-    while bad.is_none() && good.people < ceiling {
-        let outcome = run(good.people.saturating_mul(2).min(ceiling));
+        let outcome = simulate_people(engine, &load);
         if outcome.meets {
-            good = outcome;
+            served = Some(outcome);
         } else {
-            bad = Some(outcome);
-        }
-    }
-    while let Some(b) = bad {
-        if b.people - good.people <= 1 {
-            break;
-        }
-        let outcome = run(good.people + (b.people - good.people) / 2);
-        if outcome.meets {
-            good = outcome;
-        } else {
-            bad = Some(outcome);
+            broken = Some(outcome);
         }
     }
     MaxPeople {
-        people: good.people,
-        served: Some(good),
-        broken: bad,
+        people: served.map_or(0, |o| o.people),
+        served,
+        broken,
     }
 }
 

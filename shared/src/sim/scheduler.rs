@@ -10,15 +10,17 @@
 //! request that needs a block when none is free preempts the most recently admitted one, which
 //! goes back to the front of the queue and recomputes its tokens later (recompute preemption).
 //!
-//! Prefix caching (vLLM's automatic prefix caching, on by default since V1): a request may say
-//! that its prompt starts with content kept under a key ([`Prefix`]) — a chat's history, a
-//! document several questions share. The full blocks of that content still in the cache are
-//! not computed again, and a finished request can leave its blocks in the cache ([`Keep`]).
-//! Cached blocks nobody is using count as used memory but are evicted, least recently used
-//! first, before anything is refused or preempted.
+//! Prefix caching (vLLM's automatic prefix caching, on by default since V1): a request names
+//! the full blocks of its context by chained hashes ([`Request::block_hashes`], see
+//! [`blocks`](super::blocks)) — a chat's history, a
+//! document several questions share. The leading blocks already cached are not computed
+//! again; blocks are cached as soon as they are computed, prompt and answer, and stay after the
+//! request ends. Cached blocks nobody reads count as free memory (as vLLM's `kv_cache_usage`
+//! counts them) and are evicted, least recently freed first, when memory is wanted.
 
 use std::collections::VecDeque;
 
+use super::blocks::PrefixCache;
 use crate::perf::StepTimer;
 
 /// Capacity and speed of the simulated deployment.
@@ -56,8 +58,10 @@ pub struct Counters {
     pub running: usize,
     /// Requests queued.
     pub waiting: usize,
-    /// KV blocks in use.
+    /// KV blocks in use by running requests.
     pub used_blocks: u64,
+    /// KV blocks that only the prefix cache holds: free memory, evicted when wanted.
+    pub cached_blocks: u64,
     /// Preemptions since start.
     pub preemptions: u64,
     /// Prompt tokens computed since start (recomputation included).
@@ -73,44 +77,13 @@ pub struct Counters {
     pub prefix_hit_tokens: u64,
 }
 
-/// The start of a prompt that is the same content as what is kept under `key`: a chat's
-/// history (key: the conversation), a shared document (key: the document).
-///
-/// ```
-/// let p = jauge::sim::Prefix { key: 7, tokens: 1_000 };
-/// assert_eq!(p.tokens, 1_000);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Prefix {
-    /// What the content is (one conversation, one document).
-    pub key: u64,
-    /// Tokens of the prompt that are that content.
-    pub tokens: u64,
-}
-
-/// What a finished request leaves in the prefix cache under its prefix's key.
-///
-/// ```
-/// assert_ne!(jauge::sim::Keep::Context, jauge::sim::Keep::Nothing);
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Keep {
-    /// Nothing (a request without a prefix, or a server without prefix caching).
-    #[default]
-    Nothing,
-    /// The prefix's blocks (a document the next question reuses).
-    Prefix,
-    /// Its whole context, prompt and answer (the history the next turn of a chat resends).
-    Context,
-}
-
 /// One request for [`Scheduler::submit_request`].
 ///
 /// ```
 /// let r = jauge::sim::Request::plain(1, 512, 64);
-/// assert_eq!((r.prefix, r.keep), (None, jauge::sim::Keep::Nothing));
+/// assert!(r.block_hashes.is_empty());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// The caller's id, given back in events.
     pub id: u64,
@@ -118,10 +91,11 @@ pub struct Request {
     pub prompt_tokens: u64,
     /// Output tokens.
     pub max_tokens: u64,
-    /// The prompt's reusable start, if any.
-    pub prefix: Option<Prefix>,
-    /// What it leaves cached when done (only with a prefix: the key is the prefix's).
-    pub keep: Keep,
+    /// The hashes of the full blocks of its context that other requests may share, from the
+    /// start ([`Content::block_hashes`](crate::sim::Content::block_hashes),
+    /// [`token_block_hashes`](crate::sim::token_block_hashes)): the prompt's, and the answer's
+    /// when a later prompt will resend it. Empty: nothing shared, nothing kept.
+    pub block_hashes: Vec<u64>,
 }
 
 impl Request {
@@ -131,19 +105,9 @@ impl Request {
             id,
             prompt_tokens,
             max_tokens,
-            prefix: None,
-            keep: Keep::Nothing,
+            block_hashes: Vec::new(),
         }
     }
-}
-
-/// Blocks kept for a key: `pins` running sequences use them; none, and they may be evicted.
-#[derive(Debug, Clone)]
-struct Cached {
-    key: u64,
-    blocks: u64,
-    pins: u32,
-    used_at: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -158,10 +122,12 @@ struct Sequence {
     to_compute: u64,
     /// Blocks of its own.
     blocks: u64,
-    /// Blocks it reads from the prefix cache (pinned there while it runs).
+    /// Its leading blocks that are in the prefix cache (pinned there while it runs).
     shared_blocks: u64,
-    prefix: Option<Prefix>,
-    keep: Keep,
+    /// The hashes of its context's shareable full blocks.
+    hashes: Vec<u64>,
+    /// Its lookup has been counted (a preempted sequence looks up again, uncounted).
+    queried: bool,
 }
 
 impl Sequence {
@@ -241,9 +207,7 @@ pub struct Scheduler {
     planned: bool,
     /// The planned step prefills whole prompts and decodes nothing.
     prefill_only: bool,
-    cache: Vec<Cached>,
-    /// Steps planned so far: the prefix cache's clock for "least recently used".
-    clock: u64,
+    cache: PrefixCache,
 }
 
 impl Scheduler {
@@ -265,8 +229,7 @@ impl Scheduler {
             counters: Counters::default(),
             planned: false,
             prefill_only: false,
-            cache: Vec::new(),
-            clock: 0,
+            cache: PrefixCache::default(),
         }
     }
 
@@ -307,13 +270,14 @@ impl Scheduler {
     /// # let cat = Catalogue::builtin();
     /// # let r = jauge::sizing::SizingRequest::new(cat.model("llama-3-8b")?, cat.gpu("l4")?);
     /// # let config = jauge::sim::EngineConfig { timer: jauge::perf::StepTimer::new(&r)?, kv_blocks: 100, block_size: 16, max_num_seqs: 4, max_num_batched_tokens: 512, chunked_prefill: true };
-    /// use jauge::sim::{Keep, Prefix, Request, Scheduler};
+    /// use jauge::sim::{Content, Request, Scheduler, Segment};
     /// let mut s = Scheduler::new(config);
-    /// let turn = |id, prompt, history| Request { id, prompt_tokens: prompt, max_tokens: 8, prefix: Some(Prefix { key: 1, tokens: history }), keep: Keep::Context };
-    /// s.submit_request(turn(1, 100, 0));
+    /// // A conversation's turn: its context (prompt and answer) is the conversation so far.
+    /// let turn = |id, prompt: u64| Request { id, prompt_tokens: prompt, max_tokens: 8, block_hashes: Content::of(&[Segment { key: 1, tokens: prompt + 8 }]).block_hashes(16) };
+    /// s.submit_request(turn(1, 100));
     /// while s.plan().is_some() { s.finish(); }
     /// // The second turn resends the first's 108 tokens: 6 full blocks (96 tokens) are cached.
-    /// s.submit_request(turn(2, 150, 108));
+    /// s.submit_request(turn(2, 150));
     /// while s.plan().is_some() { s.finish(); }
     /// assert_eq!(s.counters().prefix_hit_tokens, 96);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -328,12 +292,8 @@ impl Scheduler {
             to_compute: request.prompt_tokens.max(1),
             blocks: 0,
             shared_blocks: 0,
-            prefix: request.prefix,
-            keep: if request.prefix.is_some() {
-                request.keep
-            } else {
-                Keep::Nothing
-            },
+            hashes: request.block_hashes,
+            queried: false,
         });
     }
 
@@ -354,8 +314,7 @@ impl Scheduler {
         self.waiting.retain(|s| s.id != id);
         if let Some(i) = self.running.iter().position(|s| s.id == id) {
             let mut gone = self.running.remove(i);
-            self.unpin(&mut gone);
-            self.counters.used_blocks -= gone.blocks;
+            self.release(&mut gone);
         }
     }
 
@@ -373,6 +332,7 @@ impl Scheduler {
         Counters {
             running: self.running.len(),
             waiting: self.waiting.len(),
+            cached_blocks: self.cache.evictable(),
             ..self.counters
         }
     }
@@ -390,7 +350,6 @@ impl Scheduler {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn plan(&mut self) -> Option<f64> {
-        self.clock += 1;
         while self.running.len() < self.config.max_num_seqs {
             let Some(mut next) = self.waiting.pop_front() else {
                 break;
@@ -406,16 +365,15 @@ impl Scheduler {
             } + 1;
             let needed = (hit + first_chunk).div_ceil(c.block_size) - hit / c.block_size;
             // Pinned first, so that making room does not evict the blocks it reads.
-            let queried = next.prefix.is_some() && next.computed == 0;
-            self.pin(&mut next, hit);
-            while self.counters.used_blocks + needed > self.config.kv_blocks && self.evict_one() {}
-            if self.counters.used_blocks + needed > self.config.kv_blocks {
+            self.pin(&mut next, hit / c.block_size);
+            if !self.make_room(needed) {
                 self.unpin(&mut next);
                 next.computed = 0;
                 self.waiting.push_front(next);
                 break;
             }
-            if queried {
+            if !next.hashes.is_empty() && !next.queried {
+                next.queried = true;
                 self.counters.prefix_queried_tokens += next.to_compute;
                 self.counters.prefix_hit_tokens += hit;
             }
@@ -469,7 +427,6 @@ impl Scheduler {
         }
         self.planned = false;
         let block_size = self.config.block_size;
-        let kv_blocks = self.config.kv_blocks;
         let decode_count = if self.prefill_only {
             0
         } else {
@@ -485,8 +442,10 @@ impl Scheduler {
                     let chunk = chunks.take(s);
                     s.computed += chunk;
                     self.counters.prompt_tokens += chunk;
+                    let computed = s.computed;
+                    self.cache_computed(i, computed);
                     // The step that completes the prompt also samples the first token.
-                    !s.in_prefill()
+                    !self.running[i].in_prefill()
                 } else {
                     // Decodes wait while whole prompts are prefilled.
                     !prefill_only
@@ -499,7 +458,7 @@ impl Scheduler {
             let needed = (self.running[i].context() + 1).div_ceil(block_size)
                 - self.running[i].shared_blocks;
             while self.running[i].blocks < needed {
-                if self.counters.used_blocks < kv_blocks || self.evict_one() {
+                if self.make_room(1) {
                     self.running[i].blocks += 1;
                     self.counters.used_blocks += 1;
                     continue;
@@ -507,9 +466,7 @@ impl Scheduler {
                 // Out of blocks: preempt the most recently admitted sequence (maybe this one).
                 let victim_index = self.running.len() - 1;
                 let mut victim = self.running.remove(victim_index);
-                self.unpin(&mut victim);
-                self.counters.used_blocks -= victim.blocks;
-                victim.blocks = 0;
+                self.release(&mut victim);
                 victim.computed = 0;
                 victim.to_compute = victim.context().max(1);
                 self.counters.preemptions += 1;
@@ -529,8 +486,11 @@ impl Scheduler {
             if s.generated >= s.max_tokens {
                 events.push((s.id, Event::Finished));
                 self.counters.finished += 1;
-                let gone = self.running.remove(i);
-                self.retire(gone);
+                // Its answer's blocks too, but for the last token's, not computed.
+                let context = self.running[i].context() - 1;
+                self.cache_computed(i, context);
+                let mut gone = self.running.remove(i);
+                self.release(&mut gone);
                 continue;
             }
             i += 1;
@@ -538,106 +498,66 @@ impl Scheduler {
         events
     }
 
-    /// Prompt tokens of `seq` found in the prefix cache: the full blocks of its prefix that
-    /// are cached, and never the whole prompt (the last token is always computed, to sample
-    /// from).
-    fn look_up(&mut self, seq: &Sequence) -> u64 {
-        let Some(prefix) = seq.prefix.filter(|_| seq.computed == 0) else {
-            return 0;
-        };
+    /// Prompt tokens of `seq` found in the prefix cache: its leading full blocks that are
+    /// cached, and never the whole prompt (the last token is always computed, to sample from).
+    fn look_up(&self, seq: &Sequence) -> u64 {
         let block_size = self.config.block_size;
-        let cached = self
-            .cache
-            .iter()
-            .find(|c| c.key == prefix.key)
-            .map_or(0, |c| c.blocks * block_size);
-        let usable = cached
-            .min(prefix.tokens)
-            .min(seq.to_compute.saturating_sub(1));
-        usable / block_size * block_size
+        let usable = seq.to_compute.saturating_sub(1) / block_size;
+        let hashes = &seq.hashes[..seq.hashes.len().min(usable as usize)];
+        self.cache.hits(hashes) * block_size
     }
 
-    fn pin(&mut self, seq: &mut Sequence, hit: u64) {
-        if hit == 0 {
-            return;
+    /// Frees cached blocks nobody reads until `blocks` more fit; false when they cannot.
+    fn make_room(&mut self, blocks: u64) -> bool {
+        let kv_blocks = self.config.kv_blocks;
+        while self.counters.used_blocks + self.cache.evictable() + blocks > kv_blocks {
+            if !self.cache.evict_one() {
+                return false;
+            }
         }
-        let key = seq.prefix.map(|p| p.key);
-        if let Some(entry) = self.cache.iter_mut().find(|c| Some(c.key) == key) {
-            entry.pins += 1;
-            entry.used_at = self.clock;
-            seq.shared_blocks = hit / self.config.block_size;
-            seq.computed = hit;
-        }
+        true
     }
 
+    /// Reads the first `blocks` of `seq`'s context from the cache.
+    fn pin(&mut self, seq: &mut Sequence, blocks: u64) {
+        for hash in &seq.hashes[..blocks as usize] {
+            self.cache.pin(*hash, &mut self.counters.used_blocks);
+        }
+        seq.shared_blocks = blocks;
+        seq.computed = blocks * self.config.block_size;
+    }
+
+    /// Stops reading its cached blocks, the last first so that they are evicted first (as
+    /// vLLM frees a request's blocks).
     fn unpin(&mut self, seq: &mut Sequence) {
-        if seq.shared_blocks == 0 {
-            return;
-        }
-        let key = seq.prefix.map(|p| p.key);
-        if let Some(entry) = self.cache.iter_mut().find(|c| Some(c.key) == key) {
-            entry.pins -= 1;
-            entry.used_at = self.clock;
+        for hash in seq.hashes[..seq.shared_blocks as usize].iter().rev() {
+            self.cache.unpin(*hash, &mut self.counters.used_blocks);
         }
         seq.shared_blocks = 0;
     }
 
-    /// Frees the blocks of the least recently used cached content nobody is using; false when
-    /// there is none.
-    fn evict_one(&mut self) -> bool {
-        let oldest = (0..self.cache.len())
-            .filter(|&i| self.cache[i].pins == 0)
-            .min_by_key(|&i| self.cache[i].used_at);
-        match oldest {
-            Some(i) => {
-                let gone = self.cache.swap_remove(i);
-                self.counters.used_blocks -= gone.blocks;
-                true
-            }
-            None => false,
-        }
+    /// A sequence leaves the running batch (finished, preempted, cancelled): its own blocks
+    /// are freed, its cached ones left to the cache.
+    fn release(&mut self, seq: &mut Sequence) {
+        self.unpin(seq);
+        self.counters.used_blocks -= seq.blocks;
+        seq.blocks = 0;
     }
 
-    /// A finished sequence: its blocks go back, or stay cached under its prefix's key as
-    /// [`Keep`] says.
-    fn retire(&mut self, seq: Sequence) {
+    /// Running sequence `i` has computed `tokens` of its context: its full blocks among them
+    /// that have a hash become cached (or, when the same content was cached meanwhile, it
+    /// reads that copy and frees its own).
+    fn cache_computed(&mut self, i: usize, tokens: u64) {
         let block_size = self.config.block_size;
-        let keep_tokens = match (seq.keep, seq.prefix) {
-            (Keep::Context, Some(_)) => seq.context(),
-            (Keep::Prefix, Some(p)) => p.tokens.min(seq.context()),
-            _ => 0,
-        };
-        let wanted = keep_tokens / block_size;
-        let key = seq.prefix.map(|p| p.key);
-        let pinned = seq.shared_blocks > 0;
-        let existing = self.cache.iter().position(|c| Some(c.key) == key);
-        match (key, existing) {
-            (Some(_), Some(i)) => {
-                if pinned {
-                    self.cache[i].pins -= 1;
-                }
-                let entry = &mut self.cache[i];
-                entry.used_at = self.clock;
-                if pinned && entry.pins == 0 && wanted > entry.blocks {
-                    // The next turn's history: this sequence extends what it read.
-                    let held = seq.blocks + entry.blocks;
-                    entry.blocks = wanted.min(held);
-                    self.counters.used_blocks -= held - entry.blocks;
-                } else {
-                    self.counters.used_blocks -= seq.blocks;
-                }
+        let seq = &mut self.running[i];
+        let full = (tokens / block_size).min(seq.hashes.len() as u64);
+        while seq.shared_blocks < full && seq.blocks > 0 {
+            let hash = seq.hashes[seq.shared_blocks as usize];
+            if !self.cache.insert(hash, &mut self.counters.used_blocks) {
+                self.counters.used_blocks -= 1;
             }
-            (Some(key), None) if wanted > 0 => {
-                let kept = wanted.min(seq.blocks);
-                self.cache.push(Cached {
-                    key,
-                    blocks: kept,
-                    pins: 0,
-                    used_at: self.clock,
-                });
-                self.counters.used_blocks -= seq.blocks - kept;
-            }
-            _ => self.counters.used_blocks -= seq.blocks,
+            seq.shared_blocks += 1;
+            seq.blocks -= 1;
         }
     }
 }

@@ -178,7 +178,7 @@ fn predictions_against_published_measurements() {
 /// Runs `requests` one after another to completion on `scheduler`.
 fn serve_in_turn(scheduler: &mut Scheduler, requests: &[Request]) {
     for r in requests {
-        scheduler.submit_request(*r);
+        scheduler.submit_request(r.clone());
         while scheduler.plan().is_some() {
             scheduler.finish();
             let c = scheduler.counters();
@@ -187,38 +187,78 @@ fn serve_in_turn(scheduler: &mut Scheduler, requests: &[Request]) {
     }
 }
 
+/// A turn of conversation `key` whose prompt is its conversation so far, `prompt` tokens
+/// (`history` of them from earlier turns, which only says what the test expects); its 16
+/// answer tokens extend the conversation.
 fn turn(id: u64, key: u64, prompt: u64, history: u64) -> Request {
+    assert!(history <= prompt);
+    let context = Segment {
+        key,
+        tokens: prompt + 16,
+    };
     Request {
         id,
         prompt_tokens: prompt,
         max_tokens: 16,
-        prefix: Some(Prefix {
-            key,
-            tokens: history,
-        }),
-        keep: Keep::Context,
+        block_hashes: Content::of(&[context]).block_hashes(16),
     }
 }
 
 #[test]
-fn a_cached_history_is_evicted_when_memory_is_wanted_and_then_misses() {
+fn a_cached_history_is_evicted_from_its_end_when_memory_is_wanted() {
     // 40 blocks of 16 tokens: room for one 400-token conversation and a bit.
     let mut s = Scheduler::new(engine("llama-3-8b", "h100-80gb", Some(40), None));
     assert_eq!(s.config().block_size, 16);
     serve_in_turn(&mut s, &[turn(1, 1, 400, 0)]);
-    // 416 tokens of conversation 1 stay cached: 26 blocks.
-    assert_eq!(s.counters().used_blocks, 26);
-    // Conversation 2 needs more than what is free: conversation 1's history goes.
+    // 416 tokens of conversation 1 stay cached (the last one is never computed): 25 blocks,
+    // free memory that nothing uses.
+    let c = s.counters();
+    assert_eq!((c.used_blocks, c.cached_blocks), (0, 25));
+    // Conversation 2 needs 33 blocks: conversation 1's go, its last ones first (as vLLM frees
+    // a request's blocks in reverse), so its first 7 stay.
     serve_in_turn(&mut s, &[turn(2, 2, 500, 0)]);
     assert_eq!(s.counters().prefix_hit_tokens, 0);
-    // Conversation 1's second turn finds nothing cached, conversation 2's finds its history.
     serve_in_turn(&mut s, &[turn(3, 1, 450, 416)]);
-    assert_eq!(s.counters().prefix_hit_tokens, 0);
+    assert_eq!(s.counters().prefix_hit_tokens, 7 * 16);
+    // Conversation 2's first blocks survived conversation 1's second turn.
+    let before = s.counters().prefix_hit_tokens;
     serve_in_turn(&mut s, &[turn(4, 2, 100, 0)]);
+    assert_eq!(s.counters().prefix_hit_tokens - before, 6 * 16);
     let before = s.counters().prefix_hit_tokens;
     serve_in_turn(&mut s, &[turn(5, 3, 50, 0), turn(6, 3, 80, 66)]);
     // 66 tokens of history: 4 full blocks reused.
     assert_eq!(s.counters().prefix_hit_tokens - before, 64);
+    let c = s.counters();
+    assert!(c.used_blocks + c.cached_blocks <= 40, "{c:?}");
+}
+
+#[test]
+fn a_request_reads_the_blocks_another_still_running_computed() {
+    // Two questions on one document: the second arrives once the first's prompt is computed,
+    // while the first still writes its answer.
+    let mut s = Scheduler::new(engine("llama-3-8b", "h100-80gb", Some(1000), None));
+    let document = Content::of(&[Segment {
+        key: 9,
+        tokens: 320,
+    }])
+    .block_hashes(16);
+    let question = |id| Request {
+        id,
+        prompt_tokens: 340,
+        max_tokens: 4,
+        block_hashes: document.clone(),
+    };
+    s.submit_request(question(0));
+    s.plan();
+    assert_eq!(s.finish(), [(0, Event::Token)]);
+    s.submit_request(question(1));
+    while s.plan().is_some() {
+        s.finish();
+    }
+    let c = s.counters();
+    assert_eq!((c.prefix_queried_tokens, c.prefix_hit_tokens), (680, 320));
+    // The document's 20 blocks are cached once.
+    assert_eq!((c.used_blocks, c.cached_blocks), (0, 20));
 }
 
 #[test]
@@ -229,8 +269,6 @@ fn without_a_prefix_nothing_is_kept() {
         &[Request::plain(1, 300, 16), Request::plain(2, 300, 16)],
     );
     let c = s.counters();
-    assert_eq!(
-        (c.used_blocks, c.prefix_queried_tokens, c.prefix_hit_tokens),
-        (0, 0, 0)
-    );
+    assert_eq!((c.used_blocks, c.cached_blocks), (0, 0));
+    assert_eq!((c.prefix_queried_tokens, c.prefix_hit_tokens), (0, 0));
 }
