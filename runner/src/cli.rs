@@ -181,6 +181,18 @@ pub enum Command {
     ///   jauge compare baseline.json today.json --threshold 5%
     #[command(verbatim_doc_comment)]
     Compare(CompareArgs),
+    /// Merge the datasets of load generators that measured one server together.
+    ///
+    /// Each shard (a dataset and its .requests.jsonl beside it) measured its share of every
+    /// step at the same time as the others. The merged step pools their requests and computes
+    /// its figures again from all of them: counts added, throughputs over the pooled requests'
+    /// wall time, percentiles from the pooled records (never averaged). Refuses shards of
+    /// different deployments, endpoints, lengths or steps.
+    ///
+    /// Example:
+    ///   jauge merge shard-0.json shard-1.json --out merged.json
+    #[command(verbatim_doc_comment)]
+    Merge(MergeArgs),
     /// Predict a sweep with the discrete-event simulator: no server, no GPU.
     ///
     /// Simulates a continuous-batching vLLM-like server (the deployment's KV cache, batch
@@ -394,6 +406,20 @@ pub struct PopulationArgs {
     /// With --workload: the workload's assumptions and objectives, edited.
     #[command(flatten)]
     pub edits: WorkloadEditArgs,
+}
+
+/// `jauge merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' datasets (each with its .requests.jsonl beside it).
+    #[arg(required = true)]
+    pub shards: Vec<std::path::PathBuf>,
+    /// The merged dataset (its request records beside it).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Replace --out when it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `jauge size`.
@@ -737,6 +763,19 @@ pub struct RunArgs {
     /// Replay only the trace's first N requests.
     #[arg(long, value_name = "N", requires = "trace")]
     pub trace_requests: Option<usize>,
+    /// Run one share of every step, as shard I of N (I from 0): with N load generators
+    /// measuring one server together (`srun --ntasks N jauge run --shard
+    /// $SLURM_PROCID/$SLURM_NTASKS …`), each sends C/N of a step's users (R/N of its rate,
+    /// N/N of its requests) with prompts of its own, every step starting when all have reached
+    /// it (they meet in --shard-sync), and every step of the grid run (the merged steps are
+    /// judged, not the shares). `jauge merge` makes their datasets one.
+    #[arg(long, value_name = "I/N", conflicts_with_all = ["trace", "workload", "resume"])]
+    pub shard: Option<String>,
+    /// With --shard: the folder the shards meet in before each step, the same for all of them
+    /// (a shared file system across nodes) and new for each run. Default: the --out file's
+    /// folder, in .jauge-shards.
+    #[arg(long, value_name = "DIR", requires = "shard")]
+    pub shard_sync: Option<std::path::PathBuf>,
 }
 
 /// `--ttft-of`.

@@ -198,6 +198,12 @@ pub fn header(plan: &MeasurePlan, server: &Server) -> Dataset {
         .or_else(|| sim.map(|(server, _)| server.quant.clone()))
         .unwrap_or_else(|| "unknown".to_string());
     let mut notes = Vec::new();
+    if let Some(s) = &plan.load.shard {
+        notes.push(format!(
+            "Shard {} of {} (from 0): each step holds this load generator's share of it, 1/{} of its users and requests (the first shards one more when they do not divide), measured together with the other shards; the figures are the share's. `jauge merge` makes the shards one dataset.",
+            s.index, s.count, s.count
+        ));
+    }
     if let Some((server, options)) = sim {
         notes.push(format!(
             "Simulated: measured against jauge's built-in server ({}), not a GPU. Its timing is jauge's first-order roofline model.",

@@ -22,6 +22,7 @@ pub mod index;
 pub mod limit;
 pub mod limits;
 pub mod load;
+pub mod merge;
 pub mod metrics;
 pub mod openai;
 pub mod output;
@@ -65,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => runtime()?.block_on(run::run(&args)),
         Command::Calibrate(args) => calibrate::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Limit(args) => runtime()?.block_on(limit::run(&args)),
         Command::Study(args) => runtime()?.block_on(study::run(&args)),

@@ -109,6 +109,104 @@ pub struct LoadPlan {
     pub people: Option<PeoplePlan>,
     /// The one step replays a trace (`--trace`).
     pub trace: Option<TracePlan>,
+    /// This process runs one share of each step (`--shard`).
+    pub shard: Option<ShardPlan>,
+}
+
+/// One load generator's share of each step (`--shard I/N`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardPlan {
+    /// Which share, from 0.
+    pub index: u32,
+    /// How many shares.
+    pub count: u32,
+    /// Where the shards meet before each step.
+    pub sync: PathBuf,
+}
+
+/// How long a shard waits for the others before a step.
+const SHARD_WAIT: Duration = Duration::from_secs(600);
+
+impl ShardPlan {
+    /// This shard's share of `total` (users, requests): `total / count`, the first
+    /// `total % count` shards one more.
+    ///
+    /// ```
+    /// # use jauge_runner::plan::ShardPlan;
+    /// let shard = |index| ShardPlan { index, count: 3, sync: ".".into() };
+    /// assert_eq!((shard(0).share(8), shard(1).share(8), shard(2).share(8)), (3, 3, 2));
+    /// ```
+    pub fn share(&self, total: u32) -> u32 {
+        total / self.count + u32::from(self.index < total % self.count)
+    }
+
+    /// Waits until every shard has reached measured step `step` (from 1).
+    ///
+    /// # Errors
+    /// The folder cannot be written, or the others did not come in ten minutes.
+    pub async fn meet(&self, step: u32) -> anyhow::Result<()> {
+        let dir = self.sync.join(format!("step-{step}"));
+        let mine = dir.join(self.index.to_string());
+        let unwritable = |e: std::io::Error| {
+            bad_input(format!(
+                "--shard-sync {}: cannot write it: {e}",
+                self.sync.display()
+            ))
+        };
+        std::fs::create_dir_all(&dir).map_err(unwritable)?;
+        std::fs::write(&mine, b"").map_err(unwritable)?;
+        let started = std::time::Instant::now();
+        loop {
+            let here = std::fs::read_dir(&dir).map_or(0, |d| d.count());
+            if here >= self.count as usize {
+                return Ok(());
+            }
+            if started.elapsed() > SHARD_WAIT {
+                anyhow::bail!(
+                    "shard {}/{}: {here} of {} shards reached step {step} in {} (--shard-sync {})",
+                    self.index,
+                    self.count,
+                    self.count,
+                    humantime::format_duration(SHARD_WAIT),
+                    self.sync.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The shard plan of `--shard I/N`, or `None`.
+fn shard(args: &RunArgs, out: &std::path::Path) -> anyhow::Result<Option<ShardPlan>> {
+    let Some(text) = &args.shard else {
+        return Ok(None);
+    };
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?)));
+    let Some((index, count)) = parsed.filter(|(i, n)| *n >= 1 && i < n && *n <= 1024) else {
+        return Err(bad_input(format!(
+            "--shard {text}: I/N, the shard's number from 0 and how many shards (at most 1024), e.g. 0/2"
+        )));
+    };
+    if let Some(c) = args.concurrency.iter().find(|c| **c < count) {
+        return Err(bad_input(format!(
+            "--concurrency {c}: with --shard {text}, every step needs at least one user per shard ({count})"
+        )));
+    }
+    let sync = args.shard_sync.clone().unwrap_or_else(|| {
+        out.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."))
+            .join(".jauge-shards")
+    });
+    if sync.join("step-1").join(index.to_string()).exists() {
+        return Err(bad_input(format!(
+            "--shard-sync {}: a run already met there; give each run a new folder",
+            sync.display()
+        )));
+    }
+    Ok(Some(ShardPlan { index, count, sync }))
 }
 
 /// A trace to replay (`--trace`).
@@ -294,7 +392,7 @@ impl MeasurePlan {
         // People are judged by their workload's objectives unless others are given, and a
         // population's throughput follows its people, not a plateau.
         let objectives = people.as_ref().map(|p| p.workload.rules().slo);
-        let rules = Rules {
+        let mut rules = Rules {
             slo: Slo {
                 ttft_ms: args.slo_ttft_ms.or(objectives.and_then(|s| s.ttft_ms)),
                 tpot_ms: args.slo_tpot_ms.or(objectives.and_then(|s| s.tpot_ms)),
@@ -322,6 +420,7 @@ impl MeasurePlan {
             max_streams: args.concurrency.iter().copied().max().unwrap_or(1),
             people: None,
             trace: None,
+            shard: None,
         };
         if let Some(t) = trace(args)? {
             let n = t.trace.len() as u32;
@@ -345,7 +444,16 @@ impl MeasurePlan {
             load.warmup = 0;
             load.people = Some(p);
         }
-        let plan = MeasurePlan {
+        let out = args.output.out.clone().unwrap_or_else(default_out);
+        if let Some(s) = shard(args, &out)? {
+            if let Pacing::Open { rate_rps, .. } = &mut load.pacing {
+                *rate_rps /= f64::from(s.count);
+            }
+            // Every shard runs every step: a share's verdict is not the step's.
+            rules.min_throughput_gain = None;
+            load.shard = Some(s);
+        }
+        let mut plan = MeasurePlan {
             command: "run",
             streams_flag: "--concurrency",
             server: server(
@@ -366,10 +474,14 @@ impl MeasurePlan {
             load,
             rules,
             telemetry: telemetry(&args.telemetry),
-            out: args.output.out.clone().unwrap_or_else(default_out),
+            out,
             resume: args.output.resume,
             quiet: args.output.quiet,
         };
+        if let Some(s) = &plan.load.shard {
+            // Prompts of its own: no shard sends another's.
+            plan.requests.seed = plan.requests.seed.wrapping_add(u64::from(s.index) << 40);
+        }
         plan.check()?;
         Ok(plan)
     }
@@ -485,6 +597,11 @@ impl MeasurePlan {
 /// Bad input, naming the flag.
 pub fn limit(args: &LimitArgs) -> anyhow::Result<LimitPlan> {
     let run = &args.run;
+    if run.shard.is_some() {
+        return Err(bad_input(
+            "--shard: jauge limit's search goes where each step's verdict takes it, which a share cannot judge; shard jauge run over a grid and merge",
+        ));
+    }
     if run.slo_ttft_ms.is_none() && run.slo_tpot_ms.is_none() && run.population.workload.is_none() {
         return Err(bad_input(
             "jauge limit needs an objective: --slo-ttft-ms and/or --slo-tpot-ms (or --workload, whose objectives apply)",
@@ -561,6 +678,7 @@ impl StudyPlan {
             load: LoadPlan {
                 people: None,
                 trace: None,
+                shard: None,
                 grid: Grid::Searched,
                 concurrency: args.concurrency.clone(),
                 prompt_tokens: args.prompt_tokens.clone(),
@@ -605,6 +723,7 @@ impl StudyPlan {
         plan.load = LoadPlan {
             people: None,
             trace: None,
+            shard: None,
             grid: Grid::Context,
             concurrency: concurrency.to_vec(),
             prompt_tokens: vec![self.speed.load.prompt_tokens[0]],

@@ -92,7 +92,9 @@ pub async fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 .chain(step.throughput.output_tok_s)
                 .reduce(f64::max);
             session.file.dataset.steps.push(step);
-            let Some((reason, held, detail)) = verdict.stop() else {
+            // A shard runs every step: its share's verdict is not the step's.
+            let Some((reason, held, detail)) = verdict.stop().filter(|_| load.shard.is_none())
+            else {
                 last_ok = Some(concurrency);
                 session.file.save()?;
                 continue;

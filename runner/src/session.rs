@@ -48,6 +48,8 @@ pub struct Session<'a> {
     telemetry: Telemetry,
     maker: PromptMaker,
     warmed_rows: Vec<u32>,
+    /// Steps measured so far (the shards meet before each).
+    measured_steps: u32,
     /// Ctrl-C came.
     pub interrupted: bool,
 }
@@ -144,6 +146,7 @@ impl<'a> Session<'a> {
             telemetry,
             maker,
             warmed_rows: Vec::new(),
+            measured_steps: 0,
             interrupted: false,
         })
     }
@@ -224,6 +227,12 @@ impl<'a> Session<'a> {
             return self.measure_trace(trace, slo).await;
         }
         let load = &self.plan.load;
+        // A shard sends its share of the step; its dataset files it under the whole step.
+        let step_concurrency = concurrency;
+        let (concurrency, requests) = match &load.shard {
+            Some(s) => (s.share(concurrency), requests.map(|n| s.share(n).max(1))),
+            None => (concurrency, requests),
+        };
         let bodies = Arc::new(self.bodies(concurrency, prompt_tokens, requests).await);
         let label = format!("prompt {prompt_tokens} · {concurrency} users");
         let seed = self.plan.requests.seed;
@@ -256,6 +265,16 @@ impl<'a> Session<'a> {
             }
             self.warmed_rows.push(prompt_tokens);
         }
+        if let Some(shard) = &load.shard {
+            self.measured_steps += 1;
+            self.progress.say(&format!(
+                "shard {}/{}: waiting for the other shards (--shard-sync {})",
+                shard.index,
+                shard.count,
+                shard.sync.display()
+            ));
+            shard.meet(self.measured_steps).await?;
+        }
         self.progress.start_step(&label, requests);
         let step_load = StepLoad {
             concurrency,
@@ -281,6 +300,9 @@ impl<'a> Session<'a> {
         )
         .await;
         mark_interrupted(&mut run);
+        run.records
+            .iter_mut()
+            .for_each(|r| r.concurrency = step_concurrency);
         self.file.append(&run.records)?;
         if run.interrupted {
             self.progress
@@ -289,7 +311,7 @@ impl<'a> Session<'a> {
             return Ok(None);
         }
         let mut step = crate::aggregate::step(
-            concurrency,
+            step_concurrency,
             prompt_tokens,
             load.output_tokens,
             &run.records,
