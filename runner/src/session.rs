@@ -257,10 +257,7 @@ impl<'a> Session<'a> {
                 |_| {},
             )
             .await;
-            mark_interrupted(&mut run);
-            self.file.append(&run.records)?;
-            if run.interrupted {
-                self.interrupted = true;
+            if !self.keep_records(&mut run)? {
                 return Ok(None);
             }
             self.warmed_rows.push(prompt_tokens);
@@ -299,15 +296,10 @@ impl<'a> Session<'a> {
             |r| progress.record(r),
         )
         .await;
-        mark_interrupted(&mut run);
         run.records
             .iter_mut()
             .for_each(|r| r.concurrency = step_concurrency);
-        self.file.append(&run.records)?;
-        if run.interrupted {
-            self.progress
-                .say("interrupted: the unfinished step is dropped, the finished ones are kept");
-            self.interrupted = true;
+        if !self.keep_records(&mut run)? {
             return Ok(None);
         }
         let mut step = crate::aggregate::step(
@@ -329,6 +321,22 @@ impl<'a> Session<'a> {
             }
         }
         Ok(Some(step))
+    }
+
+    /// Writes a step's request records to the log; `false` when Ctrl-C cut the step short
+    /// (its records are kept, flagged `interrupted`, and the step itself is dropped).
+    ///
+    /// # Errors
+    /// When the request log cannot be written.
+    fn keep_records(&mut self, run: &mut load::StepRun) -> anyhow::Result<bool> {
+        mark_interrupted(run);
+        self.file.append(&run.records)?;
+        if run.interrupted {
+            self.progress
+                .say("interrupted: the unfinished step is dropped, the finished ones are kept");
+            self.interrupted = true;
+        }
+        Ok(!run.interrupted)
     }
 
     /// Measures a population of `people` following the plan's workload: its warm-up, then
@@ -375,12 +383,7 @@ impl<'a> Session<'a> {
             |r| progress.record(r),
         )
         .await;
-        mark_interrupted(&mut run);
-        self.file.append(&run.records)?;
-        if run.interrupted {
-            self.progress
-                .say("interrupted: the unfinished step is dropped, the finished ones are kept");
-            self.interrupted = true;
+        if !self.keep_records(&mut run)? {
             return Ok(None);
         }
         let mut step = crate::aggregate::step(
@@ -433,12 +436,7 @@ impl<'a> Session<'a> {
             |r| progress.record(r),
         )
         .await;
-        mark_interrupted(&mut run);
-        self.file.append(&run.records)?;
-        if run.interrupted {
-            self.progress
-                .say("interrupted: the unfinished replay is dropped; its records are kept");
-            self.interrupted = true;
+        if !self.keep_records(&mut run)? {
             return Ok(None);
         }
         let mut step = crate::aggregate::step(
