@@ -124,9 +124,6 @@ pub struct ShardPlan {
     pub sync: PathBuf,
 }
 
-/// How long a shard waits for the others before a step.
-const SHARD_WAIT: Duration = Duration::from_secs(600);
-
 impl ShardPlan {
     /// This shard's share of `total` (users, requests): `total / count`, the first
     /// `total % count` shards one more.
@@ -138,41 +135,6 @@ impl ShardPlan {
     /// ```
     pub fn share(&self, total: u32) -> u32 {
         total / self.count + u32::from(self.index < total % self.count)
-    }
-
-    /// Waits until every shard has reached measured step `step` (from 1).
-    ///
-    /// # Errors
-    /// The folder cannot be written, or the others did not come in ten minutes.
-    pub async fn meet(&self, step: u32) -> anyhow::Result<()> {
-        let dir = self.sync.join(format!("step-{step}"));
-        let mine = dir.join(self.index.to_string());
-        let unwritable = |e: std::io::Error| {
-            bad_input(format!(
-                "--shard-sync {}: cannot write it: {e}",
-                self.sync.display()
-            ))
-        };
-        std::fs::create_dir_all(&dir).map_err(unwritable)?;
-        std::fs::write(&mine, b"").map_err(unwritable)?;
-        let started = std::time::Instant::now();
-        loop {
-            let here = std::fs::read_dir(&dir).map_or(0, |d| d.count());
-            if here >= self.count as usize {
-                return Ok(());
-            }
-            if started.elapsed() > SHARD_WAIT {
-                anyhow::bail!(
-                    "shard {}/{}: {here} of {} shards reached step {step} in {} (--shard-sync {})",
-                    self.index,
-                    self.count,
-                    self.count,
-                    humantime::format_duration(SHARD_WAIT),
-                    self.sync.display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 }
 

@@ -21,7 +21,7 @@ use crate::exit::bad_input;
 use crate::gpu::Sampler;
 use crate::load::{self, StepBound, StepLoad};
 use crate::openai::{encode_body, BodyOptions};
-use crate::plan::{MeasurePlan, PeoplePlan, TracePlan};
+use crate::plan::{MeasurePlan, PeoplePlan, ShardPlan, TracePlan};
 use crate::population::{self, Population};
 use crate::progress::Progress;
 use crate::prompts::PromptMaker;
@@ -270,7 +270,7 @@ impl<'a> Session<'a> {
                 shard.count,
                 shard.sync.display()
             ));
-            shard.meet(self.measured_steps).await?;
+            meet(shard, self.measured_steps).await?;
         }
         self.progress.start_step(&label, requests);
         let step_load = StepLoad {
@@ -556,6 +556,44 @@ impl<'a> Session<'a> {
         } else {
             ExitCode::SUCCESS
         })
+    }
+}
+
+/// How long a shard waits for the others before a step.
+const SHARD_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Waits until every shard has reached measured step `step` (from 1): each leaves a file named
+/// after itself in the step's folder of `--shard-sync` and waits until all `count` are there.
+///
+/// # Errors
+/// The folder cannot be written, or the others did not come in ten minutes.
+async fn meet(shard: &ShardPlan, step: u32) -> anyhow::Result<()> {
+    let dir = shard.sync.join(format!("step-{step}"));
+    let unwritable = |e: std::io::Error| {
+        bad_input(format!(
+            "--shard-sync {}: cannot write it: {e}",
+            shard.sync.display()
+        ))
+    };
+    std::fs::create_dir_all(&dir).map_err(unwritable)?;
+    std::fs::write(dir.join(shard.index.to_string()), b"").map_err(unwritable)?;
+    let started = std::time::Instant::now();
+    loop {
+        let here = std::fs::read_dir(&dir).map_or(0, |d| d.count());
+        if here >= shard.count as usize {
+            return Ok(());
+        }
+        if started.elapsed() > SHARD_WAIT {
+            anyhow::bail!(
+                "shard {}/{}: {here} of {} shards reached step {step} in {} (--shard-sync {})",
+                shard.index,
+                shard.count,
+                shard.count,
+                humantime::format_duration(SHARD_WAIT),
+                shard.sync.display()
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

@@ -871,24 +871,34 @@ fn block_ids(line: usize, name: &str, value: &Value) -> Result<Vec<u64>, TraceEr
         .collect()
 }
 
-fn mooncake_request(line: usize, object: &Map<String, Value>) -> Result<TraceRequest, TraceError> {
-    let format = TraceFormat::Mooncake;
+/// What every JSON line gives under its format's names: the arrival (in units of
+/// `per_second`, described by `unit`), the input and the output tokens.
+fn arrival_and_lengths(
+    line: usize,
+    format: TraceFormat,
+    object: &Map<String, Value>,
+    [time, input, output]: [&'static str; 3],
+    (per_second, unit): (f64, &'static str),
+) -> Result<(f64, u32, u32), TraceError> {
     let at_s = time_s(
         line,
-        "timestamp",
-        required(line, format, object, "timestamp")?,
-        1000.0,
-        "milliseconds from the trace's start, 0 or more",
+        time,
+        required(line, format, object, time)?,
+        per_second,
+        unit,
     )?;
-    let input_tokens = tokens(
+    let input_tokens = tokens(line, input, required(line, format, object, input)?)?;
+    let output_tokens = tokens(line, output, required(line, format, object, output)?)?;
+    Ok((at_s, input_tokens, output_tokens))
+}
+
+fn mooncake_request(line: usize, object: &Map<String, Value>) -> Result<TraceRequest, TraceError> {
+    let (at_s, input_tokens, output_tokens) = arrival_and_lengths(
         line,
-        "input_length",
-        required(line, format, object, "input_length")?,
-    )?;
-    let output_tokens = tokens(
-        line,
-        "output_length",
-        required(line, format, object, "output_length")?,
+        TraceFormat::Mooncake,
+        object,
+        ["timestamp", "input_length", "output_length"],
+        (1000.0, "milliseconds from the trace's start, 0 or more"),
     )?;
     let blocks = match field(object, "hash_ids") {
         Some(ids) => block_ids(line, "hash_ids", ids)?,
@@ -921,22 +931,12 @@ fn jauge_request(line: usize, object: &Map<String, Value>) -> Result<TraceReques
             field: quote(unknown),
         });
     }
-    let at_s = time_s(
+    let (at_s, input_tokens, output_tokens) = arrival_and_lengths(
         line,
-        "at_s",
-        required(line, format, object, "at_s")?,
-        1.0,
-        "seconds from the trace's start, 0 or more",
-    )?;
-    let input_tokens = tokens(
-        line,
-        "input_tokens",
-        required(line, format, object, "input_tokens")?,
-    )?;
-    let output_tokens = tokens(
-        line,
-        "output_tokens",
-        required(line, format, object, "output_tokens")?,
+        format,
+        object,
+        ["at_s", "input_tokens", "output_tokens"],
+        (1.0, "seconds from the trace's start, 0 or more"),
     )?;
     let session = match field(object, "session") {
         Some(Value::String(s)) => Some(s.clone()),
